@@ -1,0 +1,100 @@
+/**
+ * The validated preferences model. Everything in core/ is pure: no Pulumi, no AWS SDK.
+ * Config parsing (core/config.ts) turns raw stack configuration into these types; the
+ * document, policies and template are computed from them.
+ */
+
+export type OnDelete = "restore" | "reset" | "retain";
+export const onDeleteValues: readonly OnDelete[] = ["restore", "reset", "retain"];
+
+export type Deployment = "direct" | "stackset";
+export const deploymentValues: readonly Deployment[] = ["direct", "stackset"];
+
+export type Partition = "aws" | "aws-us-gov" | "aws-cn" | "aws-iso" | "aws-iso-b";
+
+/** One account and the Regions in it that get the preferences. */
+export interface Target {
+    /** 12-digit AWS account ID. */
+    accountId: string;
+    /** Region names, e.g. eu-west-1. */
+    regions: string[];
+    /** Role to assume in the account; none means the ambient credentials are used. */
+    roleName?: string;
+}
+
+/** One account and Region: the unit a document, a provider or a stack is made for. */
+export interface TargetRegion {
+    accountId: string;
+    region: string;
+    roleName?: string;
+}
+
+/** Session Manager preferences, with every default applied. Keys are DESIGN.md's config keys. */
+export interface Preferences {
+    s3Logging: boolean;
+    s3BucketName: string;
+    s3KeyPrefix: string;
+    s3EncryptionEnabled: boolean;
+    createCWLogGroup: boolean;
+    cwLogGroupName: string;
+    cwEncryptionEnabled: boolean;
+    cwStreamingEnabled: boolean;
+    sessionDataEncryption: boolean;
+    runAsEnabled: boolean;
+    runAsDefaultUser: string;
+    /** Minutes, 1 to 60. */
+    idleSessionTimeout: number;
+    /** Minutes, 1 to 1440. */
+    maxSessionDuration: number;
+    winShellProfile: string;
+    linuxShellProfile: string;
+    /** An existing KMS key ARN for session data; when set, no key is created. */
+    sessionDataKeyArn?: string;
+    kmsKeyRotation: boolean;
+    logRetentionInDays: number;
+    instancePolicy: boolean;
+    instanceRoleNames: string[];
+    onDelete: OnDelete;
+    /** 0 keeps every version. */
+    keepDocumentVersions: number;
+    deployment: Deployment;
+}
+
+/** Validated stack configuration: the preferences plus where they go. */
+export interface Settings extends Preferences {
+    /** Empty means "the current account and aws:region", resolved by the program. */
+    targets: Target[];
+}
+
+export const defaultPreferences: Preferences = {
+    s3Logging: false,
+    s3BucketName: "",
+    s3KeyPrefix: "sessionmanager",
+    s3EncryptionEnabled: true,
+    createCWLogGroup: true,
+    cwLogGroupName: "ssm-sessionmanager-logs",
+    cwEncryptionEnabled: true,
+    cwStreamingEnabled: false,
+    sessionDataEncryption: true,
+    runAsEnabled: false,
+    runAsDefaultUser: "",
+    idleSessionTimeout: 20,
+    maxSessionDuration: 60,
+    winShellProfile: "",
+    linuxShellProfile: "",
+    sessionDataKeyArn: undefined,
+    kmsKeyRotation: true,
+    logRetentionInDays: 90,
+    instancePolicy: true,
+    instanceRoleNames: [],
+    onDelete: "restore",
+    keepDocumentVersions: 100,
+    deployment: "direct",
+};
+
+export const defaultDocumentName = "SSM-SessionManagerRunShell";
+
+/** Flattens targets into one entry per account and Region, in config order. */
+export function targetRegions(targets: Target[]): TargetRegion[] {
+    return targets.flatMap((t) => t.regions.map((region) => ({ accountId: t.accountId, region, roleName: t.roleName })));
+}
