@@ -10,6 +10,9 @@ export const onDeleteValues: readonly OnDelete[] = ["restore", "reset", "retain"
 export type Deployment = "direct" | "stackset";
 export const deploymentValues: readonly Deployment[] = ["direct", "stackset"];
 
+export type StackSetCallAs = "SELF" | "DELEGATED_ADMIN";
+export const stackSetCallAsValues: readonly StackSetCallAs[] = ["SELF", "DELEGATED_ADMIN"];
+
 export type Partition = "aws" | "aws-us-gov" | "aws-cn" | "aws-iso" | "aws-iso-b";
 
 /** One account and the Regions in it that get the preferences. */
@@ -58,10 +61,28 @@ export interface Preferences {
     /** 0 keeps every version. */
     keepDocumentVersions: number;
     deployment: Deployment;
+    /** Take over a document another stack manages (its owner tag) instead of failing. */
+    takeOver: boolean;
+}
+
+/** Where the preferences go in `stackset` mode and in organization rollouts. */
+export interface OrganizationSettings {
+    /** OU (or root) IDs: StackSet deployment targets, and accounts discovered by the orchestrator. */
+    organizationalUnitIds: string[];
+    /** Regions for StackSet instances and for discovered accounts; empty means aws:region. */
+    regions: string[];
+    excludeAccounts: string[];
+    excludeRegions: string[];
+    stackSetName: string;
+    stackSetCallAs: StackSetCallAs;
+    /** Percent of accounts per Region deployed at once, 1 to 100. */
+    stackSetMaxConcurrentPercentage: number;
+    /** Percent of accounts per Region that may fail before the operation stops, 0 to 100. */
+    stackSetFailureTolerancePercentage: number;
 }
 
 /** Validated stack configuration: the preferences plus where they go. */
-export interface Settings extends Preferences {
+export interface Settings extends Preferences, OrganizationSettings {
     /** Empty means "the current account and aws:region", resolved by the program. */
     targets: Target[];
 }
@@ -90,6 +111,18 @@ export const defaultPreferences: Preferences = {
     onDelete: "restore",
     keepDocumentVersions: 100,
     deployment: "direct",
+    takeOver: false,
+};
+
+export const defaultOrganizationSettings: OrganizationSettings = {
+    organizationalUnitIds: [],
+    regions: [],
+    excludeAccounts: [],
+    excludeRegions: [],
+    stackSetName: "session-manager-preferences",
+    stackSetCallAs: "SELF",
+    stackSetMaxConcurrentPercentage: 100,
+    stackSetFailureTolerancePercentage: 10,
 };
 
 export const defaultDocumentName = "SSM-SessionManagerRunShell";

@@ -1,0 +1,156 @@
+import { dnsSuffixOf, partitionOf } from "./partition";
+import { Partition } from "./settings";
+
+/** An IAM or KMS key policy statement, as AWS reads it. */
+export interface PolicyStatement {
+    Sid: string;
+    Effect: "Allow" | "Deny";
+    Principal?: { AWS?: string | string[]; Service?: string | string[] };
+    Action: string | string[];
+    Resource: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface PolicyDocument {
+    Version: "2012-10-17";
+    Statement: PolicyStatement[];
+}
+
+/** Where a policy applies: the account and Region its ARNs point into. */
+export interface PolicyScope {
+    accountId: string;
+    region: string;
+}
+
+export function accountRootArn(partition: Partition, accountId: string): string {
+    return `arn:${partition}:iam::${accountId}:root`;
+}
+
+/** The ARN form IAM and KMS conditions use for a log group (no trailing `:*`). */
+export function logGroupArn(scope: PolicyScope, logGroupName: string): string {
+    return `arn:${partitionOf(scope.region)}:logs:${scope.region}:${scope.accountId}:log-group:${logGroupName}`;
+}
+
+export function logsServicePrincipal(region: string): string {
+    return `logs.${region}.${dnsSuffixOf(partitionOf(region))}`;
+}
+
+/**
+ * Without this statement nobody could manage the key: KMS only honours IAM policies for a
+ * key whose policy delegates to the account. It grants nothing by itself; who may use the
+ * key is then decided by IAM in that account, as for any other resource.
+ */
+function delegateToAccount(scope: PolicyScope): PolicyStatement {
+    return {
+        Sid: "EnableIamPoliciesInTheAccount",
+        Effect: "Allow",
+        Principal: { AWS: accountRootArn(partitionOf(scope.region), scope.accountId) },
+        Action: "kms:*",
+        Resource: "*",
+    };
+}
+
+/**
+ * Key policy for the session-data key. No service principal: Session Manager uses the key
+ * with the credentials of the user (kms:GenerateDataKey) and of the instance
+ * (kms:Decrypt), both granted through IAM.
+ */
+export function sessionDataKeyPolicy(scope: PolicyScope): PolicyDocument {
+    return { Version: "2012-10-17", Statement: [delegateToAccount(scope)] };
+}
+
+/**
+ * Key policy for the CloudWatch Logs key. CloudWatch Logs encrypts with its own service
+ * principal, which may use the key only for the one log group, through its encryption
+ * context; otherwise any log group in the Region could be encrypted with it.
+ */
+export function logsKeyPolicy(scope: PolicyScope, logGroupName: string): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            delegateToAccount(scope),
+            {
+                Sid: "CloudWatchLogsEncryptsTheSessionLogGroup",
+                Effect: "Allow",
+                Principal: { Service: logsServicePrincipal(scope.region) },
+                Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                Resource: "*",
+                Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": logGroupArn(scope, logGroupName) } },
+            },
+        ],
+    };
+}
+
+/** What an instance writes to and reads from, once the parts are known. */
+export interface InstancePolicyInputs extends PolicyScope {
+    /** The session log group; absent when CloudWatch logging is off. */
+    logGroupName?: string;
+    /** The bucket and the full object prefix (`<prefix>/<account>/<region>`); absent when S3 logging is off. */
+    s3?: { bucketName: string; keyPrefix: string };
+    /** The session-data key ARN; absent when session data is not encrypted. */
+    sessionDataKeyArn?: string;
+}
+
+/**
+ * The instance-profile policy for the chosen preferences. Each statement exists only when
+ * the setting that needs it is on, and is scoped to this account's and Region's log group,
+ * bucket prefix and key.
+ */
+export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocument {
+    const partition = partitionOf(inputs.region);
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "SessionChannels",
+            Effect: "Allow",
+            Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            Resource: "*",
+        },
+    ];
+    if (inputs.logGroupName !== undefined) {
+        statements.push(
+            {
+                // The agent looks the group up before streaming; DescribeLogGroups has no resource-level scoping.
+                Sid: "FindSessionLogGroup",
+                Effect: "Allow",
+                Action: "logs:DescribeLogGroups",
+                Resource: "*",
+            },
+            {
+                Sid: "WriteSessionLogs",
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                // The log-group resource type ends in `:*`, which also covers its log streams.
+                Resource: `${logGroupArn(inputs, inputs.logGroupName)}:*`,
+            },
+        );
+    }
+    if (inputs.s3 !== undefined) {
+        const bucketArn = `arn:${partition}:s3:::${inputs.s3.bucketName}`;
+        const prefix = inputs.s3.keyPrefix.replace(/^\/+|\/+$/g, "");
+        statements.push(
+            {
+                Sid: "WriteSessionLogObjects",
+                Effect: "Allow",
+                Action: "s3:PutObject",
+                Resource: prefix ? `${bucketArn}/${prefix}/*` : `${bucketArn}/*`,
+            },
+            {
+                // The agent refuses to upload when it cannot confirm the bucket's encryption setting.
+                Sid: "CheckSessionLogBucketEncryption",
+                Effect: "Allow",
+                Action: "s3:GetEncryptionConfiguration",
+                Resource: bucketArn,
+            },
+        );
+    }
+    if (inputs.sessionDataKeyArn !== undefined) {
+        statements.push({
+            // The instance only decrypts; the user who starts the session generates the data key.
+            Sid: "DecryptSessionData",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: inputs.sessionDataKeyArn,
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}

@@ -1,0 +1,68 @@
+/**
+ * AWS naming and value rules, as predicates and problem descriptions. Each returns
+ * undefined for a good value, or a sentence saying what is allowed.
+ */
+
+export function isAccountId(s: string): boolean {
+    return /^\d{12}$/.test(s);
+}
+
+/** Region names across partitions: eu-west-1, us-gov-west-1, cn-north-1, us-isob-east-1, ap-southeast-5. */
+export function isRegion(s: string): boolean {
+    return /^[a-z]{2}(-(gov|iso|isob|isof))?-[a-z]+-\d{1,2}$/.test(s);
+}
+
+/** IAM role names (without a path). */
+export function isRoleName(s: string): boolean {
+    return /^[\w+=,.@-]{1,64}$/.test(s);
+}
+
+export const linuxUserNameRule = "a Linux user name: starts with a lower-case letter or _, then up to 31 of a-z, 0-9, _ and -";
+
+export function isLinuxUserName(s: string): boolean {
+    return /^[a-z_][a-z0-9_-]{0,31}$/.test(s);
+}
+
+export function isKmsKeyArn(s: string): boolean {
+    return /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(s);
+}
+
+export function isOrganizationalUnitId(s: string): boolean {
+    return /^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/.test(s);
+}
+
+/** The retention periods CloudWatch Logs accepts, plus 0 for "never expire" (no retention policy). */
+export const logRetentionDays: readonly number[] = [
+    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+/** SSM keeps at most this many versions of one document. */
+export const maxDocumentVersions = 1000;
+
+/** General purpose bucket naming rules. */
+export function s3BucketNameProblem(s: string): string | undefined {
+    const rule = "an S3 bucket name: 3 to 63 characters of a-z, 0-9, . and -, starting and ending with a letter or digit";
+    if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(s)) return rule;
+    if (s.includes("..")) return `${rule}, with no two adjacent periods`;
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(s)) return `${rule}, not formatted as an IP address`;
+    const prefix = ["xn--", "sthree-", "amzn-s3-demo-"].find((p) => s.startsWith(p));
+    if (prefix) return `${rule}; the prefix ${prefix} is reserved by AWS`;
+    const suffix = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"].find((p) => s.endsWith(p));
+    if (suffix) return `${rule}; the suffix ${suffix} is reserved by AWS`;
+    return undefined;
+}
+
+/** Session Manager appends /<account>/<region>, so the prefix keeps to S3's safe key characters. */
+export function s3KeyPrefixProblem(s: string): string | undefined {
+    if (s.length > 900) return "an S3 key prefix of at most 900 characters";
+    if (!/^[A-Za-z0-9!_.*'()\/-]*$/.test(s)) return "an S3 key prefix of letters, digits and !_.*'()/- only";
+    if (s.split("/").some((part, i, all) => part === "" && i > 0 && i < all.length - 1)) return "an S3 key prefix without empty path segments (//)";
+    return undefined;
+}
+
+export function logGroupNameProblem(s: string): string | undefined {
+    const rule = "a CloudWatch Logs group name: 1 to 512 of letters, digits and _-/.#";
+    if (!/^[A-Za-z0-9_\-/.#]{1,512}$/.test(s)) return rule;
+    if (s.startsWith("aws/")) return `${rule}, not starting with aws/ (reserved by AWS)`;
+    return undefined;
+}
