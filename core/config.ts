@@ -157,7 +157,9 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     maxSessionDuration: integer(1, 1440, " (minutes)"),
     winShellProfile: text(),
     linuxShellProfile: text(),
-    sessionDataKeyArn: text((s) => (rules.isKmsKeyArn(s) ? undefined : "a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key-id>")),
+    sessionDataKeyArn: text((s) =>
+        rules.isKmsKeyArnTemplate(s) ? undefined : "a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key-id>, where <region> and <account> may be {region} and {accountId}",
+    ),
     kmsKeyRotation: boolean,
     logRetentionInDays: (value, key) => {
         const n = integer(0, Number.MAX_SAFE_INTEGER)(value, key);

@@ -154,3 +154,11 @@ export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocum
     }
     return { Version: "2012-10-17", Statement: statements };
 }
+
+/** The key ID at the end of a KMS key ARN (`arn:<partition>:kms:<region>:<account>:key/<id>`). */
+export function keyIdOfArn(keyArn: string): string {
+    const marker = ":key/";
+    const at = keyArn.lastIndexOf(marker);
+    if (at < 0) throw new Error(`not a KMS key ARN: ${keyArn}`);
+    return keyArn.slice(at + marker.length);
+}

@@ -27,6 +27,18 @@ export function isKmsKeyArn(s: string): boolean {
     return /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(s);
 }
 
+/**
+ * A key ARN that may say `{region}` and `{accountId}` where the Region and account go, so one
+ * setting can name a multi-Region key (same key ID in every Region) or a per-account key.
+ */
+export function isKmsKeyArnTemplate(s: string): boolean {
+    return isKmsKeyArn(s.replace("{region}", "us-east-1").replace("{accountId}", "000000000000"));
+}
+
+export function resolveKeyArnTemplate(template: string, target: { accountId: string; region: string }): string {
+    return template.replace("{region}", target.region).replace("{accountId}", target.accountId);
+}
+
 export function isOrganizationalUnitId(s: string): boolean {
     return /^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/.test(s);
 }

@@ -51,7 +51,7 @@ export interface Preferences {
     maxSessionDuration: number;
     winShellProfile: string;
     linuxShellProfile: string;
-    /** An existing KMS key ARN for session data; when set, no key is created. */
+    /** An existing KMS key ARN for session data (may hold {region} and {accountId}); when set, no key is created. */
     sessionDataKeyArn?: string;
     kmsKeyRotation: boolean;
     logRetentionInDays: number;

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
 import { ConfigError, ConfigErrors, knownKeys, parseSettings } from "../core/config";
+import { resolveKeyArnTemplate } from "../core/rules";
 import { defaultOrganizationSettings, defaultPreferences } from "../core/settings";
 
 /** The one error a bad configuration produces; fails the test if it parses. */
@@ -220,7 +221,15 @@ describe("configuration", () => {
             });
         }
 
-        for (const bad of ["0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44", "arn:aws:kms:eu-west-1:111111111111:alias/session", "arn:aws:s3:::bucket"]) {
+        it("accepts {region} and {accountId} placeholders, for a multi-Region or per-account key", () => {
+            const arn = "arn:aws:kms:{region}:{accountId}:key/mrk-0123456789abcdef0123456789abcdef";
+            expect(parseSettings({ sessionDataKeyArn: arn }).sessionDataKeyArn).to.equal(arn);
+            expect(resolveKeyArnTemplate(arn, { accountId: "111111111111", region: "eu-west-1" })).to.equal(
+                "arn:aws:kms:eu-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef",
+            );
+        });
+
+        for (const bad of ["arn:aws:kms:{regions}:111111111111:key/mrk-0123456789abcdef0123456789abcdef", "0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44", "arn:aws:kms:eu-west-1:111111111111:alias/session", "arn:aws:s3:::bucket"]) {
             it(`rejects ${bad}`, () => {
                 expectRejected({ sessionDataKeyArn: bad }, "sessionDataKeyArn", "a KMS key ARN");
             });

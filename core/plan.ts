@@ -1,0 +1,129 @@
+import { OptionalPart, Part } from "./parts";
+import { partitionOf, roleArn } from "./partition";
+import { OnDelete, Preferences, Settings, TargetRegion, targetRegions } from "./settings";
+
+/** The preferences that only shape the document's content; the rest decide which parts exist. */
+export type DocumentPreferences = Pick<
+    Preferences,
+    | "s3Logging"
+    | "s3BucketName"
+    | "s3KeyPrefix"
+    | "s3EncryptionEnabled"
+    | "cwEncryptionEnabled"
+    | "cwStreamingEnabled"
+    | "runAsEnabled"
+    | "runAsDefaultUser"
+    | "idleSessionTimeout"
+    | "maxSessionDuration"
+    | "winShellProfile"
+    | "linuxShellProfile"
+>;
+
+export function documentPreferencesOf(prefs: Preferences): DocumentPreferences {
+    return {
+        s3Logging: prefs.s3Logging,
+        s3BucketName: prefs.s3BucketName,
+        s3KeyPrefix: prefs.s3KeyPrefix,
+        s3EncryptionEnabled: prefs.s3EncryptionEnabled,
+        cwEncryptionEnabled: prefs.cwEncryptionEnabled,
+        cwStreamingEnabled: prefs.cwStreamingEnabled,
+        runAsEnabled: prefs.runAsEnabled,
+        runAsDefaultUser: prefs.runAsDefaultUser,
+        idleSessionTimeout: prefs.idleSessionTimeout,
+        maxSessionDuration: prefs.maxSessionDuration,
+        winShellProfile: prefs.winShellProfile,
+        linuxShellProfile: prefs.linuxShellProfile,
+    };
+}
+
+export type SessionDataKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
+export type LogsKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
+export type LogGroupPart = Part<{ name: string; retentionInDays: number; kmsKey: LogsKeyPart }, { name: string }>;
+export type InstancePolicyPart = OptionalPart<{ roleNames: string[] }>;
+
+/** Everything the program needs to build one account and Region. */
+export interface TargetPlan {
+    target: TargetRegion;
+    /** Pulumi name of the target's provider and component: stable across runs, unique per account and Region. */
+    name: string;
+    /** The target's key in the `targets` stack output. */
+    outputKey: string;
+    /** Role the provider and the document provider assume; absent means ambient credentials. */
+    roleArn?: string;
+    /** False when only the document is managed: then no aws.Provider is needed either. */
+    createsAwsResources: boolean;
+    sessionDataKey: SessionDataKeyPart;
+    logGroup: LogGroupPart;
+    instancePolicy: InstancePolicyPart;
+    preferences: DocumentPreferences;
+    onDelete: OnDelete;
+    keepDocumentVersions: number;
+    takeOver: boolean;
+}
+
+export function sessionDataKeyPart(prefs: Preferences): SessionDataKeyPart {
+    if (!prefs.sessionDataEncryption) return { skip: true };
+    if (prefs.sessionDataKeyArn) return { existing: { arn: prefs.sessionDataKeyArn } };
+    return { args: { enableKeyRotation: prefs.kmsKeyRotation } };
+}
+
+export function logGroupPart(prefs: Preferences): LogGroupPart {
+    // An empty name is how the document says "no CloudWatch logging".
+    if (prefs.cwLogGroupName === "") return { skip: true };
+    if (!prefs.createCWLogGroup) return { existing: { name: prefs.cwLogGroupName } };
+    return {
+        args: {
+            name: prefs.cwLogGroupName,
+            retentionInDays: prefs.logRetentionInDays,
+            // A group someone else created keeps whatever key it has; only ours gets one.
+            kmsKey: prefs.cwEncryptionEnabled ? { args: { enableKeyRotation: prefs.kmsKeyRotation } } : { skip: true },
+        },
+    };
+}
+
+export function instancePolicyPart(prefs: Preferences): InstancePolicyPart {
+    return prefs.instancePolicy ? { args: { roleNames: [...prefs.instanceRoleNames] } } : { skip: true };
+}
+
+export function createsAwsResources(parts: Pick<TargetPlan, "sessionDataKey" | "logGroup" | "instancePolicy">): boolean {
+    const created = (p: object) => !("skip" in p) && !("existing" in p);
+    return created(parts.sessionDataKey) || created(parts.logGroup) || created(parts.instancePolicy);
+}
+
+export function targetName(target: TargetRegion): string {
+    return `${target.accountId}-${target.region}`;
+}
+
+export function targetOutputKey(target: TargetRegion): string {
+    return `${target.accountId}/${target.region}`;
+}
+
+export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan {
+    const parts = { sessionDataKey: sessionDataKeyPart(prefs), logGroup: logGroupPart(prefs), instancePolicy: instancePolicyPart(prefs) };
+    const plan: TargetPlan = {
+        target,
+        name: targetName(target),
+        outputKey: targetOutputKey(target),
+        createsAwsResources: createsAwsResources(parts),
+        ...parts,
+        preferences: documentPreferencesOf(prefs),
+        onDelete: prefs.onDelete,
+        keepDocumentVersions: prefs.keepDocumentVersions,
+        takeOver: prefs.takeOver,
+    };
+    if (target.roleName) plan.roleArn = roleArn(partitionOf(target.region), target.accountId, target.roleName);
+    return plan;
+}
+
+/**
+ * One plan per account and Region, in config order. `current` is the caller's account and
+ * aws:region, used only when the configuration names no targets.
+ */
+export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
+    const targets = targetRegions(settings.targets);
+    if (targets.length === 0) {
+        if (!current) throw new Error("sessionManager:targets is empty and the current account and Region are unknown");
+        targets.push(current);
+    }
+    return targets.map((t) => planTarget(settings, t));
+}
