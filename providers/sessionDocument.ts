@@ -1,0 +1,350 @@
+/**
+ * The Session document as a Pulumi resource: one SSM Session document in one account and
+ * Region, adopted (what was there is recorded), kept equal to the desired content, and
+ * handed back per `onDelete`.
+ *
+ * The provider object below is serialized by Pulumi into the dynamic provider process,
+ * together with every function it reaches. So it never touches `pulumi` at run time,
+ * requires the AWS SDK inside functions, and holds no clients or credentials.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
+import { maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { defaultDocumentName, OnDelete, onDeleteValues } from "../core/settings";
+import * as operations from "./documentOperations";
+import type { DocumentFormat } from "./documentOperations";
+
+export interface SessionDocumentArgs {
+    /** 12-digit ID of the account that holds the document; the credentials used must be for it. */
+    accountId: pulumi.Input<string>;
+    /** Region of the document, e.g. eu-west-1. */
+    region: pulumi.Input<string>;
+    /** Role to assume for every call; none means the ambient credentials. */
+    roleArn?: pulumi.Input<string>;
+    /** SSM document name; default SSM-SessionManagerRunShell, the one Session Manager reads. */
+    documentName?: pulumi.Input<string>;
+    /** The desired document content. */
+    content: pulumi.Input<SessionDocumentContent>;
+    /** What delete does: restore (default) the adopted content, reset to AWS defaults, or retain. */
+    onDelete?: pulumi.Input<OnDelete>;
+    /** Versions to keep, counting the default and the newest; 0 keeps all; default 100. */
+    keepDocumentVersions?: pulumi.Input<number>;
+    /** Written to the document's owner tag; default `<project>/<stack>`. */
+    owner?: pulumi.Input<string>;
+    /** Manage the document even when another owner's tag is on it; default false. */
+    takeOver?: pulumi.Input<boolean>;
+}
+
+/** The inputs after `check`: validated, defaults applied. */
+export interface SessionDocumentInputs {
+    accountId: string;
+    region: string;
+    roleArn?: string;
+    documentName: string;
+    content: SessionDocumentContent;
+    onDelete: OnDelete;
+    keepDocumentVersions: number;
+    owner: string;
+    takeOver: boolean;
+}
+
+/** What the resource records in state. */
+export interface SessionDocumentState extends Omit<SessionDocumentInputs, "content"> {
+    /** The default version's content; after a refresh, the live one. Null when refresh finds no document. */
+    content: SessionDocumentContent | null;
+    /** The default version after the last operation; null when refresh finds no document. */
+    documentVersion: string | null;
+    /** The default version's content found at adoption, exactly; null when there was no document. */
+    adoptedContent: string | null;
+    adoptedFormat: DocumentFormat | null;
+    adoptedVersion: string | null;
+}
+
+export const defaultOnDelete: OnDelete = "restore";
+export const defaultKeepDocumentVersions = 100;
+
+/** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
+export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** The session name on assumed-role sessions, so CloudTrail shows which product made the calls. */
+export const roleSessionName = "session-manager-preferences";
+
+type Failure = pulumi.dynamic.CheckFailure;
+type Checked<T> = { value: T } | { reason: string };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function containsUnknown(value: unknown): boolean {
+    if (value === unknownValue) return true;
+    if (Array.isArray(value)) return value.some(containsUnknown);
+    return isPlainObject(value) && Object.values(value).some(containsUnknown);
+}
+
+function shown(value: unknown): string {
+    return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+function checkAccountId(value: unknown): Checked<string> {
+    if (typeof value === "string" && /^\d{12}$/.test(value)) return { value };
+    return { reason: `accountId must be a 12-digit AWS account ID as a string; got ${shown(value)}` };
+}
+
+function checkRegion(value: unknown): Checked<string> {
+    if (typeof value === "string" && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(value)) return { value };
+    return { reason: `region must be an AWS Region name such as "eu-west-1" or "us-gov-west-1"; got ${shown(value)}` };
+}
+
+function checkRoleArn(value: unknown): Checked<string | undefined> {
+    if (value === undefined || value === null || value === "") return { value: undefined };
+    if (typeof value === "string" && /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)) return { value };
+    return { reason: `roleArn must be an IAM role ARN such as "arn:aws:iam::111122223333:role/Name"; got ${shown(value)}` };
+}
+
+function checkDocumentName(value: unknown): Checked<string> {
+    if (value === undefined || value === null || value === "") return { value: defaultDocumentName };
+    if (typeof value === "string" && /^[A-Za-z0-9_.-]{3,128}$/.test(value) && !/^(aws-|amazon|amzn)/i.test(value)) return { value };
+    return {
+        reason: `documentName must be 3 to 128 letters, digits, "_", "-" or ".", not starting with aws-, amazon or amzn; got ${shown(value)}`,
+    };
+}
+
+function checkContent(value: unknown): Checked<SessionDocumentContent> {
+    if (!isPlainObject(value) || typeof value.schemaVersion !== "string" || typeof value.sessionType !== "string" || !isPlainObject(value.inputs)) {
+        return { reason: `content must be a Session document object with schemaVersion, sessionType and inputs; got ${shown(value).slice(0, 200)}` };
+    }
+    const bytes = containsUnknown(value) ? 0 : Buffer.byteLength(operations.serializeContent(value), "utf8");
+    if (bytes > maxDocumentContentBytes) return { reason: `content is ${bytes} bytes as JSON; SSM allows at most ${maxDocumentContentBytes}` };
+    return { value: value as unknown as SessionDocumentContent };
+}
+
+function checkOnDelete(value: unknown): Checked<OnDelete> {
+    if (value === undefined || value === null) return { value: defaultOnDelete };
+    if (onDeleteValues.some((allowed) => allowed === value)) return { value: value as OnDelete };
+    return { reason: `onDelete must be one of ${onDeleteValues.join(", ")}; got ${shown(value)}` };
+}
+
+function checkKeepDocumentVersions(value: unknown): Checked<number> {
+    if (value === undefined || value === null) return { value: defaultKeepDocumentVersions };
+    const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    if (typeof n === "number" && Number.isInteger(n) && n >= 0) return { value: n };
+    return { reason: `keepDocumentVersions must be a whole number, 0 (keep all) or more; got ${shown(value)}` };
+}
+
+function checkOwner(value: unknown): Checked<string> {
+    if (typeof value === "string" && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value)) return { value };
+    return { reason: `owner must be 1 to 256 letters, digits, spaces or _.:/=+-@ (it becomes a tag value); got ${shown(value)}` };
+}
+
+function checkTakeOver(value: unknown): Checked<boolean> {
+    if (value === undefined || value === null) return { value: false };
+    if (typeof value === "boolean") return { value };
+    if (value === "true" || value === "false") return { value: value === "true" };
+    return { reason: `takeOver must be true or false; got ${shown(value)}` };
+}
+
+/** An assumed role in another account would pass the account check only to write somewhere unexpected. */
+function roleAccountFailure(inputs: SessionDocumentInputs): Failure | undefined {
+    if (!inputs.roleArn || containsUnknown(inputs.roleArn) || containsUnknown(inputs.accountId)) return undefined;
+    const roleAccount = inputs.roleArn.split(":")[4];
+    if (roleAccount === inputs.accountId) return undefined;
+    return { property: "roleArn", reason: `roleArn ${inputs.roleArn} is in account ${roleAccount}, but accountId is ${inputs.accountId}` };
+}
+
+/** Validates and normalizes raw inputs; values not yet known (preview) pass through unchecked. */
+export function checkSessionDocumentInputs(news: unknown): { inputs: SessionDocumentInputs; failures: Failure[] } {
+    const raw = isPlainObject(news) ? news : {};
+    const failures: Failure[] = [];
+    const field = <T>(property: keyof SessionDocumentInputs, check: (value: unknown) => Checked<T>): T => {
+        const value = raw[property];
+        if (value === unknownValue) return value as unknown as T;
+        const result = check(value);
+        if ("reason" in result) {
+            failures.push({ property, reason: result.reason });
+            return value as T;
+        }
+        return result.value;
+    };
+    const inputs: SessionDocumentInputs = {
+        accountId: field("accountId", checkAccountId),
+        region: field("region", checkRegion),
+        roleArn: field("roleArn", checkRoleArn),
+        documentName: field("documentName", checkDocumentName),
+        content: field("content", checkContent),
+        onDelete: field("onDelete", checkOnDelete),
+        keepDocumentVersions: field("keepDocumentVersions", checkKeepDocumentVersions),
+        owner: field("owner", checkOwner),
+        takeOver: field("takeOver", checkTakeOver),
+    };
+    const roleFailure = roleAccountFailure(inputs);
+    if (roleFailure) failures.push(roleFailure);
+    return { inputs: withoutUndefined(inputs), failures };
+}
+
+/** create and update are only called with checked inputs; checking again keeps them honest. */
+function requireValid(news: unknown): SessionDocumentInputs {
+    const { inputs, failures } = checkSessionDocumentInputs(news);
+    if (failures.length > 0) throw new Error(failures.map((f) => f.reason).join("; "));
+    return inputs;
+}
+
+/** The engine cannot carry `undefined` in resource properties. */
+function withoutUndefined<T extends object>(value: T): T {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+interface Target {
+    accountId: string;
+    region: string;
+    roleArn?: string;
+}
+
+/**
+ * An SSM client for the target, after checking with STS that the credentials are for the
+ * target's account: wrong credentials must fail here, not write another account's
+ * document. Endpoints are not set: the SDK honours AWS_ENDPOINT_URL, which tests use.
+ */
+async function connect(target: Target): Promise<SSMClient> {
+    const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = require("@aws-sdk/client-ssm");
+    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
+    // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
+    const base = { region: target.region, retryMode: "adaptive", maxAttempts: 6 } satisfies SSMClientConfig;
+    let credentials: SSMClientConfig["credentials"];
+    if (target.roleArn) {
+        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = require("@aws-sdk/credential-providers");
+        credentials = fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base });
+    }
+    const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
+    if (identity.Account !== target.accountId) {
+        const via = target.roleArn ? `role ${target.roleArn}` : "the ambient credentials";
+        throw new Error(`Refusing to touch the Session document: ${via} act in account ${identity.Account} (${identity.Arn}), but the document belongs to account ${target.accountId}`);
+    }
+    return new Client({ ...base, credentials });
+}
+
+function resourceId(inputs: { accountId: string; region: string; documentName: string }): string {
+    return `${inputs.accountId}/${inputs.region}/${inputs.documentName}`;
+}
+
+function desiredOf(inputs: SessionDocumentInputs): operations.DesiredDocument {
+    return {
+        name: inputs.documentName,
+        content: inputs.content,
+        owner: inputs.owner,
+        takeOver: inputs.takeOver,
+        keepDocumentVersions: inputs.keepDocumentVersions,
+    };
+}
+
+function stateOf(inputs: SessionDocumentInputs, adoption: operations.Adoption, documentVersion: string | null, content: SessionDocumentContent | null): SessionDocumentState {
+    return withoutUndefined({ ...inputs, content, documentVersion, ...adoption });
+}
+
+function adoptionOf(state: Partial<SessionDocumentState>): operations.Adoption {
+    return { adoptedContent: state.adoptedContent ?? null, adoptedFormat: state.adoptedFormat ?? null, adoptedVersion: state.adoptedVersion ?? null };
+}
+
+/** State for an ID alone (an import): the document as it is now counts as what was adopted. */
+function stateFromId(id: string): Partial<SessionDocumentState> {
+    const [accountId, region, documentName] = id.split("/");
+    return { accountId, region, documentName: documentName ?? defaultDocumentName };
+}
+
+const replacingProperties = ["accountId", "region", "documentName"] as const;
+const settingProperties = ["roleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
+
+export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState> = {
+    async check(_olds, news) {
+        const { inputs, failures } = checkSessionDocumentInputs(news);
+        return { inputs, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = replacingProperties.filter((key) => news[key] === unknownValue || olds[key] !== news[key]);
+        const contentChanged = containsUnknown(news.content) || !operations.sameContent(olds.content, news.content);
+        const settingsChanged = settingProperties.some((key) => olds[key] !== news[key]);
+        return { changes: replaces.length > 0 || contentChanged || settingsChanged, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(news) {
+        const inputs = requireValid(news);
+        const client = await connect(inputs);
+        const result = await operations.adoptDocument(client, desiredOf(inputs));
+        const adoption = adoptionOf(result);
+        return { id: resourceId(inputs), outs: stateOf(inputs, adoption, result.documentVersion, inputs.content) };
+    },
+
+    async read(id, props) {
+        const known: Partial<SessionDocumentState> = props && typeof props.accountId === "string" ? props : stateFromId(id);
+        const client = await connect(known as Target);
+        const live = await operations.readDefault(client, known.documentName ?? defaultDocumentName);
+        const imported = known.adoptedContent === undefined;
+        const adoption: operations.Adoption = imported
+            ? { adoptedContent: live?.raw ?? null, adoptedFormat: live?.format ?? null, adoptedVersion: live?.version ?? null }
+            : adoptionOf(known);
+        const state = {
+            ...known,
+            ...adoption,
+            // A missing document keeps its state (and what was adopted): the next update recreates it.
+            content: (live?.content as SessionDocumentContent | undefined) ?? null,
+            documentVersion: live?.version ?? null,
+        };
+        return { id, props: withoutUndefined(state) as SessionDocumentState };
+    },
+
+    async update(_id, olds, news) {
+        const inputs = requireValid(news);
+        const client = await connect(inputs);
+        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner);
+        return { outs: stateOf(inputs, adoptionOf(olds), result.documentVersion, inputs.content) };
+    },
+
+    async delete(_id, props) {
+        const client = await connect(props);
+        await operations.releaseDocument(client, {
+            name: props.documentName,
+            owner: props.owner,
+            onDelete: props.onDelete ?? defaultOnDelete,
+            ...adoptionOf(props),
+        });
+    },
+};
+
+/**
+ * One SSM Session document (Session Manager's preferences) in one account and Region.
+ * Creating it adopts whatever document is there and records it; deleting it follows
+ * `onDelete`.
+ */
+export class SessionDocument extends pulumi.dynamic.Resource {
+    declare public readonly accountId: pulumi.Output<string>;
+    declare public readonly region: pulumi.Output<string>;
+    declare public readonly documentName: pulumi.Output<string>;
+    /** The default version's content; after `pulumi refresh`, what is live. */
+    declare public readonly content: pulumi.Output<SessionDocumentContent>;
+    /** The default version after the last operation. */
+    declare public readonly documentVersion: pulumi.Output<string>;
+    /** The content found at adoption, exactly as stored; null when there was no document. */
+    declare public readonly adoptedContent: pulumi.Output<string | null>;
+    /** JSON or YAML: the format of `adoptedContent`; null when there was no document. */
+    declare public readonly adoptedFormat: pulumi.Output<DocumentFormat | null>;
+
+    constructor(name: string, args: SessionDocumentArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            accountId: args.accountId,
+            region: args.region,
+            roleArn: args.roleArn,
+            documentName: args.documentName ?? defaultDocumentName,
+            content: args.content,
+            onDelete: args.onDelete ?? defaultOnDelete,
+            keepDocumentVersions: args.keepDocumentVersions ?? defaultKeepDocumentVersions,
+            owner: args.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
+            takeOver: args.takeOver ?? false,
+            documentVersion: undefined,
+            adoptedContent: undefined,
+            adoptedFormat: undefined,
+            adoptedVersion: undefined,
+        };
+        super(sessionDocumentProvider, name, props, opts);
+    }
+}

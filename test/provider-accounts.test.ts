@@ -1,0 +1,215 @@
+// The Session document provider across accounts and stacks (moto server): assumed roles
+// keep accounts apart, wrong credentials write nothing, the owner tag stops two stacks
+// fighting over one document, and the provider still works as Pulumi serializes it.
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import * as ssm from "@aws-sdk/client-ssm";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { desiredDocument, SessionDocumentContent } from "../core/document";
+import { defaultPreferences } from "../core/settings";
+import { ownerTagKey } from "../providers/documentOperations";
+import { SessionDocument, sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { dynamicResourceType, settled, useMocks, valueOf } from "./support/pulumiMocks";
+
+const region = "us-west-2";
+const documentName = "SSM-SessionManagerRunShell";
+
+function contentFor(accountId: string, idleSessionTimeout = 20): SessionDocumentContent {
+    return desiredDocument({ ...defaultPreferences, idleSessionTimeout }, { accountId, region, kmsKeyId: `alias/data-${accountId}` });
+}
+
+function wire<T>(value: unknown): T {
+    return Struct.fromJavaScript(value as Record<string, never>).toJavaScript() as unknown as T;
+}
+
+type Provider = pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState>;
+
+/** check then create, with properties crossing the wire as the engine sends them. */
+async function create(provider: Provider, raw: Record<string, unknown>): Promise<SessionDocumentState> {
+    const { inputs, failures } = await provider.check!({} as SessionDocumentInputs, wire(raw));
+    expect(failures ?? []).to.deep.equal([]);
+    const { outs } = await provider.create(wire(inputs));
+    return wire(outs);
+}
+
+async function update(olds: SessionDocumentState, raw: Record<string, unknown>): Promise<SessionDocumentState> {
+    const { inputs } = await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire(raw));
+    const { outs } = await sessionDocumentProvider.update!("id", wire(olds), wire(inputs));
+    return wire(outs);
+}
+
+describe("SessionDocument provider across accounts and stacks (moto server)", function () {
+    this.timeout(120_000);
+    let moto: Moto;
+    const savedEnv = { ...process.env };
+
+    before(async () => {
+        moto = await startMoto();
+        Object.assign(process.env, motoEnv(moto, region));
+    });
+    after(async () => {
+        process.env = savedEnv;
+        await moto?.stop();
+    });
+    beforeEach(() => moto.reset());
+
+    /** An SSM client acting in `accountId`: moto maps an assumed role's credentials to the role's account. */
+    async function clientIn(accountId: string): Promise<ssm.SSMClient> {
+        if (accountId === motoDefaultAccount) return new ssm.SSMClient({ region });
+        const { Credentials } = await new STSClient({ region }).send(
+            new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/Inspector`, RoleSessionName: "test" }),
+        );
+        return new ssm.SSMClient({
+            region,
+            credentials: { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretAccessKey!, sessionToken: Credentials!.SessionToken },
+        });
+    }
+    async function liveContent(accountId: string): Promise<unknown | undefined> {
+        try {
+            const got = await (await clientIn(accountId)).send(new ssm.GetDocumentCommand({ Name: documentName }));
+            return JSON.parse(got.Content!);
+        } catch (err) {
+            if (err instanceof ssm.InvalidDocument) return undefined;
+            throw err;
+        }
+    }
+    async function ownerTag(accountId = motoDefaultAccount): Promise<string | undefined> {
+        const client = await clientIn(accountId);
+        const { TagList } = await client.send(new ssm.ListTagsForResourceCommand({ ResourceType: "Document", ResourceId: documentName }));
+        return TagList?.find((t) => t.Key === ownerTagKey)?.Value;
+    }
+
+    describe("accounts", () => {
+        it("keeps two accounts reached through assumed roles separate", async () => {
+            for (const accountId of ["111111111111", "222222222222"]) {
+                const state = await create(sessionDocumentProvider, {
+                    accountId,
+                    region,
+                    roleArn: `arn:aws:iam::${accountId}:role/SessionManagerDeployer`,
+                    content: contentFor(accountId),
+                    owner: "org/prod",
+                });
+                expect(state).to.include({ accountId, roleArn: `arn:aws:iam::${accountId}:role/SessionManagerDeployer`, documentVersion: "1" });
+            }
+            expect(await liveContent("111111111111")).to.deep.equal(contentFor("111111111111"));
+            expect(await liveContent("222222222222")).to.deep.equal(contentFor("222222222222"));
+            expect(await liveContent(motoDefaultAccount), "the deploying account").to.equal(undefined);
+        });
+
+        it("refuses credentials for another account than accountId, and writes nothing anywhere", async () => {
+            const attempt = create(sessionDocumentProvider, { accountId: "111111111111", region, content: contentFor("111111111111"), owner: "org/prod" });
+            await expectRejection(attempt, [motoDefaultAccount, "111111111111"]);
+            expect(await liveContent(motoDefaultAccount)).to.equal(undefined);
+            expect(await liveContent("111111111111")).to.equal(undefined);
+        });
+
+        it("deletes in the account it was created in, through the same role", async () => {
+            const roleArn = "arn:aws:iam::111111111111:role/SessionManagerDeployer";
+            const state = await create(sessionDocumentProvider, { accountId: "111111111111", region, roleArn, content: contentFor("111111111111"), owner: "org/prod" });
+            await sessionDocumentProvider.delete!("id", state);
+            expect(await liveContent("111111111111")).to.equal(undefined);
+        });
+    });
+
+    describe("ownership", () => {
+        const stackA = "org/stack-a";
+        const stackB = "org/stack-b";
+        const inputsFor = (owner: string, extra: Record<string, unknown> = {}) => ({
+            accountId: motoDefaultAccount,
+            region,
+            content: contentFor(motoDefaultAccount, owner === stackA ? 20 : 30),
+            owner,
+            ...extra,
+        });
+
+        it("refuses a second owner with a message naming the first, and leaves the document alone", async () => {
+            await create(sessionDocumentProvider, inputsFor(stackA));
+            await expectRejection(create(sessionDocumentProvider, inputsFor(stackB)), [stackA, "takeOver"]);
+            expect(await liveContent(motoDefaultAccount)).to.deep.equal(contentFor(motoDefaultAccount, 20));
+            expect(await ownerTag()).to.equal(stackA);
+        });
+
+        it("lets takeOver manage a document another stack owns", async () => {
+            await create(sessionDocumentProvider, inputsFor(stackA));
+            const state = await create(sessionDocumentProvider, inputsFor(stackB, { takeOver: true }));
+            expect(JSON.parse(state.adoptedContent!)).to.deep.equal(contentFor(motoDefaultAccount, 20));
+            expect(await liveContent(motoDefaultAccount)).to.deep.equal(contentFor(motoDefaultAccount, 30));
+            expect(await ownerTag()).to.equal(stackB);
+        });
+
+        it("stops the first stack from updating or deleting a document taken over from it", async () => {
+            const first = await create(sessionDocumentProvider, inputsFor(stackA));
+            await create(sessionDocumentProvider, inputsFor(stackB, { takeOver: true }));
+
+            await expectRejection(update(first, inputsFor(stackA, { content: contentFor(motoDefaultAccount, 25) })), [stackB]);
+            // Its restore would delete the document (there was none when it adopted it).
+            await sessionDocumentProvider.delete!("id", first);
+            expect(await liveContent(motoDefaultAccount)).to.deep.equal(contentFor(motoDefaultAccount, 30));
+            expect(await ownerTag()).to.equal(stackB);
+        });
+
+        it("moves its own tag when the owner is renamed", async () => {
+            const state = await create(sessionDocumentProvider, inputsFor(stackA));
+            const renamed = await update(state, inputsFor("org/stack-a-renamed", { content: state.content }));
+            expect(renamed.owner).to.equal("org/stack-a-renamed");
+            expect(await ownerTag()).to.equal("org/stack-a-renamed");
+        });
+    });
+
+    describe("as Pulumi serializes it", () => {
+        it("creates, reads and deletes from the serialized provider, which carries no credentials", async () => {
+            const serialized = await pulumi.runtime.serializeFunction(() => sessionDocumentProvider, { allowSecrets: true });
+            expect(serialized.text).not.to.match(/secretAccessKey|sessionToken/i);
+            expect(serialized.text, "endpoints come from the environment where it runs").not.to.contain(moto.endpoint);
+            // This is how the dynamic provider host loads it.
+            const requireFromString: (code: string) => { handler(): Provider } = require("require-from-string");
+            const loaded = requireFromString(serialized.text).handler();
+
+            const content = contentFor(motoDefaultAccount);
+            const state = await create(loaded, { accountId: motoDefaultAccount, region, content, owner: "org/prod" });
+            const { props } = await loaded.read!(`${motoDefaultAccount}/${region}/${documentName}`, state);
+            expect(props!.content).to.deep.equal(content);
+            await loaded.delete!("id", state);
+            expect(await liveContent(motoDefaultAccount)).to.equal(undefined);
+        });
+
+        it("uses the engine's marker for unknown values", () => {
+            expect(unknownValue).to.equal(pulumi.runtime.unknownValue);
+        });
+    });
+
+    describe("the SessionDocument resource", () => {
+        it("registers a dynamic resource with the defaults filled in and exposes the state as outputs", async () => {
+            const mocks = await useMocks();
+            const content = contentFor(motoDefaultAccount);
+            const document = new SessionDocument("doc", { accountId: motoDefaultAccount, region, content });
+            await settled();
+            const registered = mocks.named("doc");
+            expect(registered.type).to.equal(dynamicResourceType);
+            expect(registered.inputs).to.include({
+                documentName,
+                onDelete: "restore",
+                keepDocumentVersions: 100,
+                owner: "session-manager-preferences/test",
+                takeOver: false,
+            });
+            expect(registered.inputs.__provider).to.be.a("string");
+            expect(await valueOf(document.documentVersion)).to.equal("1");
+            expect(await valueOf(document.content)).to.deep.equal(content);
+            expect(await valueOf(document.accountId)).to.equal(motoDefaultAccount);
+        });
+    });
+});
+
+async function expectRejection(attempt: Promise<unknown>, mentions: string[]): Promise<void> {
+    let failure: unknown;
+    try {
+        await attempt;
+    } catch (err) {
+        failure = err;
+    }
+    expect(failure, "expected the operation to fail").to.be.instanceOf(Error);
+    for (const mention of mentions) expect((failure as Error).message).to.contain(mention);
+}
