@@ -1,5 +1,6 @@
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
+import { resolveKeyArnTemplate } from "./rules";
 import { OnDelete, Preferences, Settings, TargetRegion, targetRegions } from "./settings";
 
 /** The preferences that only shape the document's content; the rest decide which parts exist. */
@@ -61,9 +62,9 @@ export interface TargetPlan {
     takeOver: boolean;
 }
 
-export function sessionDataKeyPart(prefs: Preferences): SessionDataKeyPart {
+export function sessionDataKeyPart(prefs: Preferences, target: TargetRegion): SessionDataKeyPart {
     if (!prefs.sessionDataEncryption) return { skip: true };
-    if (prefs.sessionDataKeyArn) return { existing: { arn: prefs.sessionDataKeyArn } };
+    if (prefs.sessionDataKeyArn) return { existing: { arn: resolveKeyArnTemplate(prefs.sessionDataKeyArn, target) } };
     return { args: { enableKeyRotation: prefs.kmsKeyRotation } };
 }
 
@@ -99,7 +100,7 @@ export function targetOutputKey(target: TargetRegion): string {
 }
 
 export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan {
-    const parts = { sessionDataKey: sessionDataKeyPart(prefs), logGroup: logGroupPart(prefs), instancePolicy: instancePolicyPart(prefs) };
+    const parts = { sessionDataKey: sessionDataKeyPart(prefs, target), logGroup: logGroupPart(prefs), instancePolicy: instancePolicyPart(prefs) };
     const plan: TargetPlan = {
         target,
         name: targetName(target),
@@ -116,8 +117,9 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
 }
 
 /**
- * One plan per account and Region, in config order. `current` is the caller's account and
- * aws:region, used only when the configuration names no targets.
+ * One plan per account and Region, in config order, less `excludeAccounts` and
+ * `excludeRegions` (applied as `npm run org` applies them, so both rollouts agree).
+ * `current` is the caller's account and aws:region, used only when no target is configured.
  */
 export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
     const targets = targetRegions(settings.targets);
@@ -125,5 +127,7 @@ export function planTargets(settings: Settings, current?: TargetRegion): TargetP
         if (!current) throw new Error("sessionManager:targets is empty and the current account and Region are unknown");
         targets.push(current);
     }
-    return targets.map((t) => planTarget(settings, t));
+    const excludedAccounts = new Set(settings.excludeAccounts);
+    const excludedRegions = new Set(settings.excludeRegions);
+    return targets.filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region)).map((t) => planTarget(settings, t));
 }

@@ -1,0 +1,95 @@
+import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { SessionManagerPreferences } from "./components/preferences";
+import { ConfigErrors, parseSettings } from "./core/config";
+import { planTargets, TargetPlan } from "./core/plan";
+import { Settings, TargetRegion } from "./core/settings";
+import { currentRegion, namespaceValues } from "./core/stackConfig";
+
+/** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
+interface TargetOutputs {
+    documentVersion: pulumi.Output<string>;
+    sessionDataKeyId?: pulumi.Output<string>;
+    logGroupName?: pulumi.Output<string>;
+    instancePolicyArn?: pulumi.Output<string>;
+}
+
+function readSettings(): Settings {
+    try {
+        return parseSettings(namespaceValues(pulumi.runtime.allConfig()));
+    } catch (err) {
+        // The message already names every key at fault; a stack trace would only bury it.
+        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
+        throw err;
+    }
+}
+
+/** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
+async function currentTarget(): Promise<TargetRegion> {
+    const region = currentRegion(pulumi.runtime.allConfig(), process.env);
+    if (!region) throw new pulumi.RunError("sessionManager:targets is empty, so the current account and Region are used, but no Region is set: set aws:region or AWS_REGION");
+    const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
+    if (!identity.Account) throw new Error("STS GetCallerIdentity returned no account ID");
+    return { accountId: identity.Account, region };
+}
+
+function deployTarget(plan: TargetPlan): SessionManagerPreferences {
+    const { accountId, region } = plan.target;
+    // Only the document would use it otherwise, and the document assumes its role by itself.
+    const provider = plan.createsAwsResources
+        ? new aws.Provider(plan.name, {
+              region,
+              // A wrong role or profile then fails at preview instead of changing another account.
+              allowedAccountIds: [accountId],
+              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: "session-manager-preferences" }] : undefined,
+          })
+        : undefined;
+    return new SessionManagerPreferences(
+        plan.name,
+        {
+            accountId,
+            region,
+            roleArn: plan.roleArn,
+            preferences: plan.preferences,
+            sessionDataKey: plan.sessionDataKey,
+            logGroup: plan.logGroup,
+            instancePolicy: plan.instancePolicy,
+            onDelete: plan.onDelete,
+            keepDocumentVersions: plan.keepDocumentVersions,
+            takeOver: plan.takeOver,
+        },
+        provider ? { providers: [provider] } : undefined,
+    );
+}
+
+interface StackSetModule {
+    deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
+}
+
+export = async (): Promise<Record<string, unknown>> => {
+    const settings = readSettings();
+
+    if (settings.deployment === "stackset") {
+        // Required here so that direct deployments never load (or need) the StackSet code.
+        const { deployStackSet } = require("./components/stackSetPreferences") as StackSetModule;
+        return { ...((await deployStackSet(settings)) ?? {}) };
+    }
+
+    if (settings.organizationalUnitIds.length > 0) {
+        pulumi.log.warn("sessionManager:organizationalUnitIds is not expanded by a direct deployment: only `targets` are deployed here (`npm run org` discovers accounts; deployment: stackset uses the OUs)");
+    }
+    const plans = planTargets(settings, settings.targets.length === 0 ? await currentTarget() : undefined);
+    if (plans.length === 0) pulumi.log.warn("every target is excluded by sessionManager:excludeAccounts or excludeRegions: nothing to deploy");
+    const targets: Record<string, TargetOutputs> = {};
+    for (const plan of plans) {
+        const component = deployTarget(plan);
+        targets[plan.outputKey] = {
+            documentVersion: component.documentVersion,
+            sessionDataKeyId: component.sessionDataKeyId,
+            logGroupName: component.logGroupName,
+            instancePolicyArn: component.instancePolicyArn,
+        };
+    }
+    return { targets };
+};

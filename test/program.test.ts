@@ -1,0 +1,311 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import * as yaml from "js-yaml";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import { AddressInfo } from "node:net";
+import * as path from "node:path";
+import { knownKeys } from "../core/config";
+import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, settled, useMocks, valueOf } from "./support/pulumiMocks";
+
+type Program = () => Promise<Record<string, unknown>>;
+
+interface TargetOutput {
+    documentVersion: string;
+    sessionDataKeyId?: string;
+    logGroupName?: string;
+    instancePolicyArn?: string;
+}
+
+const projectRoot = path.resolve(__dirname, "..");
+
+/**
+ * Loads index.ts as the language host would: fresh modules, reading config as it is now.
+ * The dynamic provider's module is kept: Pulumi serializes a provider's code once per
+ * function object, and a fresh copy costs seconds per test while testing nothing here.
+ */
+function loadProgram(): Program {
+    const keep = [`${path.sep}node_modules${path.sep}`, `${path.sep}test${path.sep}`, `${path.sep}providers${path.sep}`];
+    for (const id of Object.keys(require.cache)) {
+        if (id.startsWith(projectRoot + path.sep) && !keep.some((k) => id.includes(k))) delete require.cache[id];
+    }
+    return require("../index") as Program;
+}
+
+async function run(config: Record<string, string>): Promise<Record<string, TargetOutput>> {
+    pulumi.runtime.setAllConfig(config);
+    const outputs = await loadProgram()();
+    const targets = await valueOf(pulumi.output(outputs.targets as pulumi.Input<Record<string, TargetOutput>>));
+    await settled();
+    return targets;
+}
+
+/** Answers STS GetCallerIdentity like the real service (query protocol, XML), and counts calls. */
+class FakeSts {
+    public calls = 0;
+    private server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        req.on("end", () => {
+            this.calls += 1;
+            if (!body.includes("Action=GetCallerIdentity")) {
+                res.writeHead(400).end();
+                return;
+            }
+            res.writeHead(200, { "content-type": "text/xml" }).end(
+                `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
+                    `<Arn>arn:aws:iam::${this.account}:user/ci</Arn><UserId>AIDAEXAMPLE</UserId><Account>${this.account}</Account>` +
+                    `</GetCallerIdentityResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
+            );
+        });
+    });
+
+    constructor(public readonly account: string) {}
+
+    async start(): Promise<string> {
+        await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+        return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    }
+
+    stop(): Promise<void> {
+        return new Promise((resolve) => this.server.close(() => resolve()));
+    }
+}
+
+const stsEnvKeys = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED"];
+
+const security = "111111111111";
+const workloads = "222222222222";
+
+/** Two accounts, three Regions, everything on: what an organization runs. */
+const organization: Record<string, string> = {
+    "sessionManager:targets": JSON.stringify([
+        { accountId: security, regions: ["eu-west-1", "us-east-1"], roleName: "SessionManagerDeployer" },
+        { accountId: workloads, regions: ["eu-west-1", "eu-central-1"], roleName: "OrgDeployer" },
+    ]),
+    "sessionManager:s3Logging": "true",
+    "sessionManager:s3BucketName": "org-session-logs",
+    "sessionManager:instanceRoleNames": '["app-instance"]',
+    "sessionManager:runAsEnabled": "true",
+    "sessionManager:runAsDefaultUser": "ssm-user",
+};
+
+describe("program (index.ts)", () => {
+    let mocks: RecordingMocks;
+    let sts: FakeSts;
+    const savedEnv: Record<string, string | undefined> = {};
+
+    before(async () => {
+        for (const k of stsEnvKeys) savedEnv[k] = process.env[k];
+        sts = new FakeSts("123456789012");
+        process.env.AWS_ENDPOINT_URL = await sts.start();
+        process.env.AWS_ACCESS_KEY_ID = "testing";
+        process.env.AWS_SECRET_ACCESS_KEY = "testing";
+        process.env.AWS_EC2_METADATA_DISABLED = "true";
+        for (const k of ["AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION"]) delete process.env[k];
+    });
+
+    after(async () => {
+        await sts.stop();
+        // Other test files share this process and its Pulumi runtime state.
+        pulumi.runtime.setAllConfig({});
+        for (const k of stsEnvKeys) {
+            if (savedEnv[k] === undefined) delete process.env[k];
+            else process.env[k] = savedEnv[k];
+        }
+    });
+
+    beforeEach(async () => {
+        mocks = await useMocks();
+        sts.calls = 0;
+    });
+
+    describe("explicit targets", () => {
+        it("creates one provider per account and Region, in that Region, assuming that account's role", async () => {
+            await run(organization);
+            const providers = mocks.ofType(awsProviderType).map((p) => ({
+                name: p.name,
+                region: p.inputs.region,
+                allowedAccountIds: JSON.parse(p.inputs.allowedAccountIds as string) as string[],
+                roleArns: (JSON.parse(p.inputs.assumeRoles as string) as { roleArn: string }[]).map((r) => r.roleArn),
+            }));
+            expect(providers).to.deep.equal([
+                { name: `${security}-eu-west-1`, region: "eu-west-1", allowedAccountIds: [security], roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`] },
+                { name: `${security}-us-east-1`, region: "us-east-1", allowedAccountIds: [security], roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`] },
+                { name: `${workloads}-eu-west-1`, region: "eu-west-1", allowedAccountIds: [workloads], roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`] },
+                { name: `${workloads}-eu-central-1`, region: "eu-central-1", allowedAccountIds: [workloads], roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`] },
+            ]);
+            expect(sts.calls).to.equal(0);
+        });
+
+        it("builds each target's aws resources with that target's provider only", async () => {
+            await run(organization);
+            const awsResources = mocks.resources.filter((r) => r.type.startsWith("aws:"));
+            expect(awsResources).to.have.length(4 * 8);
+            for (const r of awsResources) expect(providerName(r), r.name).to.equal(targetOf(r.name));
+        });
+
+        it("gives each target its own document, with its account, Region and role", async () => {
+            await run(organization);
+            const docs = mocks.ofType(dynamicResourceType).map((d) => [d.name, d.inputs.accountId, d.inputs.region, d.inputs.roleArn]);
+            expect(docs).to.deep.equal([
+                [`${security}-eu-west-1-document`, security, "eu-west-1", `arn:aws:iam::${security}:role/SessionManagerDeployer`],
+                [`${security}-us-east-1-document`, security, "us-east-1", `arn:aws:iam::${security}:role/SessionManagerDeployer`],
+                [`${workloads}-eu-west-1-document`, workloads, "eu-west-1", `arn:aws:iam::${workloads}:role/OrgDeployer`],
+                [`${workloads}-eu-central-1-document`, workloads, "eu-central-1", `arn:aws:iam::${workloads}:role/OrgDeployer`],
+            ]);
+            const content = mocks.named(`${workloads}-eu-central-1-document`).inputs.content as { inputs: Record<string, unknown> };
+            expect(content.inputs).to.include({ s3BucketName: "org-session-logs", s3KeyPrefix: `sessionmanager/${workloads}/eu-central-1`, runAsDefaultUser: "ssm-user" });
+        });
+
+        it("exports per-target outputs keyed <accountId>/<region>", async () => {
+            const targets = await run(organization);
+            expect(Object.keys(targets)).to.deep.equal([`${security}/eu-west-1`, `${security}/us-east-1`, `${workloads}/eu-west-1`, `${workloads}/eu-central-1`]);
+            expect(targets[`${workloads}/eu-central-1`]).to.deep.equal({
+                documentVersion: "1",
+                sessionDataKeyId: `key-${workloads}-eu-central-1-session-data-key`,
+                logGroupName: "ssm-sessionmanager-logs",
+                instancePolicyArn: "arn:aws:iam::000000000000:policy/session-manager/SessionManagerInstance-eu-central-1",
+            });
+        });
+
+        it("assumes roles in the GovCloud partition for us-gov Regions", async () => {
+            await run({ "sessionManager:targets": JSON.stringify([{ accountId: security, regions: ["us-gov-west-1"], roleName: "Deployer" }]) });
+            const [provider] = mocks.ofType(awsProviderType);
+            expect(JSON.parse(provider.inputs.assumeRoles as string)).to.deep.equal([{ roleArn: `arn:aws-us-gov:iam::${security}:role/Deployer`, sessionName: "session-manager-preferences" }]);
+            expect(mocks.ofType(dynamicResourceType)[0].inputs.roleArn).to.equal(`arn:aws-us-gov:iam::${security}:role/Deployer`);
+        });
+
+        it("uses the ambient credentials when a target names no role", async () => {
+            await run({ "sessionManager:targets": JSON.stringify([{ accountId: security, regions: ["eu-west-1"] }]) });
+            const [provider] = mocks.ofType(awsProviderType);
+            expect(provider.inputs.assumeRoles).to.equal(undefined);
+            expect(mocks.ofType(dynamicResourceType)[0].inputs.roleArn).to.equal(undefined);
+        });
+    });
+
+    describe("nothing to create", () => {
+        const onlyDocuments = {
+            ...organization,
+            "sessionManager:sessionDataKeyArn": "arn:aws:kms:{region}:111111111111:key/mrk-0123456789abcdef0123456789abcdef",
+            "sessionManager:createCWLogGroup": "false",
+            "sessionManager:instancePolicy": "false",
+            "sessionManager:instanceRoleNames": "[]",
+        };
+
+        it("registers no aws resource and no aws provider: only the documents", async () => {
+            const targets = await run(onlyDocuments);
+            expect(mocks.aws()).to.deep.equal([]);
+            expect(mocks.ofType(dynamicResourceType)).to.have.length(4);
+            expect(targets[`${workloads}/eu-central-1`]).to.deep.equal({
+                documentVersion: "1",
+                sessionDataKeyId: "mrk-0123456789abcdef0123456789abcdef",
+                logGroupName: "ssm-sessionmanager-logs",
+                instancePolicyArn: undefined,
+            });
+        });
+
+        it("still hands each document its role, and the key of its own Region", async () => {
+            await run(onlyDocuments);
+            const doc = mocks.named(`${workloads}-eu-central-1-document`);
+            expect(doc.inputs.roleArn).to.equal(`arn:aws:iam::${workloads}:role/OrgDeployer`);
+            expect((doc.inputs.content as { inputs: Record<string, unknown> }).inputs.kmsKeyId).to.equal(
+                "arn:aws:kms:eu-central-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef",
+            );
+        });
+    });
+
+    describe("configuration errors", () => {
+        it("fails before registering anything, naming the key, the value and what is allowed", async () => {
+            pulumi.runtime.setAllConfig({ ...organization, "sessionManager:idleSessionTimeout": "90" });
+            let error: Error | undefined;
+            await loadProgram()().catch((e: Error) => (error = e));
+            expect(error?.message).to.match(/sessionManager:idleSessionTimeout: "90" is not valid: a whole number from 1 to 60/);
+            await settled();
+            expect(mocks.resources).to.deep.equal([]);
+            expect(sts.calls).to.equal(0);
+        });
+
+        it("names the closest known key for a misspelt one", async () => {
+            pulumi.runtime.setAllConfig({ ...organization, "sessionManager:s3BuckeName": "x" });
+            let error: Error | undefined;
+            await loadProgram()().catch((e: Error) => (error = e));
+            expect(error?.message).to.include("sessionManager:s3BuckeName").and.include("did you mean sessionManager:s3BucketName?");
+            expect(mocks.resources).to.deep.equal([]);
+        });
+    });
+
+    describe("Pulumi.prod.yaml", () => {
+        const file = () => path.join(repoRoot(), "Pulumi.prod.yaml");
+
+        it("sets every key of the sessionManager namespace, each with a comment", () => {
+            const lines = fs.readFileSync(file(), "utf8").split("\n");
+            const set = new Map<string, boolean>();
+            lines.forEach((line, i) => {
+                const key = /^\s*sessionManager:(\w+):/.exec(line)?.[1];
+                if (key) set.set(key, line.includes("#") || /^\s*#/.test(lines[i - 1] ?? ""));
+            });
+            expect([...set.keys()].sort()).to.deep.equal([...knownKeys].sort());
+            expect([...set].filter(([, commented]) => !commented).map(([k]) => k)).to.deep.equal([]);
+        });
+
+        it("is a valid organization: two accounts, three Regions, S3 and CloudWatch logging, encryption, Run As", async () => {
+            const targets = await run(stackConfig(file()));
+            const accounts = new Set(Object.keys(targets).map((k) => k.split("/")[0]));
+            const regions = new Set(Object.keys(targets).map((k) => k.split("/")[1]));
+            expect(accounts.size).to.equal(2);
+            expect(regions.size).to.equal(3);
+            expect(mocks.ofType(awsProviderType)).to.have.length(Object.keys(targets).length);
+            const content = (mocks.ofType(dynamicResourceType)[0].inputs.content as { inputs: Record<string, unknown> }).inputs;
+            expect(content.s3BucketName).to.not.equal("");
+            expect(content.cloudWatchLogGroupName).to.not.equal("");
+            expect(content.kmsKeyId).to.match(/^arn:aws:kms:/);
+            expect(content.runAsEnabled).to.equal(true);
+        });
+    });
+
+    describe("default target (no targets configured)", () => {
+        it("asks STS for the current account and uses aws:region", async () => {
+            const targets = await run({ "aws:region": "eu-north-1" });
+            expect(sts.calls).to.equal(1);
+            expect(Object.keys(targets)).to.deep.equal(["123456789012/eu-north-1"]);
+            const [provider] = mocks.ofType(awsProviderType);
+            expect(provider).to.include({ name: "123456789012-eu-north-1" });
+            expect(provider.inputs).to.include({ region: "eu-north-1" });
+            expect(provider.inputs.assumeRoles).to.equal(undefined);
+            expect(mocks.ofType(dynamicResourceType)[0].inputs).to.include({ accountId: "123456789012", region: "eu-north-1" });
+        });
+
+        it("fails clearly when no Region is known", async () => {
+            pulumi.runtime.setAllConfig({});
+            let error: Error | undefined;
+            await loadProgram()().catch((e: Error) => (error = e));
+            expect(error?.message).to.include("set aws:region or AWS_REGION");
+            expect(mocks.resources).to.deep.equal([]);
+        });
+    });
+});
+
+/** The repository root (compiled tests run from dist/test). */
+function repoRoot(): string {
+    let dir = __dirname;
+    while (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        const parent = path.dirname(dir);
+        if (parent === dir) throw new Error(`no Pulumi.yaml above ${__dirname}`);
+        dir = parent;
+    }
+    return dir;
+}
+
+/** A stack file's config as the language host hands it over: strings, JSON for everything else. */
+function stackConfig(file: string): Record<string, string> {
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    return Object.fromEntries(Object.entries(doc.config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** The target a resource belongs to, from its name (`<account>-<region>-<part>`). */
+function targetOf(resourceName: string): string {
+    const match = /^(\d{12}-[a-z]{2}(?:-[a-z]+)+-\d+)-/.exec(resourceName);
+    if (!match) throw new Error(`resource ${resourceName} is not named after its target`);
+    return match[1];
+}

@@ -1,0 +1,94 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/** One resource the program registered, as the engine would have received it. */
+export interface Registered {
+    type: string;
+    name: string;
+    // Inputs are whatever the resource sent; tests read the fields they care about.
+    inputs: Record<string, unknown>;
+    /** Provider reference (`<urn>::<id>`) when one was given or inherited. */
+    provider?: string;
+}
+
+export const dynamicResourceType = "pulumi-nodejs:dynamic:Resource";
+export const awsProviderType = "pulumi:providers:aws";
+
+/**
+ * Records every registration and answers with the outputs AWS would compute (key IDs,
+ * ARNs), so that components wiring one resource's output into another can be checked.
+ */
+export class RecordingMocks implements pulumi.runtime.Mocks {
+    public readonly resources: Registered[] = [];
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const inputs = args.inputs as Record<string, unknown>;
+        this.resources.push({ type: args.type, name: args.name, inputs, provider: args.provider });
+        const id = `${args.name}-id`;
+        return { id, state: { ...inputs, ...computedOutputs(args.type, args.name, inputs) } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+        throw new Error(`unexpected provider function call ${args.token}: the program must not need the aws plugin for invokes`);
+    }
+
+    ofType(type: string): Registered[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+
+    named(name: string): Registered {
+        const found = this.resources.filter((r) => r.name === name);
+        if (found.length !== 1) throw new Error(`expected one resource named ${name}, found ${found.length}: ${this.resources.map((r) => r.name).join(", ")}`);
+        return found[0];
+    }
+
+    /** Resources from the @pulumi/aws package, providers included. */
+    aws(): Registered[] {
+        return this.resources.filter((r) => r.type.startsWith("aws:") || r.type === awsProviderType);
+    }
+
+    types(): string[] {
+        return this.resources.map((r) => r.type).sort();
+    }
+}
+
+function computedOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    switch (type) {
+        case "aws:kms/key:Key": {
+            const keyId = `key-${name}`;
+            return { keyId, arn: `arn:aws:kms:mock-region:000000000000:key/${keyId}` };
+        }
+        case "aws:iam/policy:Policy":
+            return { arn: `arn:aws:iam::000000000000:policy${inputs.path ?? "/"}${inputs.name ?? name}` };
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return { arn: `arn:aws:logs:mock-region:000000000000:log-group:${inputs.name}` };
+        case dynamicResourceType:
+            return { documentVersion: "1" };
+        default:
+            return {};
+    }
+}
+
+/** Starts a fresh mocked deployment (not a preview, so every output is known). */
+export async function useMocks(): Promise<RecordingMocks> {
+    const mocks = new RecordingMocks();
+    await pulumi.runtime.setMocks(mocks, "session-manager-preferences", "test", false);
+    return mocks;
+}
+
+/** Waits until every registration the program started has reached the mocks. */
+export async function settled(): Promise<void> {
+    // waitForRPCs is exported by the runtime but left out of its type declarations.
+    const runtime = pulumi.runtime as unknown as { waitForRPCs(): Promise<void> };
+    await runtime.waitForRPCs();
+}
+
+export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve) => output.apply((v) => resolve(v)));
+}
+
+/** The provider a resource was registered with, by the provider's resource name. */
+export function providerName(resource: Registered): string | undefined {
+    if (!resource.provider) return undefined;
+    const urn = resource.provider.split("::").slice(0, -1).join("::");
+    return urn.split("::").pop();
+}
