@@ -1,0 +1,115 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { Settings } from "../core/settings";
+import { currentRegion } from "../core/stackConfig";
+import { planStackSet, StackSetPlan } from "../core/stackSet";
+import { renderTemplate } from "../core/template";
+import { inlineHandlerCode } from "../lambda/inlineCode";
+
+export const stackSetPreferencesType = "session-manager-preferences:index:StackSetPreferences";
+
+/**
+ * Plain values, not Inputs: the template is generated at synthesis from validated
+ * settings, so that what the StackSet deploys is known (and diffable) at preview.
+ */
+export interface StackSetPreferencesArgs {
+    /** Validated settings (core/config.ts): the preferences and the stackSet*, organizationalUnitIds, regions and exclude* keys. */
+    settings: Settings;
+    /** Region for the stack instances when `settings.regions` is empty; default aws:region, else AWS_REGION. */
+    currentRegion?: string;
+    /** The custom resource's inline source; default lambda/sessionDocumentHandler.ts, transpiled and minified. */
+    handlerCode?: string;
+}
+
+/**
+ * Session Manager preferences for every account of the given OUs, deployed by
+ * CloudFormation StackSets: one service-managed StackSet whose template holds the keys,
+ * log group, instance policy and the custom resource that applies the document, and one
+ * stack instance resource per Region. Accounts that join the OUs later get it too.
+ */
+export class StackSetPreferences extends pulumi.ComponentResource {
+    public readonly stackSet: aws.cloudformation.StackSet;
+    /** By Region. */
+    public readonly instances: Record<string, aws.cloudformation.StackSetInstance>;
+    public readonly stackSetName: pulumi.Output<string>;
+    public readonly stackSetId: pulumi.Output<string>;
+    public readonly plan: StackSetPlan;
+    public readonly templateBody: string;
+
+    constructor(name: string, args: StackSetPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Planned before registering anything, so that bad settings fail with nothing half-made.
+        const plan = planStackSet(args.settings, args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env));
+        const templateBody = renderTemplate(args.settings, args.handlerCode ?? inlineHandlerCode());
+
+        super(stackSetPreferencesType, name, {}, opts);
+        this.plan = plan;
+        this.templateBody = templateBody;
+
+        this.stackSet = new aws.cloudformation.StackSet(
+            name,
+            {
+                name: plan.name,
+                description: "Session Manager preferences: the Session document and what it points at, in every account and Region (session-manager-preferences)",
+                permissionModel: "SERVICE_MANAGED",
+                // New accounts in the OUs get the preferences without a deployment from here; leaving
+                // the organization deletes the stack, and with it the document goes back per onDelete.
+                autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
+                callAs: plan.callAs,
+                // The template names its instance policy (SessionManagerInstance-<region>).
+                capabilities: ["CAPABILITY_NAMED_IAM"],
+                operationPreferences: plan.operationPreferences,
+                // Queues operations that would otherwise fail as "in progress" while another runs.
+                managedExecution: { active: true },
+                templateBody,
+            },
+            // SERVICE_MANAGED StackSets report an administration role ARN that nobody set.
+            { parent: this, ignoreChanges: ["administrationRoleArn"] },
+        );
+
+        this.instances = {};
+        for (const region of plan.regions) {
+            this.instances[region] = new aws.cloudformation.StackSetInstance(
+                `${name}-${region}`,
+                {
+                    stackSetName: this.stackSet.name,
+                    stackSetInstanceRegion: region,
+                    deploymentTargets: plan.deploymentTargets,
+                    callAs: plan.callAs,
+                    operationPreferences: plan.instanceOperationPreferences,
+                    retainStack: false,
+                },
+                { parent: this },
+            );
+        }
+        this.stackSetName = this.stackSet.name;
+        this.stackSetId = this.stackSet.stackSetId;
+
+        this.registerOutputs({ stackSetName: this.stackSetName, stackSetId: this.stackSetId, regions: plan.regions });
+    }
+}
+
+export interface DeployStackSetOptions extends Omit<StackSetPreferencesArgs, "settings"> {
+    /** Pulumi name of the component; default session-manager-preferences. */
+    name?: string;
+    resourceOptions?: pulumi.ComponentResourceOptions;
+}
+
+/** What the program exports in stackset mode (a type, so that it is a Record<string, unknown>). */
+export type StackSetOutputs = {
+    stackSetName: pulumi.Output<string>;
+    stackSetId: pulumi.Output<string>;
+    organizationalUnitIds: string[];
+    regions: string[];
+};
+
+/** The program's entry for `deployment: stackset`: the StackSet and its instances, and the outputs to export. */
+export function deployStackSet(settings: Settings, options: DeployStackSetOptions = {}): StackSetOutputs {
+    const { name = "session-manager-preferences", resourceOptions, ...args } = options;
+    const component = new StackSetPreferences(name, { settings, ...args }, resourceOptions);
+    return {
+        stackSetName: component.stackSetName,
+        stackSetId: component.stackSetId,
+        organizationalUnitIds: component.plan.deploymentTargets.organizationalUnitIds,
+        regions: component.plan.regions,
+    };
+}

@@ -1,0 +1,354 @@
+/**
+ * The CloudFormation template that `deployment: stackset` rolls out to every account and
+ * Region. It is generated from the same preferences, plan and policies as the direct
+ * mode, so the two cannot disagree: what differs per account and Region is left to
+ * CloudFormation as `${AWS::AccountId}`, `${AWS::Region}`, `${AWS::Partition}` and
+ * `${AWS::URLSuffix}`.
+ *
+ * Everything the configuration decides is decided here, at synthesis: the template has
+ * no Parameters and no Conditions, only the resources these preferences need. The
+ * sample's conditions (S3 logging, session data encryption, log group creation, its
+ * encryption, Run As, shell profiles) become which resources and content are emitted.
+ */
+import { desiredDocument, awsDefaultDocument } from "./document";
+import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
+import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, sessionDataKeyPolicy } from "./policies";
+import { defaultDocumentName, Preferences } from "./settings";
+
+/** A value in a template: JSON, where objects may be intrinsic functions. */
+export type CfnValue = string | number | boolean | CfnValue[] | { [key: string]: CfnValue };
+
+export interface CfnResource {
+    Type: string;
+    Properties: Record<string, CfnValue>;
+    DependsOn?: string[];
+    DeletionPolicy?: "Retain" | "Delete";
+    UpdateReplacePolicy?: "Retain" | "Delete";
+}
+
+export interface CfnTemplate {
+    AWSTemplateFormatVersion: "2010-09-09";
+    Description: string;
+    Resources: Record<string, CfnResource>;
+    Outputs: Record<string, { Description: string; Value: CfnValue }>;
+}
+
+/** CreateStackSet's TemplateBody limit, in bytes (larger templates must come from S3). */
+export const maxTemplateBodyBytes = 51_200;
+
+/**
+ * What this project allows the inline handler to weigh, in bytes. CloudFormation once
+ * capped ZipFile at 4096 characters; today's documentation caps the zipped file at 4 MB.
+ * Staying under the old figure keeps the template working wherever the old limit might
+ * still apply, and leaves the TemplateBody room for long shell profiles.
+ */
+export const maxInlineCodeBytes = 4096;
+
+export const logicalIds = {
+    sessionDataKey: "SessionDataKey",
+    sessionDataKeyAlias: "SessionDataKeyAlias",
+    sessionDataKeyParameter: "SessionDataKeyIdParameter",
+    logsKey: "LogsKey",
+    logsKeyAlias: "LogsKeyAlias",
+    logGroup: "SessionLogGroup",
+    instancePolicy: "InstanceProfilePolicy",
+    handlerRole: "DocumentHandlerRole",
+    handlerLogGroup: "DocumentHandlerLogGroup",
+    handler: "DocumentHandler",
+    document: "SessionPreferencesDocument",
+} as const;
+
+export const customResourceType = "Custom::SessionPreferencesDocument";
+export const handlerRuntime = "nodejs22.x";
+/** Seconds. The handler answers FAILED a few seconds before this runs out. */
+export const handlerTimeoutSeconds = 120;
+
+// The direct mode's names (components/preferences.ts, which core cannot import); a test keeps them equal.
+const sessionDataKeyAlias = "alias/session-manager/data";
+const logsKeyAlias = "alias/session-manager/logs";
+const sessionDataKeyParameterName = "/session-manager/session-data-key";
+
+export class TemplateTooLargeError extends Error {
+    constructor(
+        public readonly bytes: number,
+        shellProfileBytes: number,
+    ) {
+        super(
+            `the StackSet template is ${bytes} bytes; CloudFormation takes at most ${maxTemplateBodyBytes} bytes inline. ` +
+                `winShellProfile and linuxShellProfile account for ${shellProfileBytes} bytes of it: shorten them, or use deployment: direct`,
+        );
+        this.name = "TemplateTooLargeError";
+    }
+}
+
+/**
+ * Placeholders for what only CloudFormation knows. They are put where the account, Region
+ * and key go, then the rendered text is escaped for Fn::Sub and each placeholder becomes
+ * its `${...}` reference. A run of @ longer than any in the content keeps them unique.
+ */
+interface Placeholders {
+    accountId: string;
+    region: string;
+    keyId: string;
+    keyArn: string;
+}
+
+function placeholdersAvoiding(text: string): Placeholders {
+    let fence = "@@";
+    while (text.includes(fence)) fence += "@";
+    const mark = (name: string) => `${fence}${name}${fence}`;
+    return { accountId: mark("AccountId"), region: mark("Region"), keyId: mark("KeyId"), keyArn: mark("KeyArn") };
+}
+
+interface Substitution {
+    placeholders: Placeholders;
+    /** What the key placeholders stand for: `${SessionDataKey}`-style references or an existing key's ARN. */
+    keyId: string;
+    keyArn: string;
+}
+
+/** Text for CloudFormation: placeholders resolved, in Fn::Sub (with literal `${` escaped) only when it refers to something. */
+function sub(text: string, s: Substitution, partitionAware = false): CfnValue {
+    const p = s.placeholders;
+    const resolve = (t: string): string => {
+        if (partitionAware) {
+            // policies.ts builds ARNs and service principals for the placeholder Region, which it takes for the aws partition.
+            t = t.replace(/^arn:aws:/, "arn:${AWS::Partition}:").replace(/\.amazonaws\.com$/, ".${AWS::URLSuffix}");
+        }
+        // Keys first: an existing key's ARN can itself hold the account and Region placeholders.
+        t = t.split(p.keyId).join(s.keyId).split(p.keyArn).join(s.keyArn);
+        return t.split(p.accountId).join("${AWS::AccountId}").split(p.region).join("${AWS::Region}");
+    };
+    const out = resolve(text.split("${").join("${!"));
+    if (!/\$\{(?!!)/.test(out)) return resolve(text);
+    const whole = /^\$\{([\w:]+)(?:\.(\w+))?\}$/.exec(out);
+    if (whole) return whole[2] ? { "Fn::GetAtt": [whole[1], whole[2]] } : { Ref: whole[1] };
+    return { "Fn::Sub": out };
+}
+
+function policy(document: PolicyDocument, s: Substitution): CfnValue {
+    const walk = (value: unknown): CfnValue => {
+        if (typeof value === "string") return sub(value, s, true);
+        if (Array.isArray(value)) return value.map(walk);
+        if (value !== null && typeof value === "object") {
+            return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, walk(v)]));
+        }
+        return value as number | boolean;
+    };
+    return walk(document);
+}
+
+const ref = (logicalId: string): CfnValue => ({ Ref: logicalId });
+const arnOf = (logicalId: string): CfnValue => ({ "Fn::GetAtt": [logicalId, "Arn"] });
+const retained = { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" } as const;
+const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as const;
+
+/**
+ * The template for these preferences. `handlerCode` is the custom resource's inline
+ * source (lambda/inlineCode.ts); it is an argument so that this module stays pure.
+ */
+export function sessionManagerTemplate(prefs: Preferences, handlerCode: string): CfnTemplate {
+    const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
+    const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
+    const scope = { accountId: placeholders.accountId, region: placeholders.region };
+
+    const keyPart = sessionDataKeyPart(prefs, scope);
+    const groupPart = logGroupPart(prefs);
+    const policyPart = instancePolicyPart(prefs);
+    const documentName = defaultDocumentName;
+    // An existing key's ARN may name `{region}` and `{accountId}`: the plan puts the placeholders there.
+    const existingKeyArn = "existing" in keyPart ? keyPart.existing.arn : undefined;
+    const s: Substitution = {
+        placeholders,
+        // The direct mode writes a created key's ID and an existing key's ARN (it may live in another account).
+        keyId: existingKeyArn ?? `\${${logicalIds.sessionDataKey}}`,
+        keyArn: existingKeyArn ?? `\${${logicalIds.sessionDataKey}.Arn}`,
+    };
+    const content = desiredDocument(prefs, { ...scope, kmsKeyId: placeholders.keyId });
+
+    const resources: Record<string, CfnResource> = {};
+    const outputs: CfnTemplate["Outputs"] = {
+        DocumentName: { Description: "The Session document that holds the preferences", Value: documentName },
+    };
+
+    if ("args" in keyPart) {
+        resources[logicalIds.sessionDataKey] = {
+            Type: "AWS::KMS::Key",
+            Properties: {
+                Description: "Session Manager: encrypts session data between users and instances",
+                EnableKeyRotation: keyPart.args?.enableKeyRotation ?? true,
+                PendingWindowInDays: 30,
+                KeyPolicy: policy(sessionDataKeyPolicy(scope), s),
+            },
+            // A retained document still names this key; deleting it would break every session.
+            // Otherwise the document stops naming it on delete, and KMS still waits 30 days.
+            ...(prefs.onDelete === "retain" ? retained : deleted),
+        };
+        resources[logicalIds.sessionDataKeyAlias] = {
+            Type: "AWS::KMS::Alias",
+            Properties: { AliasName: sessionDataKeyAlias, TargetKeyId: ref(logicalIds.sessionDataKey) },
+        };
+        resources[logicalIds.sessionDataKeyParameter] = {
+            Type: "AWS::SSM::Parameter",
+            Properties: {
+                Name: sessionDataKeyParameterName,
+                Type: "String",
+                Value: ref(logicalIds.sessionDataKey),
+                Description: "ID of the KMS key that encrypts Session Manager session data",
+            },
+        };
+        outputs.SessionDataKeyId = { Description: "ID of the session-data KMS key", Value: ref(logicalIds.sessionDataKey) };
+        outputs.SessionDataKeyArn = { Description: "ARN of the session-data KMS key", Value: arnOf(logicalIds.sessionDataKey) };
+    }
+
+    const logGroupDependency: string[] = [];
+    if ("args" in groupPart && groupPart.args) {
+        const group = groupPart.args;
+        const encrypted = "args" in group.kmsKey;
+        if (encrypted) {
+            resources[logicalIds.logsKey] = {
+                Type: "AWS::KMS::Key",
+                Properties: {
+                    Description: "Session Manager: encrypts the session log group",
+                    EnableKeyRotation: prefs.kmsKeyRotation,
+                    KeyPolicy: policy(logsKeyPolicy(scope, group.name), s),
+                },
+                // Kept with the log group it encrypts: deleting it would make the kept logs unreadable.
+                ...retained,
+            };
+            resources[logicalIds.logsKeyAlias] = {
+                Type: "AWS::KMS::Alias",
+                Properties: { AliasName: logsKeyAlias, TargetKeyId: ref(logicalIds.logsKey) },
+            };
+            outputs.LogsKeyArn = { Description: "ARN of the KMS key that encrypts the session log group", Value: arnOf(logicalIds.logsKey) };
+        }
+        resources[logicalIds.logGroup] = {
+            Type: "AWS::Logs::LogGroup",
+            Properties: {
+                LogGroupName: group.name,
+                ...(group.retentionInDays > 0 ? { RetentionInDays: group.retentionInDays } : {}),
+                ...(encrypted ? { KmsKeyId: arnOf(logicalIds.logsKey) } : {}),
+            },
+            // Session logs are audit records: removing the stack must not destroy them.
+            ...retained,
+        };
+        logGroupDependency.push(logicalIds.logGroup);
+        outputs.LogGroupName = { Description: "The session log group", Value: ref(logicalIds.logGroup) };
+    } else if ("existing" in groupPart) {
+        outputs.LogGroupName = { Description: "The session log group", Value: groupPart.existing.name };
+    }
+
+    if ("args" in policyPart) {
+        const roleNames = policyPart.args?.roleNames ?? [];
+        const document = instanceProfilePolicy({
+            ...scope,
+            logGroupName: "skip" in groupPart ? undefined : prefs.cwLogGroupName,
+            s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix } : undefined,
+            sessionDataKeyArn: "skip" in keyPart ? undefined : placeholders.keyArn,
+        });
+        resources[logicalIds.instancePolicy] = {
+            Type: "AWS::IAM::ManagedPolicy",
+            Properties: {
+                // IAM names are account-wide, and each Region's policy differs in its ARNs.
+                ManagedPolicyName: { "Fn::Sub": "SessionManagerInstance-${AWS::Region}" },
+                Path: "/session-manager/",
+                Description: "What instances need for Session Manager with this account's and Region's preferences",
+                PolicyDocument: policy(document, s),
+                ...(roleNames.length > 0 ? { Roles: roleNames } : {}),
+            },
+        };
+        outputs.InstanceProfilePolicyArn = { Description: "ARN of the instance-profile policy", Value: ref(logicalIds.instancePolicy) };
+    }
+
+    Object.assign(resources, documentHandler(documentName, handlerCode, prefs.logRetentionInDays));
+    resources[logicalIds.document] = {
+        Type: customResourceType,
+        Properties: {
+            ServiceToken: arnOf(logicalIds.handler),
+            // Seconds CloudFormation waits for an answer; the handler always answers well within it.
+            ServiceTimeout: handlerTimeoutSeconds + 60,
+            DocumentName: documentName,
+            Content: sub(JSON.stringify(content), s),
+            OnDelete: prefs.onDelete,
+            ...(prefs.onDelete === "reset" ? { ResetContent: JSON.stringify(awsDefaultDocument()) } : {}),
+        },
+        ...(logGroupDependency.length > 0 ? { DependsOn: logGroupDependency } : {}),
+    };
+
+    return {
+        AWSTemplateFormatVersion: "2010-09-09",
+        Description: "Session Manager preferences for this account and Region (generated by session-manager-preferences)",
+        Resources: resources,
+        Outputs: outputs,
+    };
+}
+
+/** The custom resource's function, its role and its own log group. */
+function documentHandler(documentName: string, handlerCode: string, logRetentionInDays: number): Record<string, CfnResource> {
+    const documentArn = { "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/${documentName}` };
+    return {
+        [logicalIds.handlerLogGroup]: {
+            Type: "AWS::Logs::LogGroup",
+            // Which version the handler adopted and what it changed, kept as long as the session logs.
+            // They go with the stack: CloudTrail keeps the audit record of the document writes.
+            Properties: logRetentionInDays > 0 ? { RetentionInDays: logRetentionInDays } : {},
+            ...deleted,
+        },
+        [logicalIds.handlerRole]: {
+            Type: "AWS::IAM::Role",
+            Properties: {
+                Description: "Lets the Session Manager preferences custom resource manage the Session document, and nothing else",
+                AssumeRolePolicyDocument: {
+                    Version: "2012-10-17",
+                    Statement: [{ Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" }],
+                },
+                Policies: [
+                    {
+                        PolicyName: "ManageSessionDocument",
+                        PolicyDocument: {
+                            Version: "2012-10-17",
+                            Statement: [
+                                {
+                                    Sid: "ManageTheSessionDocument",
+                                    Effect: "Allow",
+                                    Action: ["ssm:GetDocument", "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:DeleteDocument"],
+                                    Resource: documentArn,
+                                },
+                                {
+                                    Sid: "WriteOwnLogs",
+                                    Effect: "Allow",
+                                    Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                                    // The log group's Arn attribute ends in `:*`, which covers its streams.
+                                    Resource: arnOf(logicalIds.handlerLogGroup),
+                                },
+                            ],
+                        },
+                    },
+                ],
+            },
+        },
+        [logicalIds.handler]: {
+            Type: "AWS::Lambda::Function",
+            Properties: {
+                Description: "Applies the Session Manager preferences document (custom resource)",
+                Runtime: handlerRuntime,
+                Handler: "index.handler",
+                Role: arnOf(logicalIds.handlerRole),
+                Timeout: handlerTimeoutSeconds,
+                MemorySize: 128,
+                LoggingConfig: { LogGroup: ref(logicalIds.handlerLogGroup) },
+                Code: { ZipFile: handlerCode },
+            },
+        },
+    };
+}
+
+/** The template as the TemplateBody string, after checking it fits. */
+export function renderTemplate(prefs: Preferences, handlerCode: string): string {
+    const body = JSON.stringify(sessionManagerTemplate(prefs, handlerCode));
+    const bytes = Buffer.byteLength(body);
+    if (bytes > maxTemplateBodyBytes) {
+        throw new TemplateTooLargeError(bytes, Buffer.byteLength(prefs.winShellProfile) + Buffer.byteLength(prefs.linuxShellProfile));
+    }
+    return body;
+}

@@ -1,0 +1,195 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { deployStackSet, StackSetPreferences, stackSetPreferencesType } from "../components/stackSetPreferences";
+import { ConfigError } from "../core/config";
+import { defaultOrganizationSettings, defaultPreferences, Settings } from "../core/settings";
+import { customResourceType, logicalIds, renderTemplate } from "../core/template";
+import { inlineHandlerCode } from "../lambda/inlineCode";
+import { RecordingMocks, Registered, settled, valueOf } from "./support/pulumiMocks";
+
+const T = {
+    stackSet: "aws:cloudformation/stackSet:StackSet",
+    instance: "aws:cloudformation/stackSetInstance:StackSetInstance",
+};
+
+/** Also answers the StackSet ID that AWS assigns. */
+class StackSetMocks extends RecordingMocks {
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+        const created = super.newResource(args);
+        if (args.type === T.stackSet) created.state.stackSetId = `${args.inputs.name}:0f1e2d3c-aaaa-bbbb-cccc-000011112222`;
+        return created;
+    }
+}
+
+const settings = (overrides: Partial<Settings> = {}): Settings => ({
+    ...defaultPreferences,
+    ...defaultOrganizationSettings,
+    targets: [],
+    deployment: "stackset",
+    organizationalUnitIds: ["ou-ab12-11111111", "ou-ab12-22222222"],
+    regions: ["eu-west-1", "us-east-1", "ap-southeast-2"],
+    ...overrides,
+});
+
+describe("deployment: stackset", () => {
+    let mocks: StackSetMocks;
+    /** Every resource the component registered, with the options it passed. */
+    let registered: { type: string; name: string; opts: pulumi.ResourceOptions }[];
+
+    beforeEach(async () => {
+        mocks = new StackSetMocks();
+        await pulumi.runtime.setMocks(mocks, "session-manager-preferences", "test", false);
+        registered = [];
+    });
+
+    async function deploy(s: Settings, currentRegion?: string): Promise<ReturnType<typeof deployStackSet>> {
+        const outputs = deployStackSet(s, {
+            currentRegion,
+            resourceOptions: {
+                transformations: [
+                    (args) => {
+                        registered.push({ type: args.type, name: args.name, opts: args.opts });
+                        return undefined;
+                    },
+                ],
+            },
+        });
+        await settled();
+        return outputs;
+    }
+
+    const only = (type: string): Registered => {
+        const found = mocks.ofType(type);
+        expect(found, type).to.have.length(1);
+        return found[0];
+    };
+
+    describe("the StackSet", () => {
+        it("is service-managed, deploys itself to accounts that join the OUs, and removes the stack from accounts that leave", async () => {
+            await deploy(settings());
+            const inputs = only(T.stackSet).inputs;
+            expect(inputs.name).to.equal("session-manager-preferences");
+            expect(inputs.permissionModel).to.equal("SERVICE_MANAGED");
+            expect(inputs.autoDeployment).to.deep.equal({ enabled: true, retainStacksOnAccountRemoval: false });
+            expect(inputs.capabilities).to.deep.equal(["CAPABILITY_NAMED_IAM"]);
+            expect(inputs.managedExecution).to.deep.equal({ active: true });
+            expect(inputs).to.not.have.property("administrationRoleArn");
+        });
+
+        it("carries the template generated from the same settings, with the inline custom-resource handler", async () => {
+            const s = settings({ s3Logging: true, s3BucketName: "org-session-logs", runAsEnabled: true, runAsDefaultUser: "ec2-user" });
+            await deploy(s);
+            const body = only(T.stackSet).inputs.templateBody as string;
+            expect(body).to.equal(renderTemplate(s, inlineHandlerCode()));
+            const template = JSON.parse(body) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
+            expect(template.Resources[logicalIds.document].Type).to.equal(customResourceType);
+            expect(template.Resources[logicalIds.handler].Properties.Code).to.deep.equal({ ZipFile: inlineHandlerCode() });
+        });
+
+        it("rolls out to all Regions in parallel, with the configured concurrency and failure tolerance", async () => {
+            await deploy(settings({ stackSetMaxConcurrentPercentage: 50, stackSetFailureTolerancePercentage: 20 }));
+            expect(only(T.stackSet).inputs.operationPreferences).to.deep.equal({
+                regionConcurrencyType: "PARALLEL",
+                maxConcurrentPercentage: 50,
+                failureTolerancePercentage: 20,
+            });
+        });
+
+        it("defaults to every account at once with 10% failure tolerance, not StackSets' one account at a time", async () => {
+            await deploy(settings());
+            expect(only(T.stackSet).inputs.operationPreferences).to.deep.equal({
+                regionConcurrencyType: "PARALLEL",
+                maxConcurrentPercentage: 100,
+                failureTolerancePercentage: 10,
+            });
+        });
+
+        it("ignores the administration role ARN that service-managed StackSets report, so it never shows as drift", async () => {
+            await deploy(settings());
+            const stackSet = registered.find((r) => r.type === T.stackSet);
+            expect(stackSet?.opts.ignoreChanges).to.deep.equal(["administrationRoleArn"]);
+        });
+
+        it("uses the configured name and acts as delegated administrator when told to", async () => {
+            await deploy(settings({ stackSetName: "org-session-manager", stackSetCallAs: "DELEGATED_ADMIN" }));
+            expect(only(T.stackSet).inputs.name).to.equal("org-session-manager");
+            expect(only(T.stackSet).inputs.callAs).to.equal("DELEGATED_ADMIN");
+            for (const instance of mocks.ofType(T.instance)) {
+                expect(instance.inputs.callAs).to.equal("DELEGATED_ADMIN");
+                expect(instance.inputs.stackSetName).to.equal("org-session-manager");
+            }
+        });
+    });
+
+    describe("the stack instances", () => {
+        it("are one per Region, each for all the configured OUs", async () => {
+            await deploy(settings());
+            const instances = mocks.ofType(T.instance);
+            expect(instances.map((i) => i.inputs.stackSetInstanceRegion)).to.deep.equal(["eu-west-1", "us-east-1", "ap-southeast-2"]);
+            for (const instance of instances) {
+                expect(instance.inputs.stackSetName).to.equal("session-manager-preferences");
+                expect(instance.inputs.deploymentTargets).to.deep.equal({ organizationalUnitIds: ["ou-ab12-11111111", "ou-ab12-22222222"] });
+                expect(instance.inputs.callAs).to.equal("SELF");
+                expect(instance.inputs.retainStack).to.equal(false);
+            }
+        });
+
+        it("run at the configured concurrency, which StackSets' strict mode would cap at failure tolerance + 1", async () => {
+            await deploy(settings({ stackSetMaxConcurrentPercentage: 25, stackSetFailureTolerancePercentage: 0 }));
+            for (const instance of mocks.ofType(T.instance)) {
+                expect(instance.inputs.operationPreferences).to.deep.equal({
+                    regionConcurrencyType: "PARALLEL",
+                    maxConcurrentPercentage: 25,
+                    failureTolerancePercentage: 0,
+                    concurrencyMode: "SOFT_FAILURE_TOLERANCE",
+                });
+            }
+        });
+
+        it("leave out excluded accounts of the OUs and excluded Regions", async () => {
+            await deploy(settings({ excludeAccounts: ["111122223333"], excludeRegions: ["us-east-1"] }));
+            const instances = mocks.ofType(T.instance);
+            expect(instances.map((i) => i.inputs.stackSetInstanceRegion)).to.deep.equal(["eu-west-1", "ap-southeast-2"]);
+            expect(instances[0].inputs.deploymentTargets).to.deep.equal({
+                organizationalUnitIds: ["ou-ab12-11111111", "ou-ab12-22222222"],
+                accounts: ["111122223333"],
+                accountFilterType: "DIFFERENCE",
+            });
+        });
+
+        it("go to aws:region when no Regions are configured", async () => {
+            await deploy(settings({ regions: [] }), "eu-central-1");
+            expect(mocks.ofType(T.instance).map((i) => i.inputs.stackSetInstanceRegion)).to.deep.equal(["eu-central-1"]);
+        });
+    });
+
+    describe("the component", () => {
+        it(`registers as ${stackSetPreferencesType} and parents the StackSet and its instances`, async () => {
+            await deploy(settings());
+            expect(registered.filter((r) => r.type === stackSetPreferencesType).map((r) => r.name)).to.deep.equal(["session-manager-preferences"]);
+            const children = registered.filter((r) => r.type !== stackSetPreferencesType);
+            expect(children.map((r) => r.type).sort()).to.deep.equal([T.stackSet, T.instance, T.instance, T.instance].sort());
+            for (const child of children) expect(child.opts.parent, child.name).to.be.instanceOf(StackSetPreferences);
+        });
+
+        it("exports the StackSet's name and ID, the OUs and the Regions", async () => {
+            const outputs = await deploy(settings());
+            expect(await valueOf(outputs.stackSetName)).to.equal("session-manager-preferences");
+            expect(await valueOf(outputs.stackSetId)).to.equal("session-manager-preferences:0f1e2d3c-aaaa-bbbb-cccc-000011112222");
+            expect(outputs.organizationalUnitIds).to.deep.equal(["ou-ab12-11111111", "ou-ab12-22222222"]);
+            expect(outputs.regions).to.deep.equal(["eu-west-1", "us-east-1", "ap-southeast-2"]);
+        });
+
+        it("fails before registering anything when no OU is configured, naming the key", async () => {
+            expect(() => deployStackSet(settings({ organizationalUnitIds: [] }))).to.throw(ConfigError, /organizationalUnitIds/);
+            await settled();
+            expect(mocks.resources).to.deep.equal([]);
+        });
+
+        it("fails before registering anything when every Region is excluded, naming the key", async () => {
+            expect(() => deployStackSet(settings({ regions: ["eu-west-1"], excludeRegions: ["eu-west-1"] }))).to.throw(ConfigError, /excludeRegions/);
+            await settled();
+            expect(mocks.resources).to.deep.equal([]);
+        });
+    });
+});

@@ -1,0 +1,320 @@
+import { expect } from "chai";
+import * as fc from "fast-check";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
+import { awsDefaultDocument, desiredDocument, s3KeyPrefixFor } from "../core/document";
+import { dnsSuffixOf, partitionOf } from "../core/partition";
+import { sessionDataKeyPart } from "../core/plan";
+import { instanceProfilePolicy, logsKeyPolicy, sessionDataKeyPolicy } from "../core/policies";
+import { defaultDocumentName, defaultPreferences, Preferences } from "../core/settings";
+import {
+    CfnTemplate,
+    customResourceType,
+    logicalIds as L,
+    maxInlineCodeBytes,
+    maxTemplateBodyBytes,
+    renderTemplate,
+    sessionManagerTemplate,
+    TemplateTooLargeError,
+} from "../core/template";
+import { inlineHandlerCode } from "../lambda/inlineCode";
+import { cfnLint, resolveIntrinsics, StackValues } from "./support/cloudformation";
+import { preferencesArbitrary } from "./support/preferencesArbitrary";
+
+const code = inlineHandlerCode();
+const prefs = (overrides: Partial<Preferences> = {}): Preferences => ({ ...defaultPreferences, deployment: "stackset", ...overrides });
+const template = (overrides: Partial<Preferences> = {}): CfnTemplate => sessionManagerTemplate(prefs(overrides), code);
+
+const existingKeyArn = "arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555";
+
+/** What CloudFormation would fill in for one stack instance. */
+function stackIn(accountId: string, region: string): StackValues {
+    const partition = partitionOf(region);
+    const keyId = "0a1b2c3d-1111-2222-3333-444455556666";
+    return {
+        "AWS::AccountId": accountId,
+        "AWS::Region": region,
+        "AWS::Partition": partition,
+        "AWS::URLSuffix": dnsSuffixOf(partition),
+        [L.sessionDataKey]: keyId,
+        [`${L.sessionDataKey}.Arn`]: `arn:${partition}:kms:${region}:${accountId}:key/${keyId}`,
+        [`${L.logsKey}.Arn`]: `arn:${partition}:kms:${region}:${accountId}:key/logs-key`,
+        [L.logGroup]: "resolved-log-group",
+        [`${L.handler}.Arn`]: `arn:${partition}:lambda:${region}:${accountId}:function:handler`,
+        [`${L.handlerRole}.Arn`]: `arn:${partition}:iam::${accountId}:role/handler`,
+        [L.handlerLogGroup]: "handler-log-group",
+        [`${L.handlerLogGroup}.Arn`]: `arn:${partition}:logs:${region}:${accountId}:log-group:handler-log-group:*`,
+    };
+}
+
+function documentContentIn(t: CfnTemplate, stack: StackValues): unknown {
+    const content = resolveIntrinsics(t.Resources[L.document].Properties.Content, stack);
+    expect(content).to.be.a("string");
+    return JSON.parse(content as string);
+}
+
+/** The sample's conditions: each decides which resources exist or what the document says. */
+const sampleConditions = ["s3Logging", "sessionDataEncryption", "createCWLogGroup", "cwEncryptionEnabled", "runAsEnabled", "winShellProfile", "linuxShellProfile"] as const;
+
+function combination(index: number): Preferences {
+    const on = (name: (typeof sampleConditions)[number]) => ((index >> sampleConditions.indexOf(name)) & 1) === 1;
+    return prefs({
+        s3Logging: on("s3Logging"),
+        s3BucketName: on("s3Logging") ? "org-session-logs" : "",
+        sessionDataEncryption: on("sessionDataEncryption"),
+        createCWLogGroup: on("createCWLogGroup"),
+        cwEncryptionEnabled: on("cwEncryptionEnabled"),
+        runAsEnabled: on("runAsEnabled"),
+        runAsDefaultUser: on("runAsEnabled") ? "ec2-user" : "",
+        winShellProfile: on("winShellProfile") ? "Set-Location $env:USERPROFILE" : "",
+        linuxShellProfile: on("linuxShellProfile") ? "cd ${HOME}; exec bash" : "",
+        // Plain values, not conditions: they only change what the document says.
+        s3EncryptionEnabled: index % 2 === 0,
+        cwStreamingEnabled: index % 3 === 0,
+    });
+}
+
+describe("StackSet template", () => {
+    describe("cfn-lint", () => {
+        it("finds no error in the template for any combination of the sample's conditions, nor for the other choices", async function () {
+            this.timeout(600_000);
+            const variants: [string, Preferences][] = [];
+            for (let i = 0; i < 2 ** sampleConditions.length; i++) {
+                const on = sampleConditions.filter((_, bit) => ((i >> bit) & 1) === 1);
+                variants.push([`conditions-${on.join("+") || "none"}`, combination(i)]);
+            }
+            const all = combination(2 ** sampleConditions.length - 1);
+            variants.push(
+                ["existing-key", { ...all, sessionDataKeyArn: existingKeyArn }],
+                ["existing-key-per-region", { ...all, sessionDataKeyArn: "arn:aws:kms:{region}:{accountId}:key/mrk-0123456789abcdef0123456789abcdef" }],
+                ["no-instance-policy", { ...all, instancePolicy: false }],
+                ["instance-policy-attached", { ...all, instanceRoleNames: ["AppServerRole", "BastionRole"] }],
+                ["reset-on-delete", { ...all, onDelete: "reset" }],
+                ["retain-on-delete", { ...all, onDelete: "retain" }],
+                ["logs-kept-forever", { ...all, logRetentionInDays: 0 }],
+                ["no-cloudwatch-logging", { ...all, cwLogGroupName: "" }],
+            );
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-cfn-lint-"));
+            try {
+                const files = variants.map(([name, p]) => {
+                    const file = path.join(dir, `${name}.json`);
+                    fs.writeFileSync(file, renderTemplate(p, code));
+                    return file;
+                });
+                const findings = await cfnLint(files);
+                const errors = findings.filter((f) => f.Level === "Error");
+                const report = findings.map((f) => `${f.Level} ${f.Rule.Id} ${path.basename(f.Filename)} ${f.Location.Path.join(".")}: ${f.Message}`);
+                if (report.length > 0) console.log(`cfn-lint findings:\n  ${report.join("\n  ")}`);
+                expect(errors, report.join("\n")).to.deep.equal([]);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    });
+
+    describe("inline handler", () => {
+        it(`fits in ${maxInlineCodeBytes} bytes, the historical ZipFile limit`, () => {
+            expect(Buffer.byteLength(code)).to.be.at.most(maxInlineCodeBytes);
+        });
+
+        it("is the same text every time, so the StackSet shows no change unless the handler changed", () => {
+            expect(inlineHandlerCode()).to.equal(code);
+        });
+
+        it("runs on a supported Node.js runtime from the template's ZipFile", () => {
+            const fn = template().Resources[L.handler].Properties;
+            expect(fn.Runtime).to.match(/^nodejs(20|22)\.x$/);
+            expect(fn.Handler).to.equal("index.handler");
+            expect(fn.Code).to.deep.equal({ ZipFile: code });
+        });
+    });
+
+    describe("template body", () => {
+        it("fits CreateStackSet's inline TemplateBody limit with every part present", () => {
+            const body = renderTemplate(combination(2 ** sampleConditions.length - 1), code);
+            expect(Buffer.byteLength(body)).to.be.at.most(maxTemplateBodyBytes);
+        });
+
+        it("refuses shell profiles that would push it over the limit, naming them", () => {
+            const p = prefs({ linuxShellProfile: "x".repeat(30_000), winShellProfile: "y".repeat(25_000) });
+            expect(() => renderTemplate(p, code)).to.throw(TemplateTooLargeError, /linuxShellProfile/);
+        });
+
+        it("has no parameters or conditions: the configuration decided everything at synthesis", () => {
+            const t = template() as unknown as Record<string, unknown>;
+            expect(t).to.not.have.property("Parameters");
+            expect(t).to.not.have.property("Conditions");
+        });
+
+        it("hard-codes no partition: every ARN it builds uses ${AWS::Partition}", () => {
+            const body = renderTemplate(combination(2 ** sampleConditions.length - 1), code);
+            expect(body).to.not.match(/arn:aws[-a-z]*:/);
+            expect(body).to.include("arn:${AWS::Partition}:");
+        });
+    });
+
+    describe("document content", () => {
+        it("equals the direct mode's desired document for the same settings, in any account and Region", () => {
+            fc.assert(
+                fc.property(
+                    preferencesArbitrary,
+                    fc.stringMatching(/^\d{12}$/),
+                    fc.constantFrom("eu-west-1", "us-east-1", "us-gov-west-1", "cn-north-1", "ap-southeast-5", "us-iso-east-1"),
+                    (p, accountId, region) => {
+                        const stack = stackIn(accountId, region);
+                        const part = sessionDataKeyPart(p, { accountId, region });
+                        const kmsKeyId = "skip" in part ? "" : "existing" in part ? part.existing.arn : stack[L.sessionDataKey];
+                        const t = sessionManagerTemplate(p, code);
+                        expect(documentContentIn(t, stack)).to.deep.equal(desiredDocument(p, { accountId, region, kmsKeyId }));
+                    },
+                ),
+                { numRuns: 300 },
+            );
+        });
+
+        it("names the Session document SSM-SessionManagerRunShell", () => {
+            expect(template().Resources[L.document].Properties.DocumentName).to.equal(defaultDocumentName);
+        });
+
+        it("writes a literal ${...} in a shell profile as it is, not as a CloudFormation reference", () => {
+            const t = template({ linuxShellProfile: "echo ${HOME} ${!x}" });
+            const content = documentContentIn(t, stackIn("111122223333", "eu-west-1")) as { inputs: { shellProfile: { linux: string } } };
+            expect(content.inputs.shellProfile.linux).to.equal("echo ${HOME} ${!x}");
+        });
+
+        it("carries the AWS default content only when onDelete is reset", () => {
+            expect(JSON.parse(template({ onDelete: "reset" }).Resources[L.document].Properties.ResetContent as string)).to.deep.equal(awsDefaultDocument());
+            for (const onDelete of ["restore", "retain"] as const) {
+                const props = template({ onDelete }).Resources[L.document].Properties;
+                expect(props.OnDelete).to.equal(onDelete);
+                expect(props).to.not.have.property("ResetContent");
+            }
+        });
+    });
+
+    describe("policies", () => {
+        it("equal the direct mode's key and instance policies once CloudFormation fills in the partition, account and Region", () => {
+            fc.assert(
+                fc.property(
+                    preferencesArbitrary,
+                    fc.constantFrom("eu-west-1", "us-gov-east-1", "cn-northwest-1", "us-isob-east-1"),
+                    (p, region) => {
+                        const accountId = "123456789012";
+                        const stack = stackIn(accountId, region);
+                        const t = sessionManagerTemplate(p, code);
+                        const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
+                        const part = sessionDataKeyPart(p, { accountId, region });
+                        if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy({ accountId, region }));
+                        if (p.createCWLogGroup && p.cwEncryptionEnabled && p.cwLogGroupName) {
+                            expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy({ accountId, region }, p.cwLogGroupName));
+                        }
+                        if (p.instancePolicy) {
+                            const expected = instanceProfilePolicy({
+                                accountId,
+                                region,
+                                logGroupName: p.cwLogGroupName || undefined,
+                                s3: p.s3Logging ? { bucketName: p.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region) } : undefined,
+                                sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],
+                            });
+                            expect(resolved(L.instancePolicy, "PolicyDocument")).to.deep.equal(expected);
+                        }
+                    },
+                ),
+                { numRuns: 200 },
+            );
+        });
+
+        it("give the custom resource's role the Session document and its own log group, nothing else", () => {
+            const role = resolveIntrinsics(template().Resources[L.handlerRole].Properties, stackIn("111122223333", "us-gov-west-1")) as {
+                AssumeRolePolicyDocument: unknown;
+                Policies: { PolicyDocument: { Statement: { Action: string[]; Resource: string }[] } }[];
+            };
+            expect(role.Policies).to.have.length(1);
+            expect(role.Policies[0].PolicyDocument.Statement.map((s) => [s.Action, s.Resource])).to.deep.equal([
+                [
+                    ["ssm:GetDocument", "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:DeleteDocument"],
+                    "arn:aws-us-gov:ssm:us-gov-west-1:111122223333:document/SSM-SessionManagerRunShell",
+                ],
+                [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:handler-log-group:*"],
+            ]);
+            expect(JSON.stringify(role.AssumeRolePolicyDocument)).to.include('"Service":"lambda.amazonaws.com"');
+        });
+
+        it("name the instance policy per Region, as the direct mode does, and attach it to the configured roles", () => {
+            const policy = template({ instanceRoleNames: ["AppServerRole"] }).Resources[L.instancePolicy].Properties;
+            expect(resolveIntrinsics(policy.ManagedPolicyName, stackIn("111122223333", "eu-west-1"))).to.equal("SessionManagerInstance-eu-west-1");
+            expect(policy.Path).to.equal("/session-manager/");
+            expect(policy.Roles).to.deep.equal(["AppServerRole"]);
+        });
+    });
+
+    describe("resources", () => {
+        const ids = (t: CfnTemplate) => Object.keys(t.Resources).sort();
+        const always = [L.handlerLogGroup, L.handlerRole, L.handler, L.document];
+
+        it("with the defaults: both keys with aliases, the key-ID parameter, the log group, the instance policy and the document", () => {
+            expect(ids(template())).to.deep.equal(
+                [L.sessionDataKey, L.sessionDataKeyAlias, L.sessionDataKeyParameter, L.logsKey, L.logsKeyAlias, L.logGroup, L.instancePolicy, ...always].sort(),
+            );
+        });
+
+        it("with everything off or existing: only the custom resource and its function", () => {
+            const t = template({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false });
+            expect(ids(t)).to.deep.equal([...always].sort());
+            expect(t.Resources[L.document].Type).to.equal(customResourceType);
+        });
+
+        it("points the document at an existing session-data key by ARN and creates no key", () => {
+            const t = template({ sessionDataKeyArn: "arn:aws:kms:{region}:999988887777:key/mrk-0123456789abcdef0123456789abcdef" });
+            expect(ids(t)).to.not.include(L.sessionDataKey);
+            expect(ids(t)).to.not.include(L.sessionDataKeyParameter);
+            const content = documentContentIn(t, stackIn("111122223333", "ap-south-1")) as { inputs: { kmsKeyId: string } };
+            expect(content.inputs.kmsKeyId).to.equal("arn:aws:kms:ap-south-1:999988887777:key/mrk-0123456789abcdef0123456789abcdef");
+        });
+
+        it("names the aliases and the key-ID parameter as the direct mode does", () => {
+            const t = template();
+            expect(t.Resources[L.sessionDataKeyAlias].Properties.AliasName).to.equal(sessionDataKeyAlias);
+            expect(t.Resources[L.logsKeyAlias].Properties.AliasName).to.equal(logsKeyAlias);
+            expect(t.Resources[L.sessionDataKeyParameter].Properties.Name).to.equal(sessionDataKeyParameterName);
+        });
+
+        it("keeps the log group and the key that encrypts it when the stack is deleted or replaces them", () => {
+            const t = template();
+            for (const id of [L.logGroup, L.logsKey]) {
+                expect(t.Resources[id].DeletionPolicy, id).to.equal("Retain");
+                expect(t.Resources[id].UpdateReplacePolicy, id).to.equal("Retain");
+            }
+        });
+
+        it("keeps the session-data key only when the document is retained, since it keeps naming the key", () => {
+            expect(template({ onDelete: "retain" }).Resources[L.sessionDataKey].DeletionPolicy).to.equal("Retain");
+            expect(template({ onDelete: "restore" }).Resources[L.sessionDataKey].DeletionPolicy).to.equal("Delete");
+        });
+
+        it("encrypts the log group with the logs key, whose service principal is scoped to that group", () => {
+            const stack = stackIn("111122223333", "cn-north-1");
+            const t = template({ cwLogGroupName: "org/sessions" });
+            const group = resolveIntrinsics(t.Resources[L.logGroup].Properties, stack) as Record<string, unknown>;
+            expect(group).to.deep.equal({ LogGroupName: "org/sessions", RetentionInDays: 90, KmsKeyId: stack[`${L.logsKey}.Arn`] });
+            const statement = (resolveIntrinsics(t.Resources[L.logsKey].Properties.KeyPolicy, stack) as { Statement: Record<string, unknown>[] }).Statement[1];
+            expect(statement.Principal).to.deep.equal({ Service: "logs.cn-north-1.amazonaws.com.cn" });
+            expect(statement.Condition).to.deep.equal({
+                ArnEquals: { "kms:EncryptionContext:aws:logs:arn": "arn:aws-cn:logs:cn-north-1:111122223333:log-group:org/sessions" },
+            });
+        });
+
+        it("leaves the log group unencrypted and keyless when CloudWatch encryption is off", () => {
+            const t = template({ cwEncryptionEnabled: false });
+            expect(ids(t)).to.not.include(L.logsKey);
+            expect(t.Resources[L.logGroup].Properties).to.not.have.property("KmsKeyId");
+        });
+
+        it("applies the document after the log group it names exists", () => {
+            expect(template().Resources[L.document].DependsOn).to.deep.equal([L.logGroup]);
+            expect(template({ createCWLogGroup: false }).Resources[L.document]).to.not.have.property("DependsOn");
+        });
+    });
+});
