@@ -58,8 +58,8 @@ export interface SessionManagerPreferencesArgs {
     logGroup?: Part<LogGroupArgs, { name: pulumi.Input<string> }>;
     /** IAM managed policy for instance profiles, matching these preferences; default created. */
     instancePolicy?: OptionalPart<InstancePolicyArgs>;
-    /** What removing the document does: restore, reset or retain; default restore. */
-    onDelete?: pulumi.Input<OnDelete>;
+    /** What removing the document does: restore, reset or retain; default restore. Plain, not an Input: retain also keeps the session-data key. */
+    onDelete?: OnDelete;
     /** Document versions to keep, 0 keeps all; default 100. */
     keepDocumentVersions?: pulumi.Input<number>;
     /** Take over a document another stack manages instead of failing; default false. */
@@ -100,7 +100,9 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => ({ accountId, region }));
         const preferences = pulumi.output(args.preferences ?? {}).apply((given) => withDefaults(given));
 
-        const sessionKey = this.sessionDataKey(name, keyChoice, scope);
+        // A retained document still names the session-data key; deleting the key would break every session.
+        const retainSessionDataKey = args.onDelete === "retain";
+        const sessionKey = this.sessionDataKey(name, keyChoice, scope, retainSessionDataKey);
         this.sessionDataKeyId = sessionKey?.id;
         this.sessionDataKeyArn = sessionKey?.arn;
 
@@ -164,6 +166,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         name: string,
         choice: PartChoice<SessionDataKeyArgs, { arn: pulumi.Input<string> }>,
         scope: pulumi.Output<PolicyScope>,
+        retainOnDelete: boolean,
     ): ResolvedKey | undefined {
         if (choice.kind === "skip") return undefined;
         if (choice.kind === "existing") {
@@ -179,7 +182,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 deletionWindowInDays: choice.args?.deletionWindowInDays ?? 30,
                 policy: scope.apply((s) => JSON.stringify(sessionDataKeyPolicy(s))),
             },
-            { parent: this },
+            { parent: this, retainOnDelete },
         );
         new aws.kms.Alias(`${name}-session-data-key-alias`, { name: sessionDataKeyAlias, targetKeyId: key.keyId }, { parent: this });
         new aws.ssm.Parameter(

@@ -106,7 +106,13 @@ describe("SessionManagerPreferences component", () => {
             await deploy({}, { transformations: [(a) => void retained.set(a.name, a.opts.retainOnDelete)] });
             expect(retained.get("prefs-log-group")).to.equal(true);
             expect(retained.get("prefs-logs-key")).to.equal(true);
-            expect(retained.get("prefs-session-data-key")).to.equal(undefined);
+            expect(retained.get("prefs-session-data-key")).to.equal(false);
+        });
+
+        it("keeps the session-data key too when onDelete is retain, since the kept document names it", async () => {
+            const retained = new Map<string, boolean | undefined>();
+            await deploy({ onDelete: "retain" }, { transformations: [(a) => void retained.set(a.name, a.opts.retainOnDelete)] });
+            expect(retained.get("prefs-session-data-key")).to.equal(true);
         });
 
         it("parents every resource to the component", async () => {
