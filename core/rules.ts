@@ -23,14 +23,16 @@ export function isLinuxUserName(s: string): boolean {
     return /^[a-z_][a-z0-9_-]{0,31}$/.test(s);
 }
 
+// Multi-Region key IDs are mrk- and 32 hex digits in AWS; moto writes them as mrk- and a UUID.
 export function isKmsKeyArn(s: string): boolean {
-    return /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$/.test(s);
+    return /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(mrk-([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})))$/.test(s);
 }
 
 /**
  * A key ARN that may say `{region}` and `{accountId}` where the Region and account go, so one
  * setting can name a multi-Region key (same key ID in every Region) or a per-account key.
  */
+// Multi-Region key IDs are mrk- and 32 hex digits in AWS; moto writes them as mrk- and a UUID.
 export function isKmsKeyArnTemplate(s: string): boolean {
     return isKmsKeyArn(s.replace("{region}", "us-east-1").replace("{accountId}", "000000000000"));
 }

@@ -215,6 +215,7 @@ describe("configuration", () => {
             "arn:aws:kms:eu-west-1:111111111111:key/0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44",
             "arn:aws-us-gov:kms:us-gov-west-1:111111111111:key/mrk-0123456789abcdef0123456789abcdef",
             "arn:aws-cn:kms:cn-north-1:111111111111:key/0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44",
+            "arn:aws:kms:eu-west-1:111111111111:key/mrk-28a469e0-6f25-4f28-9c45-42dd59b6401e",
         ]) {
             it(`accepts ${good.split(":")[1]} key ARNs`, () => {
                 expect(parseSettings({ sessionDataKeyArn: good }).sessionDataKeyArn).to.equal(good);

@@ -1,0 +1,85 @@
+import equal from "fast-deep-equal";
+import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+
+/** One document field whose live value is not what the stack applied. */
+export interface FieldDrift {
+    /** Dotted path in the document content, e.g. `inputs.idleSessionTimeout`. */
+    field: string;
+    wanted: unknown;
+    found: unknown;
+}
+
+/** What a refresh found for one Session document. */
+export interface DocumentDrift {
+    /** `<account>/<region>` */
+    target: string;
+    /** The live document is gone: every field is missing. */
+    deleted: boolean;
+    fields: FieldDrift[];
+}
+
+/**
+ * The leaves where two document contents differ. Objects are walked key by key so a
+ * report names `inputs.idleSessionTimeout` rather than "the content changed"; anything
+ * else (strings, numbers, lists) is compared whole.
+ */
+export function fieldDifferences(wanted: unknown, found: unknown, path = ""): FieldDrift[] {
+    if (isPlainObject(wanted) && isPlainObject(found)) {
+        const keys = [...new Set([...Object.keys(wanted), ...Object.keys(found)])].sort();
+        return keys.flatMap((k) => fieldDifferences(wanted[k], found[k], path ? `${path}.${k}` : k));
+    }
+    return equal(wanted, found) ? [] : [{ field: path || "(content)", wanted, found }];
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+interface DocumentState {
+    accountId?: unknown;
+    region?: unknown;
+    content?: unknown;
+}
+
+/** A Session document resource is the dynamic resource whose content is a Session document. */
+function isSessionDocument(type: string | undefined, state: DocumentState | undefined): boolean {
+    if (type !== "pulumi-nodejs:dynamic:Resource" || !state) return false;
+    const content = state.content as { sessionType?: unknown } | undefined;
+    return isPlainObject(content) && content.sessionType === "Standard_Stream";
+}
+
+function targetKey(state: DocumentState, urn: string): string {
+    if (typeof state.accountId === "string" && typeof state.region === "string") return `${state.accountId}/${state.region}`;
+    return urn.split("::").pop() ?? urn;
+}
+
+/**
+ * Drift seen by a refresh preview, from its engine events. Wanted is the content the
+ * program last declared (the resource's recorded inputs: a refresh does not rewrite them),
+ * found is the content `read` returned from the live default version.
+ */
+export function driftFromRefreshEvents(events: readonly EngineEvent[]): DocumentDrift[] {
+    const steps = new Map<string, StepEventMetadata>();
+    for (const event of events) {
+        // The outputs event of a step carries the refreshed state when the pre event does not.
+        const metadata = event.resOutputsEvent?.metadata ?? event.resourcePreEvent?.metadata;
+        if (!metadata) continue;
+        const previous = steps.get(metadata.urn);
+        if (!previous || metadata.new !== undefined || previous.new === undefined) steps.set(metadata.urn, metadata);
+    }
+    const drifts: DocumentDrift[] = [];
+    for (const step of steps.values()) {
+        const old = step.old;
+        if (!old || !isSessionDocument(old.type, old.inputs as DocumentState)) continue;
+        const inputs = old.inputs as DocumentState;
+        const target = targetKey(inputs, step.urn);
+        const live = step.new?.outputs as DocumentState | undefined;
+        if (!live || step.op === "delete") {
+            drifts.push({ target, deleted: true, fields: [{ field: "(document)", wanted: "present", found: "deleted" }] });
+            continue;
+        }
+        const fields = fieldDifferences(inputs.content, live.content);
+        if (fields.length > 0) drifts.push({ target, deleted: false, fields });
+    }
+    return drifts.sort((a, b) => a.target.localeCompare(b.target));
+}

@@ -1,0 +1,104 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { ConfigErrors } from "../core/config";
+import { CliOptions, parseCli, usage, UsageError } from "./cli";
+import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
+import { Progress } from "./progress";
+import { renderJson, renderMarkdown, renderText } from "./report";
+import { exitCodeFor, exitCodes, RolloutReport } from "./result";
+import { runRollout } from "./run";
+import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
+
+export const usageExitCode = 64;
+
+export interface Io {
+    stdout: NodeJS.WritableStream & { isTTY?: boolean };
+    stderr: NodeJS.WritableStream & { isTTY?: boolean; rows?: number };
+    env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The pinned Pulumi CLI, through the project's script (which reuses a cached build, or one
+ * already on PATH), so `npm run org` needs no separate install step. Without the script,
+ * whatever `pulumi` is on PATH.
+ */
+async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | undefined> {
+    const script = path.join(projectDir, "scripts", "pulumi-cli.sh");
+    if (!fs.existsSync(script)) return undefined;
+    const r = spawnSync("bash", [script], { cwd: projectDir, env: io.env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
+    const binDir = r.stdout?.trim().split("\n").pop();
+    if (r.status !== 0 || !binDir) throw new Error(`scripts/pulumi-cli.sh failed (exit ${r.status}); the Pulumi CLI is needed`);
+    // The language host and the dynamic-provider shim are found through PATH by the CLI.
+    io.env.PATH = `${binDir}${path.delimiter}${io.env.PATH ?? ""}`;
+    return PulumiCommand.get({ root: path.dirname(binDir) });
+}
+
+export async function resolveTargets(options: CliOptions): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> }> {
+    const org = loadOrgConfig(options.configFile);
+    const problem = discoveryProblem(org.settings, org.region);
+    if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
+    const discoveredAccounts =
+        org.settings.organizationalUnitIds.length > 0
+            ? await discoverAccounts(new OrganizationsClient({ region: organizationsRegion(org.region) }), org.settings.organizationalUnitIds)
+            : [];
+    const targets = deriveTargets(org.settings, { prefix: options.stackPrefix, discoveredAccounts, discoveredRoleName: options.roleName, defaultRegion: org.region });
+    if (targets.length === 0) throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
+    return { targets, stackConfig: (t) => stackConfigFor(org, t) };
+}
+
+/** The whole command: returns the exit code instead of exiting, so tests can call it. */
+export async function main(argv: readonly string[], io: Io, projectDir: string): Promise<{ exitCode: number; report?: RolloutReport }> {
+    let options;
+    try {
+        options = parseCli(argv, projectDir);
+    } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        io.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+        return { exitCode: usageExitCode };
+    }
+    if (options === "help") {
+        io.stdout.write(`${usage}\n`);
+        return { exitCode: exitCodes.ok };
+    }
+    let resolved;
+    try {
+        resolved = await resolveTargets(options);
+    } catch (err) {
+        if (!(err instanceof OrgConfigError || err instanceof ConfigErrors)) throw err;
+        io.stderr.write(`error: ${err.message}\n`);
+        return { exitCode: exitCodes.failed };
+    }
+    const pulumiCommand = await pulumiCli(projectDir, io);
+    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time; engine output in ${options.logDir}/<stack>.log\n`);
+    const progress = new Progress(
+        resolved.targets.map((t) => t.stackName),
+        { write: (t) => io.stderr.write(t), isTTY: io.stderr.isTTY, rows: io.stderr.rows },
+    );
+    const report = await runRollout({
+        command: options.command,
+        targets: resolved.targets,
+        stackConfig: resolved.stackConfig,
+        projectDir: options.projectDir,
+        parallel: options.parallel,
+        logDir: options.logDir,
+        progress,
+        removeStacks: options.remove,
+        refreshBeforeUp: options.refresh,
+        envVars: { PATH: io.env.PATH ?? "" },
+        pulumiCommand,
+    });
+    const text = renderText(report);
+    if (options.json) {
+        io.stderr.write(`\n${text}`);
+        io.stdout.write(renderJson(report));
+    } else if (options.markdown) {
+        io.stderr.write(`\n${text}`);
+        io.stdout.write(renderMarkdown(report));
+    } else {
+        io.stdout.write(`\n${text}`);
+    }
+    return { exitCode: exitCodeFor(report), report };
+}

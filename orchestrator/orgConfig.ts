@@ -1,0 +1,103 @@
+import * as fs from "node:fs";
+import * as yaml from "js-yaml";
+import { parseSettings } from "../core/config";
+import { Settings } from "../core/settings";
+import { configNamespace } from "../core/stackConfig";
+import { OrgTarget } from "./targets";
+
+/** The organization config: a stack-config-shaped YAML file, validated like a stack's. */
+export interface OrgConfig {
+    file: string;
+    settings: Settings;
+    /** `sessionManager:*` values as written in the file, without the namespace. */
+    raw: Record<string, unknown>;
+    /** `aws:region` of the file, if any. */
+    region?: string;
+}
+
+/** A problem with the organization config file itself (not with one key's value). */
+export class OrgConfigError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "OrgConfigError";
+    }
+}
+
+/**
+ * Keys that say where the rollout goes. The orchestrator resolves them into one target per
+ * stack, so a per-target stack must not see them (it would fan out again).
+ */
+const rolloutKeys = new Set([
+    "targets",
+    "organizationalUnitIds",
+    "regions",
+    "excludeAccounts",
+    "excludeRegions",
+    "stackSetName",
+    "stackSetCallAs",
+    "stackSetMaxConcurrentPercentage",
+    "stackSetFailureTolerancePercentage",
+]);
+
+/** Parses the text of an organization config. Throws OrgConfigError or the parser's ConfigErrors. */
+export function parseOrgConfig(text: string, file: string): OrgConfig {
+    let doc: unknown;
+    try {
+        doc = yaml.load(text);
+    } catch (err) {
+        throw new OrgConfigError(`${file}: not valid YAML: ${(err as Error).message}`);
+    }
+    const config = (doc as { config?: unknown } | null | undefined)?.config;
+    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+        throw new OrgConfigError(`${file}: no \`config:\` section with sessionManager:* keys`);
+    }
+    const raw: Record<string, unknown> = {};
+    let region: string | undefined;
+    const prefix = `${configNamespace}:`;
+    for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+        if (isSecure(value)) {
+            // The value is encrypted with that stack's key, which per-target stacks do not share.
+            throw new OrgConfigError(`${file}: ${key} is a secret; the organization config cannot pass secrets to per-target stacks`);
+        }
+        if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
+        else if (key === "aws:region") region = String(value);
+    }
+    const settings = parseSettings(raw);
+    if (settings.deployment === "stackset") {
+        throw new OrgConfigError(
+            `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct`,
+        );
+    }
+    return { file, settings, raw, region };
+}
+
+export function loadOrgConfig(file: string): OrgConfig {
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        throw new OrgConfigError(`cannot read the organization config ${file}: ${(err as Error).message}`);
+    }
+    return parseOrgConfig(text, file);
+}
+
+function isSecure(value: unknown): boolean {
+    return typeof value === "object" && value !== null && "secure" in value;
+}
+
+/**
+ * The config of one target's stack: every preference key as the file gave it, `targets`
+ * narrowed to this one account and Region, and `aws:region`. Values are the strings
+ * `pulumi config set` would store; the program's parser accepts them.
+ */
+export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string, string> {
+    const config: Record<string, string> = { "aws:region": target.region };
+    for (const [key, value] of Object.entries(org.raw)) {
+        if (rolloutKeys.has(key) || value === null || value === undefined) continue;
+        config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: [target.region] };
+    if (target.roleName) narrowed.roleName = target.roleName;
+    config[`${configNamespace}:targets`] = JSON.stringify([narrowed]);
+    return config;
+}

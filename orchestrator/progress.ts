@@ -1,0 +1,100 @@
+import { formatDuration } from "./format";
+
+/** Where a target is in its run. */
+export type TargetState = "queued" | "preparing" | "running" | "succeeded" | "failed" | "drifted" | "in sync" | "not deployed";
+
+const finalStates: readonly TargetState[] = ["succeeded", "failed", "drifted", "in sync", "not deployed"];
+
+/** Receives state changes from the runner; the runner does not care how they are shown. */
+export interface ProgressListener {
+    update(stackName: string, state: TargetState, detail?: string): void;
+    finish(): void;
+}
+
+export interface ProgressStream {
+    write(text: string): boolean;
+    isTTY?: boolean;
+    rows?: number;
+}
+
+interface Line {
+    state: TargetState;
+    detail: string;
+    startedAt?: number;
+    endedAt?: number;
+}
+
+/**
+ * One line per target with its state and elapsed time. On a terminal the block is
+ * redrawn in place every second; anywhere else (CI logs, files) each state change is one
+ * plain line, because cursor movement would turn a log into noise.
+ */
+export class Progress implements ProgressListener {
+    private readonly lines = new Map<string, Line>();
+    private drawn = 0;
+    private timer?: NodeJS.Timeout;
+    private readonly width: number;
+
+    constructor(
+        stackNames: readonly string[],
+        private readonly out: ProgressStream,
+        private readonly now: () => number = Date.now,
+    ) {
+        for (const name of stackNames) this.lines.set(name, { state: "queued", detail: "" });
+        this.width = Math.max(0, ...stackNames.map((n) => n.length));
+        if (this.out.isTTY) {
+            this.redraw();
+            this.timer = setInterval(() => this.redraw(), 1000);
+            this.timer.unref();
+        }
+    }
+
+    update(stackName: string, state: TargetState, detail = ""): void {
+        const line = this.lines.get(stackName);
+        if (!line) return;
+        if (line.startedAt === undefined && state !== "queued") line.startedAt = this.now();
+        if (finalStates.includes(state)) line.endedAt = this.now();
+        line.state = state;
+        line.detail = detail;
+        if (this.out.isTTY) this.redraw();
+        else this.out.write(`${this.render(stackName, line)}\n`);
+    }
+
+    finish(): void {
+        if (this.timer) clearInterval(this.timer);
+        this.timer = undefined;
+        if (this.out.isTTY) this.redraw();
+    }
+
+    private render(stackName: string, line: Line): string {
+        const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? this.now()) - line.startedAt);
+        const detail = line.detail ? `  ${line.detail}` : "";
+        return `${stackName.padEnd(this.width)}  ${line.state.padEnd(12)} ${elapsed.padStart(7)}${detail}`.trimEnd();
+    }
+
+    /** The lines to draw; a rollout taller than the terminal keeps unfinished targets in view. */
+    private visibleLines(): string[] {
+        const entries = [...this.lines.entries()];
+        const room = Math.max(3, (this.out.rows ?? 50) - 2);
+        if (entries.length <= room) return entries.map(([n, l]) => this.render(n, l));
+        const active = entries.filter(([, l]) => !finalStates.includes(l.state) && l.state !== "queued");
+        const shown = active.slice(0, room - 1);
+        const done = entries.filter(([, l]) => finalStates.includes(l.state)).length;
+        const queued = entries.filter(([, l]) => l.state === "queued").length;
+        return [...shown.map(([n, l]) => this.render(n, l)), `... ${done} done, ${queued} queued, ${entries.length} targets in all`];
+    }
+
+    private redraw(): void {
+        const lines = this.visibleLines();
+        // Move to the start of the block drawn last time, then overwrite it line by line.
+        let text = this.drawn > 0 ? `\x1b[${this.drawn}F` : "";
+        for (const l of lines) text += `\x1b[2K${l}\n`;
+        // A shorter block than last time leaves stale lines below: clear them.
+        if (lines.length < this.drawn) text += "\x1b[J";
+        this.drawn = lines.length;
+        this.out.write(text);
+    }
+}
+
+/** For callers that want no progress output (tests, --quiet). */
+export const silentProgress: ProgressListener = { update() {}, finish() {} };

@@ -1,0 +1,187 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { driftFromRefreshEvents } from "./drift";
+import { silentProgress, ProgressListener } from "./progress";
+import { Command, RolloutReport, TargetResult } from "./result";
+import { OrgTarget } from "./targets";
+
+export interface RolloutOptions {
+    command: Command;
+    targets: readonly OrgTarget[];
+    /** Each target's stack config (see stackConfigFor). Used by preview and up. */
+    stackConfig: (target: OrgTarget) => Record<string, string>;
+    /** The directory holding Pulumi.yaml: every target stack runs this one program. */
+    projectDir: string;
+    /** Targets run at once. */
+    parallel: number;
+    /** Engine output goes to `<logDir>/<stack>.log`. */
+    logDir: string;
+    progress?: ProgressListener;
+    /** destroy: also remove the stacks and their config files. */
+    removeStacks?: boolean;
+    /** up: refresh first, so out-of-band edits are seen and repaired (default true). */
+    refreshBeforeUp?: boolean;
+    /** Extra environment for the engine, e.g. AWS endpoint settings. */
+    envVars?: Record<string, string>;
+    /** The CLI to run; by default whatever `pulumi` this process finds on PATH. */
+    pulumiCommand?: PulumiCommand;
+}
+
+/** Runs tasks one at a time, in the order they asked. */
+export class Mutex {
+    private tail: Promise<unknown> = Promise.resolve();
+
+    run<T>(task: () => Promise<T>): Promise<T> {
+        const result = this.tail.then(task, task);
+        this.tail = result.catch(() => undefined);
+        return result;
+    }
+}
+
+/** Calls `worker` on every item with at most `limit` calls in flight; results keep the items' order. */
+export async function mapBounded<T, R>(items: readonly T[], limit: number, worker: (item: T, index: number) => Promise<R>): Promise<R[]> {
+    const results = new Array<R>(items.length);
+    let next = 0;
+    const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
+        while (next < items.length) {
+            const index = next++;
+            results[index] = await worker(items[index], index);
+        }
+    });
+    await Promise.all(lanes);
+    return results;
+}
+
+/** Resources an operation touched: every engine op except `same`. */
+export function countChanges(summary: OpMap | Record<string, number> | undefined): number {
+    return Object.entries(summary ?? {}).reduce((n, [op, count]) => (op === "same" ? n : n + (count ?? 0)), 0);
+}
+
+/**
+ * The lines of an engine failure a person needs: the `error:` diagnostics, not the whole
+ * CLI transcript the automation API puts in the message (that is in the log file).
+ */
+export function engineErrorSummary(err: unknown): string {
+    const text = err instanceof Error ? err.message : String(err);
+    const diagnostics = text
+        .split(/\r?\n/)
+        .filter((l) => /\berror:/i.test(l))
+        .map((l) => l.replace(/^.*?\berror:\s*/i, "").trim())
+        // The CLI's closing line says only that the operation failed, which the outcome already does.
+        .filter((l) => l && !/^(update|preview|refresh|destroy) failed$/i.test(l));
+    const unique = [...new Set(diagnostics)];
+    const summary = unique.length > 0 ? unique.slice(0, 2).join("; ") : (text.split(/\r?\n/).filter((l) => l.trim()).pop() ?? "failed");
+    return summary.length > 400 ? `${summary.slice(0, 397)}...` : summary;
+}
+
+/**
+ * Runs one command on every target's stack with bounded concurrency. Stacks are created
+ * and their config written one at a time, because `pulumi stack init`, `stack select`
+ * and `config set-all` write shared files (the backend's metadata, the workspace's
+ * current-stack file, Pulumi.<stack>.yaml beside Pulumi.yaml); the engine operations,
+ * which each lock only their own stack, run in parallel. A failed target is recorded
+ * and the others carry on.
+ */
+export async function runRollout(options: RolloutOptions): Promise<RolloutReport> {
+    const started = Date.now();
+    const progress = options.progress ?? silentProgress;
+    fs.mkdirSync(options.logDir, { recursive: true });
+    const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand });
+    const mutex = new Mutex();
+
+    const results = await mapBounded(options.targets, options.parallel, async (target) => {
+        const logFile = path.join(options.logDir, `${target.stackName}.log`);
+        const log = fs.createWriteStream(logFile, { flags: "w" });
+        log.write(`# ${options.command} ${target.stackName} at ${new Date().toISOString()}\n`);
+        const t0 = Date.now();
+        const base = { stackName: target.stackName, accountId: target.accountId, region: target.region, logFile };
+        let result: TargetResult;
+        try {
+            progress.update(target.stackName, "preparing");
+            const stack = await mutex.run(() => prepareStack(workspace, target, options));
+            if (!stack) {
+                result = { ...base, outcome: "not deployed", changes: 0, changeSummary: {}, durationMs: 0 };
+                if (options.command === "drift") result.drift = [];
+            } else {
+                progress.update(target.stackName, "running", `log: ${logFile}`);
+                result = { ...base, ...(await runCommand(stack, options, (text) => log.write(text))), durationMs: 0 };
+                if (options.command === "destroy" && options.removeStacks) {
+                    await mutex.run(() => workspace.removeStack(target.stackName));
+                }
+            }
+        } catch (err) {
+            log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
+            result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error: engineErrorSummary(err) };
+        }
+        result.durationMs = Date.now() - t0;
+        await new Promise<void>((resolve) => log.end(resolve));
+        progress.update(target.stackName, result.outcome, detailFor(result));
+        return result;
+    });
+    progress.finish();
+    return { command: options.command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results };
+}
+
+function detailFor(result: TargetResult): string {
+    if (result.outcome === "failed") return `${result.error ?? ""} (log: ${result.logFile})`;
+    if (result.outcome === "drifted") return (result.drift ?? []).flatMap((d) => d.fields.map((f) => f.field)).join(", ");
+    return result.changes > 0 ? `${result.changes} changed` : "";
+}
+
+/** Selects (or, for preview and up, creates) the target's stack and writes its config; undefined when it does not exist. */
+async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions): Promise<Stack | undefined> {
+    const writesConfig = options.command === "preview" || options.command === "up";
+    if (!writesConfig) {
+        try {
+            return await Stack.select(target.stackName, workspace);
+        } catch (err) {
+            if (err instanceof StackNotFoundError) return undefined;
+            throw err;
+        }
+    }
+    const stack = await Stack.createOrSelect(target.stackName, workspace);
+    const wanted = options.stackConfig(target);
+    const current = await stack.getAllConfig();
+    // Keys dropped from the organization config must leave the stack too, or reruns would not converge.
+    const stale = Object.keys(current).filter((k) => !(k in wanted));
+    if (stale.length > 0) await stack.removeAllConfig(stale);
+    await stack.setAllConfig(Object.fromEntries(Object.entries(wanted).map(([k, value]) => [k, { value }])));
+    return stack;
+}
+
+type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift">;
+
+async function runCommand(stack: Stack, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
+    const io = { onOutput: write, onError: write, color: "never" as const };
+    switch (options.command) {
+        case "preview": {
+            const r = await stack.preview({ ...io, refresh: options.refreshBeforeUp ?? true });
+            return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary } };
+        }
+        case "up": {
+            const r = await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true });
+            return summaryResult(r.summary.resourceChanges);
+        }
+        case "refresh": {
+            const r = await stack.refresh(io);
+            return summaryResult(r.summary.resourceChanges);
+        }
+        case "destroy": {
+            const r = await stack.destroy(io);
+            return summaryResult(r.summary.resourceChanges);
+        }
+        case "drift": {
+            const events: EngineEvent[] = [];
+            const r = await stack.previewRefresh({ ...io, onEvent: (e) => events.push(e) });
+            const drift = driftFromRefreshEvents(events);
+            return { outcome: drift.length > 0 ? "drifted" : "in sync", changes: drift.length, changeSummary: { ...r.changeSummary }, drift };
+        }
+    }
+}
+
+function summaryResult(changes: OpMap | undefined): CommandResult {
+    const changeSummary: Record<string, number> = {};
+    for (const [op, n] of Object.entries(changes ?? {})) if (n !== undefined) changeSummary[op] = n;
+    return { outcome: "succeeded", changes: countChanges(changeSummary), changeSummary };
+}

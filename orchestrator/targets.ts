@@ -1,0 +1,115 @@
+import {
+    AccountStatus,
+    ListAccountsForParentCommand,
+    ListOrganizationalUnitsForParentCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { Settings, targetRegions } from "../core/settings";
+
+/** One account and Region of the rollout, and the stack that owns its preferences. */
+export interface OrgTarget {
+    accountId: string;
+    region: string;
+    /** Role the document provider assumes in the account; none means the ambient credentials. */
+    roleName?: string;
+    /** `<prefix>.<account>.<region>` */
+    stackName: string;
+}
+
+/** The role AWS Organizations creates in every account it creates: the usual way in for an administrator. */
+export const defaultDiscoveredRoleName = "OrganizationAccountAccessRole";
+
+export function stackNameFor(prefix: string, accountId: string, region: string): string {
+    return `${prefix}.${accountId}.${region}`;
+}
+
+/** Pulumi stack names allow letters, digits, `-`, `_` and `.`; the prefix is the only free part. */
+export function stackPrefixProblem(prefix: string): string | undefined {
+    if (/^[A-Za-z0-9][A-Za-z0-9_.-]{0,60}$/.test(prefix)) return undefined;
+    return `--stack-prefix ${JSON.stringify(prefix)} is not valid: 1 to 61 letters, digits, '-', '_' or '.', starting with a letter or digit`;
+}
+
+export interface DeriveOptions {
+    prefix: string;
+    /** Accounts found under `organizationalUnitIds`, in any order. */
+    discoveredAccounts: readonly string[];
+    /** Role assumed in discovered accounts. */
+    discoveredRoleName: string;
+    /** The organization config's `aws:region`: the Regions of discovered accounts when `regions` is empty. */
+    defaultRegion?: string;
+}
+
+/**
+ * The rollout's targets: the explicit `targets` first, in config order, then discovered
+ * accounts by account ID, each in every Region of `regions`. An account listed explicitly
+ * keeps its own Regions and role even when an OU also holds it. Exclusions apply to both.
+ */
+export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTarget[] {
+    const excludedAccounts = new Set(settings.excludeAccounts);
+    const excludedRegions = new Set(settings.excludeRegions);
+    const explicitAccounts = new Set(settings.targets.map((t) => t.accountId));
+    const discoveryRegions = settings.regions.length > 0 ? settings.regions : options.defaultRegion ? [options.defaultRegion] : [];
+    const discovered = [...new Set(options.discoveredAccounts)]
+        .filter((accountId) => !explicitAccounts.has(accountId))
+        .sort()
+        .flatMap((accountId) => discoveryRegions.map((region) => ({ accountId, region, roleName: options.discoveredRoleName as string | undefined })));
+    return [...targetRegions(settings.targets), ...discovered]
+        .filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region))
+        .map((t) => {
+            const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
+            if (t.roleName) target.roleName = t.roleName;
+            return target;
+        });
+}
+
+/** Why discovery cannot run, e.g. OUs given but no Region to deploy discovered accounts to. */
+export function discoveryProblem(settings: Settings, defaultRegion: string | undefined): string | undefined {
+    if (settings.organizationalUnitIds.length === 0) return undefined;
+    if (settings.regions.length === 0 && !defaultRegion) {
+        return "sessionManager:regions is empty and aws:region is not set: accounts found under sessionManager:organizationalUnitIds need at least one Region";
+    }
+    return undefined;
+}
+
+/**
+ * The ACTIVE accounts anywhere below the given OUs or roots, child OUs included.
+ * Suspended and closing accounts are left out: their roles cannot be assumed.
+ */
+export async function discoverAccounts(client: OrganizationsClient, parentIds: readonly string[]): Promise<string[]> {
+    const accounts = new Set<string>();
+    const visited = new Set<string>();
+    const queue = [...parentIds];
+    while (queue.length > 0) {
+        const parentId = queue.shift() as string;
+        // An OU listed together with its ancestor would otherwise be walked twice.
+        if (visited.has(parentId)) continue;
+        visited.add(parentId);
+        let token: string | undefined;
+        do {
+            const page = await client.send(new ListAccountsForParentCommand({ ParentId: parentId, NextToken: token }));
+            for (const account of page.Accounts ?? []) {
+                if (account.Id && isActive(account)) accounts.add(account.Id);
+            }
+            token = page.NextToken;
+        } while (token);
+        do {
+            const page = await client.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parentId, NextToken: token }));
+            for (const ou of page.OrganizationalUnits ?? []) if (ou.Id) queue.push(ou.Id);
+            token = page.NextToken;
+        } while (token);
+    }
+    return [...accounts].sort();
+}
+
+function isActive(account: { State?: string; Status?: string }): boolean {
+    // `State` replaces the deprecated `Status`; emulators and older APIs may fill only one.
+    if (account.State !== undefined) return account.State === "ACTIVE";
+    return account.Status === undefined || account.Status === AccountStatus.ACTIVE;
+}
+
+/** Organizations is a global service answered from one Region per partition. */
+export function organizationsRegion(region: string | undefined): string {
+    if (region?.startsWith("us-gov-")) return "us-gov-west-1";
+    if (region?.startsWith("cn-")) return "cn-northwest-1";
+    return "us-east-1";
+}

@@ -1,0 +1,158 @@
+// `npm run bench`: the one-stack fan-out against the loop of per-target stacks, through the
+// real engine and moto, with 1, 4 and 16 targets. Not part of the tests: it prints figures.
+//
+// SSM calls are counted at a loopback proxy in front of moto (test/aws-proxy), which sees
+// every request the document provider makes, whichever process makes it.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { formatDuration, textTable } from "../orchestrator/format";
+import { defaultParallelism } from "../orchestrator/cli";
+import { Command } from "../orchestrator/result";
+import { runRollout } from "../orchestrator/run";
+import { OrgTarget, stackNameFor } from "../orchestrator/targets";
+import { AwsProxy, isWrite, startAwsProxy } from "../test/aws-proxy/awsProxy";
+import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
+import { startMoto } from "../test/support/moto";
+
+const sizes = [1, 4, 16];
+const regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];
+const roleName = "OrgAdmin";
+const preferences = { sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, idleSessionTimeout: 15 };
+type Phase = "first up" | "no-op up" | "drift";
+
+interface Measurement {
+    mode: "fan-out" | "loop";
+    n: number;
+    phase: Phase;
+    ms: number;
+    reads: number;
+    writes: number;
+    failed: number;
+}
+
+/**
+ * N targets as accounts x Regions, four Regions per account. Every mode and size gets
+ * accounts of its own (`series`, then N, in the ID): two stacks may not manage one document.
+ */
+function targetsFor(n: number, series: number): OrgTarget[] {
+    return Array.from({ length: n }, (_, i) => {
+        const accountId = `${series}${String(n).padStart(2, "0")}${String(Math.floor(i / regions.length)).padStart(9, "0")}`;
+        const region = regions[i % regions.length];
+        return { accountId, region, roleName, stackName: stackNameFor(`bench-loop-${n}`, accountId, region) };
+    });
+}
+
+function ssmCounts(proxy: AwsProxy): { reads: number; writes: number } {
+    const ssm = proxy.calls.filter((c) => c.service === "ssm");
+    const writes = ssm.filter((c) => isWrite(c.action)).length;
+    return { reads: ssm.length - writes, writes };
+}
+
+async function measure(proxy: AwsProxy, work: () => Promise<number>): Promise<{ ms: number; reads: number; writes: number; failed: number }> {
+    proxy.resetCounts();
+    const t0 = Date.now();
+    const failed = await work();
+    return { ms: Date.now() - t0, failed, ...ssmCounts(proxy) };
+}
+
+async function main(): Promise<void> {
+    const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-bench-"));
+    const moto = await startMoto();
+    const proxy = await startAwsProxy(moto.endpoint);
+    const env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
+    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
+    const parallel = defaultParallelism();
+    const results: Measurement[] = [];
+    const record = (m: Measurement) => {
+        results.push(m);
+        process.stderr.write(`bench: ${m.mode} N=${m.n} ${m.phase}: ${formatDuration(m.ms)}, SSM ${m.reads} reads ${m.writes} writes${m.failed ? `, ${m.failed} FAILED` : ""}\n`);
+    };
+    try {
+        for (const n of sizes) {
+            // (a) One stack whose program fans out over N targets.
+            const fanTargets = targetsFor(n, 2);
+            const byAccount = new Map<string, string[]>();
+            for (const t of fanTargets) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t.region]);
+            const stack = await createLocalStack({
+                stackName: `bench-fan-${n}`,
+                backendDir: path.join(workDir, "backend"),
+                env,
+                config: { ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, v])), "aws:region": "us-east-1", "sessionManager:targets": [...byAccount].map(([accountId, rs]) => ({ accountId, regions: rs, roleName })) },
+            });
+            const fanOps: [Phase, () => Promise<unknown>][] = [
+                ["first up", () => stack.up({ refresh: true })],
+                ["no-op up", () => stack.up({ refresh: true })],
+                ["drift", () => stack.previewRefresh()],
+            ];
+            for (const [phase, op] of fanOps) {
+                const m = await measure(proxy, async () => {
+                    await op();
+                    return 0;
+                });
+                record({ mode: "fan-out", n, phase, ...m });
+            }
+
+            // (b) The loop: one stack per target, as `npm run org` runs them.
+            const loopTargets = targetsFor(n, 3);
+            const loopOps: [Phase, Command][] = [
+                ["first up", "up"],
+                ["no-op up", "up"],
+                ["drift", "drift"],
+            ];
+            for (const [phase, command] of loopOps) {
+                const m = await measure(proxy, async () => {
+                    const report = await runRollout({
+                        command,
+                        targets: loopTargets,
+                        stackConfig: (t) => ({
+                            "aws:region": t.region,
+                            ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, String(v)])),
+                            "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: [t.region], roleName }]),
+                        }),
+                        projectDir: repoRoot,
+                        parallel,
+                        logDir: path.join(workDir, "logs"),
+                        envVars: env,
+                        pulumiCommand,
+                    });
+                    return report.results.filter((r) => r.outcome === "failed").length;
+                });
+                record({ mode: "loop", n, phase, ...m });
+            }
+        }
+    } finally {
+        await proxy.close();
+        await moto.stop();
+        for (const f of fs.readdirSync(repoRoot)) if (/^Pulumi\.bench-(fan|loop)-/.test(f)) fs.rmSync(path.join(repoRoot, f), { force: true });
+        fs.rmSync(workDir, { recursive: true, force: true });
+    }
+
+    const base = (m: Measurement) => results.find((r) => r.mode === m.mode && r.phase === m.phase && r.n === 1);
+    const rows = results.map((m) => [
+        m.mode,
+        String(m.n),
+        m.phase,
+        formatDuration(m.ms),
+        base(m) ? `${(m.ms / (base(m) as Measurement).ms).toFixed(2)}x` : "",
+        (m.reads / m.n).toFixed(1),
+        (m.writes / m.n).toFixed(1),
+        m.failed ? `${m.failed} failed` : "",
+    ]);
+    process.stdout.write(`\nSSM calls per target through the proxy; ratio = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time.\n\n`);
+    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "RATIO N/1", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
+    const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
+    const failures = results.filter((m) => m.failed > 0);
+    if (noOpWrites.length > 0 || failures.length > 0) {
+        process.stdout.write(`\nFAIL: ${noOpWrites.map((m) => `${m.mode} N=${m.n} no-op up made ${m.writes} SSM writes`).concat(failures.map((m) => `${m.mode} N=${m.n} ${m.phase}: ${m.failed} targets failed`)).join("; ")}\n`);
+        process.exitCode = 1;
+    } else {
+        process.stdout.write("\nOK: every no-op up made zero SSM write calls.\n");
+    }
+}
+
+main().catch((err: unknown) => {
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+});

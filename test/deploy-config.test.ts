@@ -1,0 +1,118 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "chai";
+import * as yaml from "js-yaml";
+import { parseCli } from "../orchestrator/cli";
+
+// Pulumi Cloud and GitHub are not reachable from the tests, so these check the fields the
+// deployment settings and the workflow depend on, as their readers would see them.
+const root = path.resolve(__dirname, "..");
+const read = (file: string) => yaml.load(fs.readFileSync(path.join(root, file), "utf8")) as Record<string, any>;
+
+/** Go's time.Duration text, as Pulumi Deployments parses `duration`: e.g. 2h0m0s, 45m. */
+function goDurationMinutes(text: string): number | undefined {
+    const m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text);
+    if (!m || text === "") return undefined;
+    return Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0) + Number(m[3] ?? 0) / 60;
+}
+
+describe("Pulumi.prod.deploy.yaml (Pulumi Deployments settings)", () => {
+    const deploy = read("Pulumi.prod.deploy.yaml");
+    const settings = deploy.settings;
+
+    it("belongs to a stack whose config exists", () => {
+        expect(fs.existsSync(path.join(root, "Pulumi.prod.yaml"))).to.equal(true);
+        expect(Object.keys(deploy)).to.deep.equal(["settings"]);
+    });
+
+    it("clones the repository's main branch and runs the project at repoDir", () => {
+        const git = settings.sourceContext.git;
+        expect(git.repoUrl).to.match(/^https:\/\/\S+\.git$/);
+        expect(git.branch).to.equal("refs/heads/main");
+        expect(fs.existsSync(path.join(root, git.repoDir, "Pulumi.yaml")), "repoDir must hold Pulumi.yaml").to.equal(true);
+        expect(settings.gitHub.repository).to.equal(new URL(git.repoUrl).pathname.replace(/^\/|\.git$/g, ""));
+    });
+
+    it("installs exactly the lockfile before running, instead of the executor's npm install", () => {
+        expect(settings.operationContext.preRunCommands).to.include("npm ci --no-audit --no-fund");
+        expect(settings.operationContext.options.skipInstallDependencies).to.equal(true);
+    });
+
+    it("gets AWS credentials through OIDC with a valid role, session name and duration", () => {
+        const aws = settings.operationContext.oidc.aws;
+        expect(aws.roleArn).to.match(/^arn:aws(-us-gov|-cn)?:iam::\d{12}:role\/[\w+=,.@-]+$/);
+        expect(aws.sessionName).to.match(/^[\w+=,.@-]{2,64}$/);
+        const minutes = goDurationMinutes(aws.duration);
+        // STS accepts 15 minutes to 12 hours for a role session.
+        expect(minutes).to.be.a("number").within(15, 12 * 60);
+    });
+
+    it("watches the files the prod stack's program is built from", () => {
+        for (const p of settings.gitHub.paths as string[]) {
+            const base = p.replace(/\/\*\*$/, "");
+            expect(fs.existsSync(path.join(root, base)), `${p} names nothing in the repository`).to.equal(true);
+        }
+        expect(settings.gitHub.paths).to.include.members(["index.ts", "Pulumi.prod.yaml", "package-lock.json"]);
+    });
+});
+
+describe(".github/workflows/session-manager.yml", () => {
+    const workflow = read(".github/workflows/session-manager.yml");
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
+    const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
+    const jobs = workflow.jobs as Record<string, { if: string; steps: { run?: string; uses?: string; if?: string; with?: Record<string, unknown> }[]; permissions?: Record<string, string> }>;
+    const runs = (job: string) => jobs[job].steps.map((s) => s.run ?? "").join("\n");
+
+    /** Every `npm run org -- ...` line of a job, with the workflow's shared flags expanded. */
+    function orgCommands(job: string): string[][] {
+        const shared = String(workflow.env.ORG_FLAGS).split(/\s+/);
+        return [...runs(job).matchAll(/npm run (?:--silent )?org -- ([^>\n]+)/g)].map((m) => m[1].trim().split(/\s+/).flatMap((a) => (a === "$ORG_FLAGS" ? shared : [a])));
+    }
+
+    it("runs on pull requests, pushes to main and a schedule", () => {
+        // js-yaml reads the bare key `on` as the boolean true, as YAML 1.1 readers do.
+        const on = workflow.on ?? workflow.true;
+        expect(on).to.have.keys("pull_request", "push", "schedule", "workflow_dispatch");
+        expect(on.push.branches).to.deep.equal(["main"]);
+        expect(on.schedule[0].cron).to.match(/^(\S+\s+){4}\S+$/);
+    });
+
+    it("asks for an OIDC token, the way AWS credentials are obtained", () => {
+        expect(workflow.permissions["id-token"]).to.equal("write");
+        for (const job of Object.keys(jobs)) {
+            expect(jobs[job].steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")), job).to.equal(true);
+            if (jobs[job].permissions) expect(jobs[job].permissions?.["id-token"], job).to.equal("write");
+        }
+    });
+
+    it("installs the Pulumi CLI at the version of the SDK in the lockfile", () => {
+        expect(String(workflow.env.PULUMI_VERSION)).to.equal(lock.packages["node_modules/@pulumi/pulumi"].version);
+    });
+
+    it("previews on pull requests and comments the Markdown summary", () => {
+        expect(jobs.preview.if).to.equal("github.event_name == 'pull_request'");
+        expect(orgCommands("preview")[0].slice(0, 2)).to.deep.equal(["preview", "--markdown"]);
+        expect(runs("preview")).to.match(/gh pr comment .*--body-file preview\.md/);
+        expect(jobs.preview.permissions?.["pull-requests"]).to.equal("write");
+    });
+
+    it("applies on pushes to main", () => {
+        expect(jobs.up.if).to.include("github.event_name == 'push'");
+        expect(orgCommands("up")[0][0]).to.equal("up");
+    });
+
+    it("checks drift on the schedule and opens an issue when the exit code says drift", () => {
+        expect(jobs.drift.if).to.equal("github.event_name == 'schedule'");
+        expect(orgCommands("drift")[0].slice(0, 2)).to.deep.equal(["drift", "--markdown"]);
+        const issueStep = jobs.drift.steps.find((s) => s.run?.includes("gh issue create"));
+        expect(issueStep?.if).to.equal("steps.drift.outputs.exit_code == '2'");
+        expect(jobs.drift.permissions?.issues).to.equal("write");
+    });
+
+    it("uses only npm scripts that exist and flags the orchestrator accepts", () => {
+        for (const job of Object.keys(jobs)) {
+            for (const [, script] of runs(job).matchAll(/npm run (?:--silent )?([\w:-]+)/g)) expect(pkg.scripts, `npm run ${script}`).to.have.property(script);
+            for (const argv of orgCommands(job)) expect(() => parseCli(argv, root), argv.join(" ")).not.to.throw();
+        }
+    });
+});

@@ -1,0 +1,215 @@
+import { expect } from "chai";
+import { Writable } from "node:stream";
+import { formatDuration, markdownTable, textTable } from "../orchestrator/format";
+import { Progress } from "../orchestrator/progress";
+import { renderJson, renderMarkdown, renderText } from "../orchestrator/report";
+import { exitCodeFor, RolloutReport, TargetResult } from "../orchestrator/result";
+import { countChanges, engineErrorSummary, mapBounded, Mutex } from "../orchestrator/run";
+import { fieldDifferences } from "../orchestrator/drift";
+
+function result(overrides: Partial<TargetResult> & Pick<TargetResult, "accountId" | "region" | "outcome">): TargetResult {
+    return {
+        stackName: `org.${overrides.accountId}.${overrides.region}`,
+        changes: 0,
+        changeSummary: { same: 2 },
+        durationMs: 12_300,
+        logFile: `logs/org.${overrides.accountId}.${overrides.region}.log`,
+        ...overrides,
+    };
+}
+
+const upReport: RolloutReport = {
+    command: "up",
+    startedAt: "2025-01-01T00:00:00.000Z",
+    durationMs: 30_000,
+    results: [
+        result({ accountId: "111111111111", region: "eu-west-1", outcome: "succeeded", changes: 1, changeSummary: { same: 1, update: 1 } }),
+        result({ accountId: "222222222222", region: "eu-west-1", outcome: "failed", error: "connect ECONNREFUSED 127.0.0.1:9" }),
+    ],
+};
+
+const driftReport: RolloutReport = {
+    command: "drift",
+    startedAt: "2025-01-01T00:00:00.000Z",
+    durationMs: 8_000,
+    results: [
+        result({ accountId: "111111111111", region: "eu-west-1", outcome: "in sync", drift: [] }),
+        result({
+            accountId: "222222222222",
+            region: "eu-west-1",
+            outcome: "drifted",
+            changes: 1,
+            drift: [{ target: "222222222222/eu-west-1", deleted: false, fields: [{ field: "inputs.idleSessionTimeout", wanted: "20", found: "45" }] }],
+        }),
+    ],
+};
+
+describe("orchestrator report", () => {
+    describe("summary table", () => {
+        it("has one row per target with result, resources changed and duration", () => {
+            const text = renderText(upReport);
+            expect(text).to.match(/^up: 2 targets: 1 succeeded, 1 failed; 30\.0s/);
+            expect(text).to.match(/TARGET\s+STACK\s+RESULT\s+CHANGED\s+DURATION/);
+            expect(text).to.match(/111111111111\/eu-west-1\s+org\.111111111111\.eu-west-1\s+succeeded\s+1\s+12\.3s/);
+            expect(text).to.match(/222222222222\/eu-west-1\s+org\.222222222222\.eu-west-1\s+failed\s+0\s+12\.3s/);
+        });
+
+        it("lists each failure with its error and its log file", () => {
+            expect(renderText(upReport)).to.include("222222222222/eu-west-1: connect ECONNREFUSED 127.0.0.1:9\n    log: logs/org.222222222222.eu-west-1.log");
+        });
+
+        it("shows drifted fields with wanted and found values", () => {
+            expect(renderText(driftReport)).to.match(/222222222222\/eu-west-1\s+inputs\.idleSessionTimeout\s+"20"\s+"45"/);
+        });
+    });
+
+    describe("JSON", () => {
+        it("carries every target's result, counts, log file, error and the exit code", () => {
+            const json = JSON.parse(renderJson(upReport));
+            expect(json.exitCode).to.equal(1);
+            expect(json.targets[0]).to.deep.include({ target: "111111111111/eu-west-1", result: "succeeded", changes: 1, changeSummary: { same: 1, update: 1 } });
+            expect(json.targets[1]).to.deep.include({ result: "failed", error: "connect ECONNREFUSED 127.0.0.1:9", logFile: "logs/org.222222222222.eu-west-1.log" });
+        });
+
+        it("carries the drifted fields", () => {
+            const json = JSON.parse(renderJson(driftReport));
+            expect(json.exitCode).to.equal(2);
+            expect(json.targets[1].drift[0].fields).to.deep.equal([{ field: "inputs.idleSessionTimeout", wanted: "20", found: "45" }]);
+        });
+    });
+
+    describe("Markdown", () => {
+        it("says drift was found and tables the fields for a pull-request comment", () => {
+            const md = renderMarkdown(driftReport);
+            expect(md).to.match(/^### Session Manager preferences: drift check/);
+            expect(md).to.include("**Drift found.**");
+            expect(md).to.include('| 222222222222/eu-west-1 | `inputs.idleSessionTimeout` | `"20"` | `"45"` |');
+        });
+
+        it("says all is in sync when nothing drifted", () => {
+            const md = renderMarkdown({ ...driftReport, results: [driftReport.results[0]] });
+            expect(md).to.include("All targets match their stacks.");
+            expect(md).not.to.include("#### Drift");
+        });
+
+        it("escapes pipes so a value cannot break the table", () => {
+            expect(markdownTable(["a"], [["x|y"]])).to.equal("| a |\n| --- |\n| x\\|y |");
+        });
+    });
+
+    describe("exit codes", () => {
+        it("is 0 when every target succeeded", () => {
+            expect(exitCodeFor({ command: "up", results: [upReport.results[0]] })).to.equal(0);
+        });
+        it("is 1 when any target failed", () => {
+            expect(exitCodeFor(upReport)).to.equal(1);
+        });
+        it("is 2 for drift found, 0 for all in sync", () => {
+            expect(exitCodeFor(driftReport)).to.equal(2);
+            expect(exitCodeFor({ command: "drift", results: [driftReport.results[0]] })).to.equal(0);
+        });
+        it("counts a target without a stack as drift, but not as a refresh failure", () => {
+            const missing = result({ accountId: "333333333333", region: "eu-west-1", outcome: "not deployed" });
+            expect(exitCodeFor({ command: "drift", results: [missing] })).to.equal(2);
+            expect(exitCodeFor({ command: "refresh", results: [missing] })).to.equal(0);
+        });
+        it("is 1 when the drift check failed somewhere, even with drift elsewhere", () => {
+            expect(exitCodeFor({ command: "drift", results: [...driftReport.results, upReport.results[1]] })).to.equal(1);
+        });
+    });
+
+    describe("drift fields", () => {
+        it("names each differing leaf of the document by its path", () => {
+            const wanted = { schemaVersion: "1.0", inputs: { idleSessionTimeout: "20", shellProfile: { linux: "", windows: "" } } };
+            const found = { schemaVersion: "1.0", inputs: { idleSessionTimeout: "45", shellProfile: { linux: "bash", windows: "" } } };
+            expect(fieldDifferences(wanted, found)).to.deep.equal([
+                { field: "inputs.idleSessionTimeout", wanted: "20", found: "45" },
+                { field: "inputs.shellProfile.linux", wanted: "", found: "bash" },
+            ]);
+        });
+        it("reports a field missing on one side", () => {
+            expect(fieldDifferences({ inputs: { a: 1 } }, { inputs: {} })).to.deep.equal([{ field: "inputs.a", wanted: 1, found: undefined }]);
+        });
+        it("finds nothing in equal content whatever the key order", () => {
+            expect(fieldDifferences({ a: 1, b: { c: true } }, { b: { c: true }, a: 1 })).to.deep.equal([]);
+        });
+    });
+
+    describe("progress", () => {
+        function sink(isTTY: boolean) {
+            const chunks: string[] = [];
+            const out = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+            return { chunks, stream: { write: (t: string) => out.write(t), isTTY, rows: 40 } };
+        }
+
+        it("prints one plain line per state change when not on a terminal", () => {
+            let now = 0;
+            const { chunks, stream } = sink(false);
+            const p = new Progress(["org.111111111111.eu-west-1", "org.2.x"], stream, () => now);
+            p.update("org.111111111111.eu-west-1", "running");
+            now = 4200;
+            p.update("org.111111111111.eu-west-1", "succeeded", "1 changed");
+            p.finish();
+            expect(chunks.join("")).to.equal(["org.111111111111.eu-west-1  running          0ms", "org.111111111111.eu-west-1  succeeded       4.2s  1 changed", ""].join("\n"));
+            expect(chunks.join("")).not.to.include("\x1b[");
+        });
+
+        it("redraws the block in place on a terminal", () => {
+            const { chunks, stream } = sink(true);
+            const p = new Progress(["a", "b"], stream, () => 0);
+            p.update("a", "running");
+            p.finish();
+            expect(chunks[0]).to.equal("\x1b[2Ka  queued\n\x1b[2Kb  queued\n");
+            // Later frames start by moving the cursor back up over the two lines.
+            expect(chunks[1].startsWith("\x1b[2F")).to.equal(true);
+            expect(chunks[1]).to.include("a  running");
+        });
+    });
+
+    describe("runner helpers", () => {
+        it("runs at most `limit` tasks at once and keeps result order", async () => {
+            let inFlight = 0;
+            let most = 0;
+            const out = await mapBounded([5, 1, 4, 2, 3], 2, async (n) => {
+                inFlight++;
+                most = Math.max(most, inFlight);
+                await new Promise((r) => setTimeout(r, n * 5));
+                inFlight--;
+                return n * 10;
+            });
+            expect(out).to.deep.equal([50, 10, 40, 20, 30]);
+            expect(most).to.equal(2);
+        });
+
+        it("serializes stack preparation even when a task fails", async () => {
+            const mutex = new Mutex();
+            const order: string[] = [];
+            const slow = mutex.run(async () => {
+                order.push("a start");
+                await new Promise((r) => setTimeout(r, 20));
+                order.push("a end");
+                throw new Error("boom");
+            });
+            const fast = mutex.run(async () => {
+                order.push("b");
+            });
+            await Promise.allSettled([slow, fast]);
+            expect(order).to.deep.equal(["a start", "a end", "b"]);
+        });
+
+        it("counts every engine op except same", () => {
+            expect(countChanges({ same: 3, update: 1, create: 2 })).to.equal(3);
+            expect(countChanges(undefined)).to.equal(0);
+        });
+
+        it("keeps the engine's error diagnostics, not the whole transcript", () => {
+            const message = "code: 255\n stdout: Updating (org.1)\n    error: assuming role arn:aws:iam::1:role/x: AccessDenied\n\n stderr: error: update failed\n";
+            expect(engineErrorSummary(new Error(message))).to.equal("assuming role arn:aws:iam::1:role/x: AccessDenied");
+        });
+
+        it("formats durations for the table", () => {
+            expect([formatDuration(850), formatDuration(12_340), formatDuration(125_000)]).to.deep.equal(["850ms", "12.3s", "2m05s"]);
+            expect(textTable(["A", "B"], [["xx", "y"]])).to.equal("A   B\n--  -\nxx  y");
+        });
+    });
+});

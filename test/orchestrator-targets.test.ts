@@ -1,0 +1,203 @@
+import { CloseAccountCommand, CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeCreateAccountStatusCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import { expect } from "chai";
+import { parseSettings } from "../core/config";
+import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
+import { deriveTargets, discoverAccounts, stackNameFor, stackPrefixProblem } from "../orchestrator/targets";
+import { Moto, motoEnv, startMoto } from "./support/moto";
+
+const noDiscovery = { prefix: "org", discoveredAccounts: [], discoveredRoleName: "OrganizationAccountAccessRole" };
+
+function settings(raw: Record<string, unknown>) {
+    return parseSettings({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, ...raw });
+}
+
+describe("orchestrator targets", () => {
+    describe("explicit targets", () => {
+        const explicit = [
+            { accountId: "111111111111", regions: ["eu-west-1", "us-east-1"], roleName: "OrgAdmin" },
+            { accountId: "222222222222", regions: ["eu-west-1"] },
+        ];
+
+        it("makes one target per account and Region, in config order, named <prefix>.<account>.<region>", () => {
+            expect(deriveTargets(settings({ targets: explicit }), noDiscovery)).to.deep.equal([
+                { accountId: "111111111111", region: "eu-west-1", roleName: "OrgAdmin", stackName: "org.111111111111.eu-west-1" },
+                { accountId: "111111111111", region: "us-east-1", roleName: "OrgAdmin", stackName: "org.111111111111.us-east-1" },
+                { accountId: "222222222222", region: "eu-west-1", stackName: "org.222222222222.eu-west-1" },
+            ]);
+        });
+
+        it("leaves out excluded accounts and excluded Regions", () => {
+            const targets = deriveTargets(settings({ targets: explicit, excludeAccounts: ["222222222222"], excludeRegions: ["us-east-1"] }), noDiscovery);
+            expect(targets.map((t) => t.stackName)).to.deep.equal(["org.111111111111.eu-west-1"]);
+        });
+
+        it("uses the stack prefix given", () => {
+            expect(deriveTargets(settings({ targets: explicit }), { ...noDiscovery, prefix: "prod" })[0].stackName).to.equal("prod.111111111111.eu-west-1");
+            expect(stackNameFor("x", "333333333333", "ap-south-1")).to.equal("x.333333333333.ap-south-1");
+        });
+
+        it("rejects a stack prefix Pulumi would not accept as part of a stack name", () => {
+            expect(stackPrefixProblem("org")).to.equal(undefined);
+            expect(stackPrefixProblem("team_a.prod-1")).to.equal(undefined);
+            expect(stackPrefixProblem("org/prod")).to.match(/--stack-prefix "org\/prod" is not valid/);
+            expect(stackPrefixProblem("")).to.match(/not valid/);
+        });
+    });
+
+    describe("discovered accounts", () => {
+        it("deploys each discovered account to every Region of `regions` with the discovery role", () => {
+            const targets = deriveTargets(settings({ organizationalUnitIds: ["ou-ab12-cdef3456"], regions: ["eu-west-1", "eu-central-1"] }), {
+                ...noDiscovery,
+                discoveredAccounts: ["333333333333", "222222222222"],
+            });
+            expect(targets.map((t) => `${t.stackName} ${t.roleName}`)).to.deep.equal([
+                "org.222222222222.eu-west-1 OrganizationAccountAccessRole",
+                "org.222222222222.eu-central-1 OrganizationAccountAccessRole",
+                "org.333333333333.eu-west-1 OrganizationAccountAccessRole",
+                "org.333333333333.eu-central-1 OrganizationAccountAccessRole",
+            ]);
+        });
+
+        it("falls back to aws:region when `regions` is empty", () => {
+            const targets = deriveTargets(settings({ organizationalUnitIds: ["r-ab12"] }), { ...noDiscovery, discoveredAccounts: ["222222222222"], defaultRegion: "us-west-2" });
+            expect(targets.map((t) => t.stackName)).to.deep.equal(["org.222222222222.us-west-2"]);
+        });
+
+        it("keeps an explicit target's own Regions and role when an OU also holds the account", () => {
+            const targets = deriveTargets(
+                settings({ targets: [{ accountId: "222222222222", regions: ["us-east-1"], roleName: "Custom" }], organizationalUnitIds: ["r-ab12"], regions: ["eu-west-1"] }),
+                { ...noDiscovery, discoveredAccounts: ["222222222222", "333333333333"] },
+            );
+            expect(targets.map((t) => `${t.stackName} ${t.roleName}`)).to.deep.equal(["org.222222222222.us-east-1 Custom", "org.333333333333.eu-west-1 OrganizationAccountAccessRole"]);
+        });
+
+        it("applies exclusions to discovered accounts", () => {
+            const targets = deriveTargets(settings({ organizationalUnitIds: ["r-ab12"], regions: ["eu-west-1", "us-east-1"], excludeAccounts: ["333333333333"], excludeRegions: ["us-east-1"] }), {
+                ...noDiscovery,
+                discoveredAccounts: ["222222222222", "333333333333"],
+            });
+            expect(targets.map((t) => t.stackName)).to.deep.equal(["org.222222222222.eu-west-1"]);
+        });
+    });
+
+    describe("per-target stack config", () => {
+        const text = `
+config:
+  aws:region: eu-west-1
+  sessionManager:idleSessionTimeout: 15
+  sessionManager:sessionDataEncryption: false
+  sessionManager:createCWLogGroup: false
+  sessionManager:instancePolicy: false
+  sessionManager:excludeRegions: [us-east-1]
+  sessionManager:targets:
+    - accountId: "111111111111"
+      regions: [eu-west-1, us-east-1]
+      roleName: OrgAdmin
+`;
+
+        it("narrows targets to the one account and Region and sets aws:region, keeping every preference", () => {
+            const org = parseOrgConfig(text, "Pulumi.test.yaml");
+            const [target] = deriveTargets(org.settings, noDiscovery);
+            const config = stackConfigFor(org, target);
+            expect(config).to.deep.equal({
+                "aws:region": "eu-west-1",
+                "sessionManager:idleSessionTimeout": "15",
+                "sessionManager:sessionDataEncryption": "false",
+                "sessionManager:createCWLogGroup": "false",
+                "sessionManager:instancePolicy": "false",
+                "sessionManager:targets": JSON.stringify([{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" }]),
+            });
+            // What the program will see must be valid and mean the same preferences.
+            const perStack = parseSettings(Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("sessionManager:")).map(([k, v]) => [k.slice("sessionManager:".length), v])));
+            expect(perStack.idleSessionTimeout).to.equal(15);
+            expect(perStack.targets).to.deep.equal([{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" }]);
+        });
+
+        it("rejects a stackset deployment, which is not one stack per target", () => {
+            expect(() => parseOrgConfig(`${text}  sessionManager:deployment: stackset\n  sessionManager:organizationalUnitIds: [r-ab12]\n`, "f.yaml")).to.throw(/deployment is "stackset"/);
+        });
+
+        it("names the key of an invalid value, like a stack would", () => {
+            expect(() => parseOrgConfig("config:\n  sessionManager:idleSessionTimeout: 90\n", "f.yaml")).to.throw(/sessionManager:idleSessionTimeout: 90 is not valid/);
+        });
+
+        it("refuses secrets, which per-target stacks could not decrypt", () => {
+            expect(() => parseOrgConfig("config:\n  sessionManager:s3BucketName:\n    secure: AAAB\n", "f.yaml")).to.throw(/s3BucketName is a secret/);
+        });
+    });
+
+    describe("OU discovery against moto Organizations", function () {
+        this.timeout(60_000);
+        let moto: Moto;
+        let client: OrganizationsClient;
+        const saved = { ...process.env };
+        const ids: Record<string, string> = {};
+
+        async function createAccount(name: string, parentId: string, rootId: string): Promise<string> {
+            const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
+            const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
+            const accountId = status.CreateAccountStatus?.AccountId as string;
+            if (parentId !== rootId) await client.send(new MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: parentId }));
+            return accountId;
+        }
+
+        before(async () => {
+            moto = await startMoto();
+            Object.assign(process.env, motoEnv(moto));
+            client = new OrganizationsClient({ region: "us-east-1" });
+            await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+            const roots = await client.send(new ListRootsCommand({}));
+            ids.root = roots.Roots?.[0].Id as string;
+            ids.workloads = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Workloads" }))).OrganizationalUnit?.Id as string;
+            ids.prod = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.workloads, Name: "Prod" }))).OrganizationalUnit?.Id as string;
+            ids.sandbox = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Sandbox" }))).OrganizationalUnit?.Id as string;
+            ids.app = await createAccount("app", ids.workloads, ids.root);
+            ids.db = await createAccount("db", ids.prod, ids.root);
+            ids.play = await createAccount("play", ids.sandbox, ids.root);
+            ids.loose = await createAccount("loose", ids.root, ids.root);
+        });
+
+        after(async () => {
+            for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];
+            Object.assign(process.env, saved);
+            await moto?.stop();
+        });
+
+        it("lists the accounts of an OU and of its child OUs", async () => {
+            expect(await discoverAccounts(client, [ids.workloads])).to.deep.equal([ids.app, ids.db].sort());
+        });
+
+        it("lists an account once when an OU and its parent are both given", async () => {
+            expect(await discoverAccounts(client, [ids.prod, ids.workloads])).to.deep.equal([ids.app, ids.db].sort());
+        });
+
+        it("walks the whole tree from the root, management account included", async () => {
+            const all = await discoverAccounts(client, [ids.root]);
+            expect(all).to.include.members([ids.app, ids.db, ids.play, ids.loose]);
+            expect(all).to.have.length(5);
+        });
+
+        it("leaves out accounts that are not ACTIVE", async () => {
+            const closing = await createAccount("closing", ids.sandbox, ids.root);
+            await client.send(new CloseAccountCommand({ AccountId: closing }));
+            expect(await discoverAccounts(client, [ids.sandbox])).to.deep.equal([ids.play]);
+        });
+
+        it("feeds the target list, exclusions applied", async () => {
+            const org = parseOrgConfig(
+                [
+                    "config:",
+                    "  sessionManager:sessionDataEncryption: false",
+                    `  sessionManager:organizationalUnitIds: [${ids.workloads}, ${ids.sandbox}]`,
+                    "  sessionManager:regions: [eu-west-1, us-east-1]",
+                    `  sessionManager:excludeAccounts: ["${ids.play}"]`,
+                    "  sessionManager:excludeRegions: [us-east-1]",
+                ].join("\n"),
+                "org.yaml",
+            );
+            const discovered = await discoverAccounts(client, org.settings.organizationalUnitIds);
+            const targets = deriveTargets(org.settings, { ...noDiscovery, discoveredAccounts: discovered });
+            expect(targets.map((t) => t.stackName)).to.deep.equal([ids.app, ids.db].sort().map((a) => `org.${a}.eu-west-1`));
+        });
+    });
+});
