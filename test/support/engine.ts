@@ -1,0 +1,155 @@
+// The real Pulumi engine for tests, the demo and benchmarks: the CLI and Node.js language host
+// from scripts/pulumi-cli.sh, a local file backend, and moto standing in for AWS.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { ConfigMap, LocalWorkspace, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { Moto, motoEnv } from "./moto";
+
+/** The repository root: the Pulumi project (Pulumi.yaml, index.ts) the stacks run. */
+export const repoRoot = (() => {
+    // Compiled tests run from dist/test/support, ts-node from test/support.
+    let dir = __dirname;
+    for (let i = 0; i < 6; i++) {
+        if (fs.existsSync(path.join(dir, "package-lock.json"))) return dir;
+        dir = path.dirname(dir);
+    }
+    throw new Error(`no package-lock.json above ${__dirname}`);
+})();
+
+/** Config namespace of the program (DESIGN.md, "Stack configuration"). */
+export const configNamespace = "sessionManager";
+
+/** Not a secret: it only guards the throwaway local backends that tests create. */
+export const testPassphrase = "session-manager-preferences-local";
+
+let binDir: Promise<string> | undefined;
+let command: Promise<PulumiCommand> | undefined;
+
+/**
+ * Directory holding `pulumi`, `pulumi-language-nodejs` and `pulumi-resource-pulumi-nodejs` at
+ * the lockfile's @pulumi/pulumi version. The first call of a process may build them from Go
+ * modules (minutes, with progress on stderr); later calls reuse the answer.
+ */
+export function pulumiBin(): Promise<string> {
+    binDir ??= new Promise<string>((resolve, reject) => {
+        const child = execFile(
+            path.join(repoRoot, "scripts", "pulumi-cli.sh"),
+            [],
+            { cwd: repoRoot, maxBuffer: 1 << 20 },
+            (err, stdout) => {
+                if (err) return reject(new Error(`scripts/pulumi-cli.sh failed: ${err.message}`));
+                const dir = stdout.trim().split("\n").pop() ?? "";
+                if (!fs.existsSync(path.join(dir, "pulumi"))) return reject(new Error(`scripts/pulumi-cli.sh printed no usable directory: ${JSON.stringify(stdout)}`));
+                resolve(dir);
+            },
+        );
+        // Build progress is for the person waiting, so it goes straight through.
+        child.stderr?.pipe(process.stderr);
+    });
+    // A failure is not cached: the next caller retries (e.g. after installing Go).
+    binDir.catch(() => (binDir = undefined));
+    return binDir;
+}
+
+/**
+ * Environment for every engine operation: the local file backend in `backendDir`, a Pulumi
+ * home of its own there (no ~/.pulumi plugins or workspace files leak in or out), no
+ * network look-ups, the tools on PATH, and the AWS SDK pointed at moto.
+ */
+export async function engineEnv(moto: Moto, backendDir: string, region = "us-east-1"): Promise<Record<string, string>> {
+    const bin = await pulumiBin();
+    fs.mkdirSync(backendDir, { recursive: true });
+    return {
+        ...motoEnv(moto, region),
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+        PULUMI_BACKEND_URL: `file://${backendDir}`,
+        PULUMI_HOME: path.join(backendDir, ".pulumi-home"),
+        PULUMI_CONFIG_PASSPHRASE: testPassphrase,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        // The @pulumi/aws plugin is a dependency but cannot be installed here; layer-4 stacks
+        // register no aws resource, so nothing must try to download it.
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        // `tsc` type-checks in npm test; skipping it in ts-node saves seconds per operation.
+        PULUMI_NODEJS_TRANSPILE_ONLY: "true",
+        // A notice about future SDK releases, repeated in every engine run's diagnostics.
+        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+    };
+}
+
+/** A config value as a test writes it; see {@link toConfigMap}. */
+export type ConfigInput = string | number | boolean | readonly unknown[] | { readonly [key: string]: unknown };
+
+/**
+ * Turns `{ s3Logging: true, targets: [...], "aws:region": "eu-west-1" }` into the map
+ * `pulumi config set-all` takes. Keys without a namespace go under `sessionManager`.
+ * Scalars become the strings `pulumi config set` writes; lists and objects become JSON
+ * strings, stored as plain strings that `pulumi.Config#getObject` parses. Undefined values are
+ * left out, so a test can spread optional settings.
+ */
+export function toConfigMap(config: Readonly<Record<string, ConfigInput | undefined>>): ConfigMap {
+    const map: ConfigMap = {};
+    for (const [key, value] of Object.entries(config)) {
+        if (value === undefined) continue;
+        const fullKey = key.includes(":") ? key : `${configNamespace}:${key}`;
+        map[fullKey] = { value: typeof value === "object" ? JSON.stringify(value) : String(value), secret: false };
+    }
+    return map;
+}
+
+export interface LocalStackOptions {
+    /** Prefer names starting with `test-`: the stack's Pulumi.<name>.yaml lives in workDir until {@link removeLocalStack}. */
+    stackName: string;
+    /** Directory with Pulumi.yaml; the repository root by default. */
+    workDir?: string;
+    /** Where the file backend keeps state (and the Pulumi home); a fresh temp dir per test. */
+    backendDir: string;
+    /** Stack config, see {@link toConfigMap}. */
+    config?: Readonly<Record<string, ConfigInput | undefined>>;
+    /** Usually {@link engineEnv}; merged over the backend settings derived from backendDir. */
+    env?: Record<string, string>;
+}
+
+/**
+ * Creates (or selects) a stack of the project in `workDir` on the local backend and sets its
+ * config. Operations on the returned stack run the real CLI from {@link pulumiBin}.
+ */
+export async function createLocalStack(options: LocalStackOptions): Promise<Stack> {
+    const bin = await pulumiBin();
+    fs.mkdirSync(options.backendDir, { recursive: true });
+    const envVars: Record<string, string> = {
+        PATH: `${bin}${path.delimiter}${process.env.PATH ?? ""}`,
+        PULUMI_BACKEND_URL: `file://${options.backendDir}`,
+        PULUMI_HOME: path.join(options.backendDir, ".pulumi-home"),
+        PULUMI_CONFIG_PASSPHRASE: testPassphrase,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+        ...options.env,
+    };
+    // Without an explicit command the Automation API runs whatever `pulumi` the test process
+    // has on PATH, not the one envVars.PATH names. pulumi-cli.sh always prints a `bin` dir.
+    command ??= PulumiCommand.get({ root: path.dirname(bin) });
+    command.catch(() => (command = undefined));
+    const pulumiCommand = await command;
+    const stack = await LocalWorkspace.createOrSelectStack(
+        { stackName: options.stackName, workDir: options.workDir ?? repoRoot },
+        { envVars, pulumiCommand },
+    );
+    if (options.config) {
+        const map = toConfigMap(options.config);
+        if (Object.keys(map).length > 0) await stack.setAllConfig(map);
+    }
+    return stack;
+}
+
+/**
+ * Deletes the stack's state and its Pulumi.<name>.yaml, whatever resources it still records
+ * (destroy first to clean the emulator too). Safe to call on a stack that is already gone.
+ */
+export async function removeLocalStack(stack: Stack): Promise<void> {
+    try {
+        await stack.workspace.removeStack(stack.name, { force: true });
+    } catch (err) {
+        if (!/no stack named|not found/i.test(String(err))) throw err;
+    }
+}
