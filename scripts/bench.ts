@@ -13,7 +13,8 @@ import { Command } from "../orchestrator/result";
 import { runRollout } from "../orchestrator/run";
 import { OrgTarget, stackNameFor } from "../orchestrator/targets";
 import { AwsProxy, isWrite, startAwsProxy } from "../test/aws-proxy/awsProxy";
-import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
+import { createLocalStack, engineEnv, pulumiBin } from "../test/support/engine";
+import { projectCopy } from "../test/support/project";
 import { startMoto } from "../test/support/moto";
 
 const sizes = [1, 4, 16];
@@ -59,6 +60,8 @@ async function measure(proxy: AwsProxy, work: () => Promise<number>): Promise<{ 
 
 async function main(): Promise<void> {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-bench-"));
+    // Stack files go to this copy of the project, never to the repository.
+    const projectDir = projectCopy(path.join(workDir, "project"));
     const moto = await startMoto();
     const proxy = await startAwsProxy(moto.endpoint);
     const env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
@@ -77,6 +80,7 @@ async function main(): Promise<void> {
             for (const t of fanTargets) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t.region]);
             const stack = await createLocalStack({
                 stackName: `bench-fan-${n}`,
+                workDir: projectDir,
                 backendDir: path.join(workDir, "backend"),
                 env,
                 config: { ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, v])), "aws:region": "us-east-1", "sessionManager:targets": [...byAccount].map(([accountId, rs]) => ({ accountId, regions: rs, roleName })) },
@@ -111,7 +115,7 @@ async function main(): Promise<void> {
                             ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, String(v)])),
                             "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: [t.region], roleName }]),
                         }),
-                        projectDir: repoRoot,
+                        projectDir,
                         parallel,
                         logDir: path.join(workDir, "logs"),
                         envVars: env,
@@ -125,7 +129,6 @@ async function main(): Promise<void> {
     } finally {
         await proxy.close();
         await moto.stop();
-        for (const f of fs.readdirSync(repoRoot)) if (/^Pulumi\.bench-(fan|loop)-/.test(f)) fs.rmSync(path.join(repoRoot, f), { force: true });
         fs.rmSync(workDir, { recursive: true, force: true });
     }
 

@@ -7,6 +7,7 @@ import { GetDocumentCommand, SSMClient, UpdateDocumentCommand, UpdateDocumentDef
 import { expect } from "chai";
 import { AwsProxy, startAwsProxy } from "./aws-proxy/awsProxy";
 import { engineEnv, repoRoot } from "./support/engine";
+import { projectCopy } from "./support/project";
 import { Moto, startMoto } from "./support/moto";
 
 const accounts = ["111111111111", "222222222222", "333333333333"];
@@ -46,7 +47,7 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         return new Promise((resolve, reject) => {
             const child = spawn(
                 process.execPath,
-                ["-r", "ts-node/register/transpile-only", "scripts/org.ts", ...args, "--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3"],
+                ["-r", "ts-node/register/transpile-only", "scripts/org.ts", ...args, "--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3", "--project-dir", path.join(workDir, "project")],
                 { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
             );
             let stdout = "";
@@ -83,6 +84,8 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
 
     before(async () => {
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-e2e-"));
+        // The stacks' Pulumi.<stack>.yaml files go to this copy, never to the repository.
+        projectCopy(path.join(workDir, "project"));
         moto = await startMoto();
         proxy = await startAwsProxy(moto.endpoint);
         env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
@@ -103,7 +106,6 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         await proxy?.close();
         await moto?.stop();
         // The stacks' config files sit beside Pulumi.yaml; their state goes with the temp backend.
-        for (const f of fs.readdirSync(repoRoot)) if (f.startsWith(`Pulumi.${prefix}.`)) fs.rmSync(path.join(repoRoot, f), { force: true });
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     });
 
