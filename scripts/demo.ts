@@ -31,36 +31,12 @@ import { textTable } from "../orchestrator/format";
 import { showValue } from "../orchestrator/report";
 import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
 import { Moto, motoEnv, startMoto } from "../test/support/moto";
+import { consoleDocument } from "../test/support/documents";
 import { projectCopy } from "../test/support/project";
 
 const stackFile = "Pulumi.local.yaml";
 const securityAccount = "999999999999";
 const seedRole = "SessionManagerAdmin";
-
-/** What an administrator saved in the console before this program existed. */
-const consoleDocument = JSON.stringify(
-    {
-        schemaVersion: "1.0",
-        description: "Document to hold regional settings for Session Manager",
-        sessionType: "Standard_Stream",
-        inputs: {
-            s3BucketName: "legacy-session-logs",
-            s3KeyPrefix: "console",
-            s3EncryptionEnabled: true,
-            cloudWatchLogGroupName: "",
-            cloudWatchEncryptionEnabled: true,
-            cloudWatchStreamingEnabled: false,
-            kmsKeyId: "",
-            runAsEnabled: false,
-            runAsDefaultUser: "",
-            idleSessionTimeout: "20",
-            maxSessionDuration: "",
-            shellProfile: { windows: "", linux: "" },
-        },
-    },
-    null,
-    2,
-);
 
 function say(text: string): void {
     process.stdout.write(`${text}\n`);
@@ -87,7 +63,8 @@ async function seed(targets: TargetRegion[]): Promise<string> {
     for (const t of targets) {
         const { ssm, logs } = clientsFor(t.accountId, t.region);
         await logs.send(new CreateLogGroupCommand({ logGroupName: "ssm-sessionmanager-logs" }));
-        await ssm.send(new CreateDocumentCommand({ Name: defaultDocumentName, DocumentType: "Session", DocumentFormat: DocumentFormat.JSON, Content: consoleDocument }));
+        const content = consoleDocument(`${t.accountId}/${t.region}`);
+        await ssm.send(new CreateDocumentCommand({ Name: defaultDocumentName, DocumentType: "Session", DocumentFormat: DocumentFormat.JSON, Content: content }));
     }
     // A multi-Region key keeps its ID in every Region: one setting serves the whole organization.
     const primary = clientsFor(securityAccount, "us-east-1").kms;
@@ -96,7 +73,7 @@ async function seed(targets: TargetRegion[]): Promise<string> {
     if (!keyId) throw new Error("moto returned no key ID");
     const regions = [...new Set(targets.map((t) => t.region))].filter((r) => r !== "us-east-1");
     for (const region of regions) await primary.send(new ReplicateKeyCommand({ KeyId: keyId, ReplicaRegion: region }));
-    say(`seeded each target with a console-saved ${defaultDocumentName} (S3 logging to legacy-session-logs, idle 20 min) and the log group`);
+    say(`seeded each target with a console-saved ${defaultDocumentName} (S3 logging to console-logs-<account>, idle 45 min) and the log group`);
     say(`seeded the multi-Region key ${keyId} in the security account ${securityAccount} (us-east-1, replicated to ${regions.join(", ")})`);
     return `arn:aws:kms:{region}:${securityAccount}:key/${keyId}`;
 }
@@ -235,7 +212,7 @@ async function run(moto: Moto, tmp: string): Promise<void> {
     heading("6. pulumi destroy: the console-made settings come back");
     await engineStep("destroy", () => stack.destroy({ onOutput }));
     const restored = await printDocuments(targets);
-    check([...restored.values()].every((d) => d?.text === consoleDocument), "every document holds exactly the console-made content again");
+    check([...restored.entries()].every(([target, d]) => d?.text === consoleDocument(target)), "every document holds exactly the console-made content again");
     await stack.workspace.removeStack(stack.name);
 }
 
