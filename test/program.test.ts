@@ -23,6 +23,7 @@ const projectRoot = path.resolve(__dirname, "..");
  * Loads index.ts as the language host would: fresh modules, reading config as it is now.
  * The dynamic provider's module is kept: Pulumi serializes a provider's code once per
  * function object, and a fresh copy costs seconds per test while testing nothing here.
+ * index.ts validates its configuration as it loads, so a bad one throws from here.
  */
 function loadProgram(): Program {
     const keep = [`${path.sep}node_modules${path.sep}`, `${path.sep}test${path.sep}`, `${path.sep}providers${path.sep}`];
@@ -219,7 +220,7 @@ describe("program (index.ts)", () => {
         it("fails before registering anything, naming the key, the value and what is allowed", async () => {
             pulumi.runtime.setAllConfig({ ...organization, "sessionManager:idleSessionTimeout": "90" });
             let error: Error | undefined;
-            await loadProgram()().catch((e: Error) => (error = e));
+            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
             expect(error?.message).to.match(/sessionManager:idleSessionTimeout: "90" is not valid: a whole number from 1 to 60/);
             await settled();
             expect(mocks.resources).to.deep.equal([]);
@@ -229,7 +230,7 @@ describe("program (index.ts)", () => {
         it("names the closest known key for a misspelt one", async () => {
             pulumi.runtime.setAllConfig({ ...organization, "sessionManager:s3BuckeName": "x" });
             let error: Error | undefined;
-            await loadProgram()().catch((e: Error) => (error = e));
+            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
             expect(error?.message).to.include("sessionManager:s3BuckeName").and.include("did you mean sessionManager:s3BucketName?");
             expect(mocks.resources).to.deep.equal([]);
         });
@@ -279,7 +280,7 @@ describe("program (index.ts)", () => {
         it("fails clearly when no Region is known", async () => {
             pulumi.runtime.setAllConfig({});
             let error: Error | undefined;
-            await loadProgram()().catch((e: Error) => (error = e));
+            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
             expect(error?.message).to.include("set aws:region or AWS_REGION");
             expect(mocks.resources).to.deep.equal([]);
         });
