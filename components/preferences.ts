@@ -132,7 +132,13 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
             .all([scope, preferences, sessionKey?.reference ?? "", this.logGroupName ?? ""])
             .apply(([s, prefs, kmsKeyId, logGroupName]) =>
                 desiredDocument(
-                    { ...defaultPreferences, ...prefs, sessionDataEncryption: keyChoice.kind !== "skip", cwLogGroupName: logGroupName },
+                    {
+                        ...defaultPreferences,
+                        ...prefs,
+                        sessionDataEncryption: keyChoice.kind !== "skip",
+                        cwLogging: logGroupChoice.kind !== "skip",
+                        cwLogGroupName: logGroupName,
+                    },
                     { accountId: s.accountId, region: s.region, kmsKeyId },
                 ),
             );

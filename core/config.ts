@@ -59,9 +59,10 @@ const boolean: Parser<boolean> = (value, key) => {
 };
 
 function integer(min: number, max: number, unit = ""): Parser<number> {
-    const allowed = `a whole number from ${min} to ${max}${unit}`;
+    const allowed = `a whole number from ${min} to ${max}${unit}, written as digits only`;
     return (value, key) => {
-        const n = typeof value === "string" && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : value;
+        // Digits only, as `pulumi config set` writes them: " 20" or "20.0" is more likely a typo than a number.
+        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
         if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) throw new ConfigError(key, value, allowed);
         return n;
     };
@@ -146,8 +147,9 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     s3BucketName: text((s) => (s === "" ? undefined : rules.s3BucketNameProblem(s))),
     s3KeyPrefix: text(rules.s3KeyPrefixProblem),
     s3EncryptionEnabled: boolean,
+    cwLogging: boolean,
     createCWLogGroup: boolean,
-    cwLogGroupName: text(rules.logGroupNameProblem),
+    cwLogGroupName: text((s) => (s === "" ? "a log group name; to log to S3 only, or not at all, set cwLogging to false instead" : rules.logGroupNameProblem(s))),
     cwEncryptionEnabled: boolean,
     cwStreamingEnabled: boolean,
     sessionDataEncryption: boolean,

@@ -47,7 +47,8 @@ export function desiredDocument(prefs: Preferences, ctx: DocumentContext): Sessi
             s3BucketName: prefs.s3Logging ? prefs.s3BucketName : "",
             s3KeyPrefix: prefs.s3Logging ? s3KeyPrefixFor(prefs.s3KeyPrefix, ctx.accountId, ctx.region) : "",
             s3EncryptionEnabled: prefs.s3EncryptionEnabled,
-            cloudWatchLogGroupName: prefs.cwLogGroupName,
+            // An empty name is how the document says "no CloudWatch logging".
+            cloudWatchLogGroupName: prefs.cwLogging ? prefs.cwLogGroupName : "",
             cloudWatchEncryptionEnabled: prefs.cwEncryptionEnabled,
             cloudWatchStreamingEnabled: prefs.cwStreamingEnabled,
             kmsKeyId: prefs.sessionDataEncryption ? ctx.kmsKeyId : "",

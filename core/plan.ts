@@ -69,8 +69,7 @@ export function sessionDataKeyPart(prefs: Preferences, target: TargetRegion): Se
 }
 
 export function logGroupPart(prefs: Preferences): LogGroupPart {
-    // An empty name is how the document says "no CloudWatch logging".
-    if (prefs.cwLogGroupName === "") return { skip: true };
+    if (!prefs.cwLogging) return { skip: true };
     if (!prefs.createCWLogGroup) return { existing: { name: prefs.cwLogGroupName } };
     return {
         args: {

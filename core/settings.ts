@@ -38,6 +38,8 @@ export interface Preferences {
     s3BucketName: string;
     s3KeyPrefix: string;
     s3EncryptionEnabled: boolean;
+    /** Session logs to CloudWatch Logs; false for S3-only or no session logging. */
+    cwLogging: boolean;
     createCWLogGroup: boolean;
     cwLogGroupName: string;
     cwEncryptionEnabled: boolean;
@@ -92,6 +94,7 @@ export const defaultPreferences: Preferences = {
     s3BucketName: "",
     s3KeyPrefix: "sessionmanager",
     s3EncryptionEnabled: true,
+    cwLogging: true,
     createCWLogGroup: true,
     cwLogGroupName: "ssm-sessionmanager-logs",
     cwEncryptionEnabled: true,

@@ -18,6 +18,25 @@ export type DocumentFormat = "JSON" | "YAML";
 /** The tag that says which stack manages a document, so two stacks cannot fight over it. */
 export const ownerTagKey = "session-manager-preferences:owner";
 
+/**
+ * The tag that records, in AWS itself, which version held the document when it was first
+ * taken under management ("none": there was no document). It is written before the first
+ * content write and removed only when the document is handed back, so a rerun after an
+ * interrupted create, or a stack taking the document over, finds the true original rather
+ * than content this program wrote. Pruning never deletes the version it names.
+ */
+export const adoptedVersionTagKey = "session-manager-preferences:adopted-version";
+
+/** The adopted-version tag's value when no document existed at adoption. */
+export const noOriginalDocument = "none";
+
+/** What the document's tags say about who manages it and what it held before. */
+export interface ManagementTags {
+    owner?: string;
+    /** A version number, or {@link noOriginalDocument}. */
+    adoptedVersion?: string;
+}
+
 /** One version of a document, as stored. */
 export interface DocumentVersionContent {
     /** As SSM numbers them: "1", "2", ... */
@@ -57,9 +76,6 @@ export interface Adoption {
 export interface ApplyResult {
     /** The default version after the operation. */
     documentVersion: string;
-    /** Whether a version was written (false when the content was already equal). */
-    written: boolean;
-    prunedVersions: string[];
 }
 
 export interface VersionList {
@@ -69,7 +85,10 @@ export interface VersionList {
     versions: string[];
 }
 
-export type ReleaseOutcome = "restored" | "deleted" | "reset" | "retained" | "absent" | "owned by another stack";
+export type ReleaseOutcome =
+    | { kind: "restored" | "deleted" | "reset" | "retained" | "absent" }
+    /** Another stack took the document over: it, not this stack, hands the original back. */
+    | { kind: "owned by another stack"; owner: string };
 
 function sdk(): SsmSdk {
     return require("@aws-sdk/client-ssm");
@@ -235,7 +254,7 @@ interface Write {
     /** Whether the document exists (then a version is added) or must be created. */
     exists: boolean;
     /** Tags for a document this write creates. */
-    tags?: Record<string, string>;
+    tags?: ManagementTags;
     /** When SSM calls the content a duplicate, prefer a version holding exactly `raw`. */
     preferExactText?: boolean;
 }
@@ -249,7 +268,7 @@ interface Write {
 export async function writeVersion(client: SSMClient, name: string, write: Write): Promise<string> {
     const ssm = sdk();
     if (!write.exists) {
-        const Tags = Object.entries(write.tags ?? {}).map(([Key, Value]) => ({ Key, Value }));
+        const Tags = tagList(write.tags ?? {});
         const created = await client.send(
             new ssm.CreateDocumentCommand({ Name: name, Content: write.raw, DocumentFormat: write.format, DocumentType: "Session", Tags: Tags.length ? Tags : undefined }),
         );
@@ -272,20 +291,32 @@ export async function writeVersion(client: SSMClient, name: string, write: Write
     return version;
 }
 
-export async function readOwner(client: SSMClient, name: string): Promise<string | undefined> {
+export async function readTags(client: SSMClient, name: string): Promise<ManagementTags> {
     const ssm = sdk();
     const { TagList } = await client.send(new ssm.ListTagsForResourceCommand({ ResourceType: "Document", ResourceId: name }));
-    return TagList?.find((tag) => tag.Key === ownerTagKey)?.Value;
+    const value = (key: string) => TagList?.find((tag) => tag.Key === key)?.Value;
+    return { owner: value(ownerTagKey), adoptedVersion: value(adoptedVersionTagKey) };
 }
 
-async function tagOwner(client: SSMClient, name: string, owner: string): Promise<void> {
-    const ssm = sdk();
-    await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: name, Tags: [{ Key: ownerTagKey, Value: owner }] }));
+export async function readOwner(client: SSMClient, name: string): Promise<string | undefined> {
+    return (await readTags(client, name)).owner;
 }
 
-async function untagOwner(client: SSMClient, name: string): Promise<void> {
+function tagList(tags: ManagementTags): { Key: string; Value: string }[] {
+    const list: { Key: string; Value: string }[] = [];
+    if (tags.owner !== undefined) list.push({ Key: ownerTagKey, Value: tags.owner });
+    if (tags.adoptedVersion !== undefined) list.push({ Key: adoptedVersionTagKey, Value: tags.adoptedVersion });
+    return list;
+}
+
+async function writeTags(client: SSMClient, name: string, tags: ManagementTags): Promise<void> {
     const ssm = sdk();
-    await client.send(new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: name, TagKeys: [ownerTagKey] }));
+    await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: name, Tags: tagList(tags) }));
+}
+
+async function removeTags(client: SSMClient, name: string): Promise<void> {
+    const ssm = sdk();
+    await client.send(new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: name, TagKeys: [ownerTagKey, adoptedVersionTagKey] }));
 }
 
 /** Fails when the document carries another owner's tag, unless taking it over is allowed. */
@@ -298,11 +329,12 @@ export function assertMayManage(name: string, currentOwner: string | undefined, 
 }
 
 /**
- * Deletes the oldest versions beyond `keep`; returns the deleted ones. The default and the
- * newest version always stay (SSM refuses to delete the default, and numbers new versions
- * after the newest), so with `keep` 1 two may remain. 0 keeps every version.
+ * Deletes the oldest versions beyond `keep`; returns the deleted ones. The default, the
+ * newest and the `protectedVersions` (the adopted original) always stay: SSM refuses to
+ * delete the default, numbers new versions after the newest, and the original is what
+ * `restore` puts back. So with `keep` 1 up to three may remain. 0 keeps every version.
  */
-export async function pruneVersions(client: SSMClient, name: string, keep: number): Promise<string[]> {
+export async function pruneVersions(client: SSMClient, name: string, keep: number, protectedVersions: string[] = []): Promise<string[]> {
     if (keep === 0) return [];
     const list = await listVersions(client, name);
     const kept = new Set([list.defaultVersion, list.latestVersion]);
@@ -310,6 +342,7 @@ export async function pruneVersions(client: SSMClient, name: string, keep: numbe
         if (kept.size >= keep) break;
         kept.add(version);
     }
+    for (const version of protectedVersions) kept.add(version);
     const doomed = list.versions.filter((version) => !kept.has(version));
     const ssm = sdk();
     for (const version of doomed) {
@@ -322,47 +355,89 @@ export async function pruneVersions(client: SSMClient, name: string, keep: numbe
     return doomed;
 }
 
-/** Brings the document to the desired content (writing only if it differs), tags it, prunes it. */
-async function converge(client: SSMClient, desired: DesiredDocument, found: LiveDocument | undefined, currentOwner: string | undefined): Promise<ApplyResult> {
+/** The adopted-version tag's value for an adoption record. */
+function adoptedVersionTag(adoption: Adoption): string {
+    return adoption.adoptedVersion ?? noOriginalDocument;
+}
+
+/**
+ * Brings the document to the desired content (writing only if it differs) and prunes it.
+ * The management tags must already be on an existing document: they are written before
+ * any content, so no failure can leave this program's content without the record of what
+ * was there before.
+ */
+async function converge(client: SSMClient, desired: DesiredDocument, found: LiveDocument | undefined, adoption: Adoption): Promise<ApplyResult> {
     let documentVersion: string;
     let latest: number;
-    let written = false;
     if (found && sameContent(found.content, desired.content)) {
         documentVersion = found.version;
         latest = Number(found.latestVersion);
     } else {
-        const write = { raw: serializeContent(desired.content), format: "JSON" as const, exists: found !== undefined, tags: { [ownerTagKey]: desired.owner } };
-        documentVersion = await writeVersion(client, desired.name, write);
+        const tags = { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) };
+        documentVersion = await writeVersion(client, desired.name, { raw: serializeContent(desired.content), format: "JSON", exists: found !== undefined, tags });
         latest = Math.max(Number(found?.latestVersion ?? 0) + 1, Number(documentVersion));
-        written = true;
     }
-    if (found && currentOwner !== desired.owner) await tagOwner(client, desired.name, desired.owner);
     // Version numbers only grow, so a latest number within the limit means nothing to prune.
-    const prunedVersions = latest > desired.keepDocumentVersions ? await pruneVersions(client, desired.name, desired.keepDocumentVersions) : [];
-    return { documentVersion, written, prunedVersions };
+    if (latest > desired.keepDocumentVersions) {
+        await pruneVersions(client, desired.name, desired.keepDocumentVersions, adoption.adoptedVersion ? [adoption.adoptedVersion] : []);
+    }
+    return { documentVersion };
 }
 
+/** The adoption a document's tag records; throws when the version it names is gone. */
+async function recordedAdoption(client: SSMClient, name: string, adoptedVersion: string): Promise<Adoption> {
+    if (adoptedVersion === noOriginalDocument) return noAdoption;
+    const original = await readVersion(client, name, adoptedVersion);
+    if (!original) {
+        throw new Error(
+            `SSM document "${name}" is tagged ${adoptedVersionTagKey}=${adoptedVersion}, the version it held before it was first managed, ` +
+                `but that version no longer exists, so the original cannot be restored. If the current content may serve as the original, ` +
+                `remove that tag (aws ssm remove-tags-from-resource --resource-type Document --resource-id ${name} --tag-keys ${adoptedVersionTagKey}) and run again.`,
+        );
+    }
+    return { adoptedContent: original.raw, adoptedFormat: original.format, adoptedVersion };
+}
+
+const noAdoption: Adoption = { adoptedContent: null, adoptedFormat: null, adoptedVersion: null };
+
 /**
- * Takes the document under management: records what is there (the default version,
- * exactly), then converges. Creates the document when there is none.
+ * Takes the document under management and converges it. What counts as adopted is what the
+ * document's adopted-version tag names, when it has one: this stack's own interrupted
+ * create, or the stack it takes over from, recorded it. Otherwise it is the default version
+ * as found now, recorded in the tag before anything else is written.
  */
 export async function adoptDocument(client: SSMClient, desired: DesiredDocument): Promise<Adoption & ApplyResult> {
     const found = await readDefault(client, desired.name);
-    const currentOwner = found ? await readOwner(client, desired.name) : undefined;
-    assertMayManage(desired.name, currentOwner, [desired.owner], desired.takeOver);
-    const applied = await converge(client, desired, found, currentOwner);
-    return { adoptedContent: found?.raw ?? null, adoptedFormat: found?.format ?? null, adoptedVersion: found?.version ?? null, ...applied };
+    const tags = found ? await readTags(client, desired.name) : {};
+    assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
+    let adoption: Adoption;
+    if (tags.adoptedVersion !== undefined) {
+        adoption = await recordedAdoption(client, desired.name, tags.adoptedVersion);
+    } else {
+        adoption = found ? { adoptedContent: found.raw, adoptedFormat: found.format, adoptedVersion: found.version } : noAdoption;
+    }
+    if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
+        await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) });
+    }
+    return { ...adoption, ...(await converge(client, desired, found, adoption)) };
 }
 
 /**
  * Converges a document already under management. `previousOwner` is the owner recorded
- * before this update, so renaming the owner is not mistaken for someone else's tag.
+ * before this update, so renaming the owner is not mistaken for someone else's tag;
+ * `adoption` is what this stack recorded, written back to the tag if the tag is missing
+ * (a document managed before the tag existed, or a tag removed by hand).
  */
-export async function updateDocument(client: SSMClient, desired: DesiredDocument, previousOwner: string): Promise<ApplyResult> {
+export async function updateDocument(client: SSMClient, desired: DesiredDocument, previousOwner: string, adoption: Adoption): Promise<ApplyResult> {
     const found = await readDefault(client, desired.name);
-    const currentOwner = found ? await readOwner(client, desired.name) : undefined;
-    assertMayManage(desired.name, currentOwner, [desired.owner, previousOwner], desired.takeOver);
-    return converge(client, desired, found, currentOwner);
+    const tags = found ? await readTags(client, desired.name) : {};
+    assertMayManage(desired.name, tags.owner, [desired.owner, previousOwner], desired.takeOver);
+    const record = tags.adoptedVersion ?? adoptedVersionTag(adoption);
+    if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
+        await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: record });
+    }
+    const protect: Adoption = record === noOriginalDocument ? noAdoption : { ...adoption, adoptedVersion: record };
+    return converge(client, desired, found, protect);
 }
 
 export interface Release extends Adoption {
@@ -372,14 +447,15 @@ export interface Release extends Adoption {
 }
 
 /**
- * Ends management per `onDelete`. A document that another stack has since taken over is
- * left alone: its content is no longer ours to change.
+ * Ends management per `onDelete`, then removes the management tags. A document that another
+ * stack has since taken over is left alone: its content, and the original it inherited,
+ * are that stack's to hand back.
  */
 export async function releaseDocument(client: SSMClient, release: Release): Promise<ReleaseOutcome> {
     const found = await readDefault(client, release.name);
-    const currentOwner = found ? await readOwner(client, release.name) : undefined;
-    if (currentOwner !== undefined && currentOwner !== release.owner) return "owned by another stack";
-    let outcome: ReleaseOutcome;
+    const tags = found ? await readTags(client, release.name) : {};
+    if (tags.owner !== undefined && tags.owner !== release.owner) return { kind: "owned by another stack", owner: tags.owner };
+    let outcome: ReleaseOutcome["kind"];
     switch (release.onDelete) {
         case "retain":
             outcome = found ? "retained" : "absent";
@@ -391,11 +467,11 @@ export async function releaseDocument(client: SSMClient, release: Release): Prom
             outcome = await restoreDocument(client, release, found);
             break;
     }
-    if (currentOwner !== undefined && outcome !== "deleted") await untagOwner(client, release.name);
-    return outcome;
+    if (found && outcome !== "deleted" && (tags.owner !== undefined || tags.adoptedVersion !== undefined)) await removeTags(client, release.name);
+    return { kind: outcome };
 }
 
-async function resetDocument(client: SSMClient, name: string, found: LiveDocument): Promise<ReleaseOutcome> {
+async function resetDocument(client: SSMClient, name: string, found: LiveDocument): Promise<"reset"> {
     const defaults = awsDefaultDocument();
     if (!sameContent(found.content, defaults)) await writeVersion(client, name, { raw: serializeContent(defaults), format: "JSON", exists: true });
     return "reset";
@@ -406,7 +482,7 @@ async function resetDocument(client: SSMClient, name: string, found: LiveDocumen
  * that version is still there unchanged, else by writing the text again. No document at
  * adoption means none now.
  */
-async function restoreDocument(client: SSMClient, adoption: Release, found: LiveDocument | undefined): Promise<ReleaseOutcome> {
+async function restoreDocument(client: SSMClient, adoption: Release, found: LiveDocument | undefined): Promise<"restored" | "deleted" | "absent"> {
     const { adoptedContent, adoptedFormat, adoptedVersion, name } = adoption;
     if (adoptedContent === null || adoptedFormat === null) {
         if (!found) return "absent";

@@ -127,7 +127,7 @@ function checkOnDelete(value: unknown): Checked<OnDelete> {
 
 function checkKeepDocumentVersions(value: unknown): Checked<number> {
     if (value === undefined || value === null) return { value: defaultKeepDocumentVersions };
-    const n = typeof value === "string" && /^\d+$/.test(value.trim()) ? Number(value) : value;
+    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
     if (typeof n === "number" && Number.isInteger(n) && n >= 0) return { value: n };
     return { reason: `keepDocumentVersions must be a whole number, 0 (keep all) or more; got ${shown(value)}` };
 }
@@ -223,6 +223,30 @@ async function connect(target: Target): Promise<SSMClient> {
     return new Client({ ...base, credentials });
 }
 
+/**
+ * A warning in the engine's output (`pulumi destroy` shows it under Diagnostics). Dynamic
+ * providers get the engine's address as their first argument but no logger of their own;
+ * if the engine cannot be reached the message goes to stderr, which the engine also shows.
+ */
+async function engineWarning(message: string): Promise<void> {
+    const engineAddress = process.argv[2] ?? "";
+    try {
+        if (!/^[\w.-]+:\d+$/.test(engineAddress)) throw new Error("not running under the engine");
+        const grpc: typeof import("@grpc/grpc-js") = require("@grpc/grpc-js");
+        const engineRpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
+        const engineProto = require("@pulumi/pulumi/proto/engine_pb");
+        const engine = new engineRpc.EngineClient(engineAddress, grpc.credentials.createInsecure());
+        const request = new engineProto.LogRequest();
+        request.setSeverity(engineProto.LogSeverity.WARNING);
+        request.setMessage(message);
+        const deadline = { deadline: Date.now() + 10_000 };
+        await new Promise<void>((resolve, reject) => engine.log(request, new grpc.Metadata(), deadline, (err: Error | null) => (err ? reject(err) : resolve())));
+        engine.close();
+    } catch {
+        console.error(`warning: ${message}`);
+    }
+}
+
 function resourceId(inputs: { accountId: string; region: string; documentName: string }): string {
     return `${inputs.accountId}/${inputs.region}/${inputs.documentName}`;
 }
@@ -296,18 +320,24 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
     async update(_id, olds, news) {
         const inputs = requireValid(news);
         const client = await connect(inputs);
-        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner);
+        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionOf(olds));
         return { outs: stateOf(inputs, adoptionOf(olds), result.documentVersion, inputs.content) };
     },
 
-    async delete(_id, props) {
+    async delete(id, props) {
         const client = await connect(props);
-        await operations.releaseDocument(client, {
+        const outcome = await operations.releaseDocument(client, {
             name: props.documentName,
             owner: props.owner,
             onDelete: props.onDelete ?? defaultOnDelete,
             ...adoptionOf(props),
         });
+        if (outcome.kind === "owned by another stack") {
+            await engineWarning(
+                `SSM document ${id} was taken over by "${outcome.owner}": left as it is, not ${props.onDelete ?? defaultOnDelete}d. ` +
+                    `That stack now holds the record of the original content and hands it back when it is destroyed.`,
+            );
+        }
     },
 };
 

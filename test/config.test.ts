@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
 import { ConfigError, ConfigErrors, knownKeys, parseSettings } from "../core/config";
+import { desiredDocument } from "../core/document";
 import { resolveKeyArnTemplate } from "../core/rules";
 import { defaultOrganizationSettings, defaultPreferences } from "../core/settings";
 
@@ -97,7 +98,8 @@ describe("configuration", () => {
             expect(parseSettings({ idleSessionTimeout: 60, maxSessionDuration: 1440 }).maxSessionDuration).to.equal(1440);
         });
 
-        for (const bad of [0, 61, -5, 20.5, "twenty", "20m"]) {
+        // Digits only: a stray space or a decimal point is more likely a typo than a number.
+        for (const bad of [0, 61, -5, 20.5, "twenty", "20m", " 20", "20.0", "\t20\n", "+20", ""]) {
             it(`rejects idleSessionTimeout ${JSON.stringify(bad)}`, () => {
                 expectRejected({ idleSessionTimeout: bad }, "idleSessionTimeout", "a whole number from 1 to 60");
             });
@@ -170,7 +172,17 @@ describe("configuration", () => {
     });
 
     describe("CloudWatch Logs", () => {
-        for (const bad of ["", "has space", "aws/reserved", "x".repeat(513), "semi;colon"]) {
+        it("rejects an empty log group name and points at cwLogging for S3-only or no session logging", () => {
+            expectRejected({ cwLogGroupName: "" }, "cwLogGroupName", "set cwLogging to false");
+        });
+
+        it("turns CloudWatch logging off with cwLogging: false, so the document names no group", () => {
+            const settings = parseSettings({ cwLogging: "false", s3Logging: true, s3BucketName: "org-session-logs" });
+            expect(settings.cwLogging).to.equal(false);
+            expect(desiredDocument(settings, { accountId: "111122223333", region: "eu-west-1", kmsKeyId: "" }).inputs.cloudWatchLogGroupName).to.equal("");
+        });
+
+        for (const bad of ["has space", "aws/reserved", "x".repeat(513), "semi;colon"]) {
             it(`rejects the log group name ${JSON.stringify(bad.length > 20 ? `${bad.slice(0, 5)}...` : bad)}`, () => {
                 expectRejected({ cwLogGroupName: bad }, "cwLogGroupName", "a CloudWatch Logs group name");
             });

@@ -55,8 +55,8 @@ describe("plan", () => {
             expect(planTarget(prefs({ createCWLogGroup: false, cwLogGroupName: "legacy" }), target).logGroup).to.deep.equal({ existing: { name: "legacy" } });
         });
 
-        it("is skipped when the name is empty: no CloudWatch logging", () => {
-            expect(planTarget(prefs({ cwLogGroupName: "" }), target).logGroup).to.deep.equal({ skip: true });
+        it("is skipped when cwLogging is off: S3-only or no session logging", () => {
+            expect(planTarget(prefs({ cwLogging: false }), target).logGroup).to.deep.equal({ skip: true });
         });
     });
 
@@ -74,7 +74,7 @@ describe("plan", () => {
         it("is false only when every part is existing or skipped", () => {
             const onlyDocument = prefs({ sessionDataKeyArn: keyArn, createCWLogGroup: false, instancePolicy: false });
             expect(planTarget(onlyDocument, target).createsAwsResources).to.equal(false);
-            expect(planTarget(prefs({ sessionDataEncryption: false, cwLogGroupName: "", instancePolicy: false }), target).createsAwsResources).to.equal(false);
+            expect(planTarget(prefs({ sessionDataEncryption: false, cwLogging: false, instancePolicy: false }), target).createsAwsResources).to.equal(false);
         });
 
         it("is true as soon as any one part is created", () => {
@@ -88,7 +88,8 @@ describe("plan", () => {
                             sessionDataEncryption: key !== "skip",
                             sessionDataKeyArn: key === "existing" ? keyArn : undefined,
                             createCWLogGroup: group === "create",
-                            cwLogGroupName: group === "skip" ? "" : "g",
+                            cwLogging: group !== "skip",
+                            cwLogGroupName: "g",
                             instancePolicy: policy,
                         });
                         const plan = planTarget(p, target);

@@ -250,24 +250,24 @@ inputs:
     });
 
     describe("create", () => {
-        it("creates the document when absent, tagged with its owner, and records that nothing was adopted", async () => {
+        it("creates the document when absent, tagged with its owner, and records in state and in a tag that nothing was adopted", async () => {
             const { id, state } = await provider.create();
             expect(id).to.equal(`${motoDefaultAccount}/${region}/${documentName}`);
             expect(await liveContent()).to.deep.equal(content());
             expect(await head()).to.deep.equal({ defaultVersion: "1", latestVersion: "1", format: "JSON" });
-            expect(await tags()).to.deep.equal({ [operations.ownerTagKey]: owner });
+            expect(await tags()).to.deep.equal({ [operations.ownerTagKey]: owner, [operations.adoptedVersionTagKey]: "none" });
             expect(state).to.include({ documentVersion: "1", adoptedContent: null, adoptedFormat: null, accountId: motoDefaultAccount, region, documentName });
             expect(state.content).to.deep.equal(content());
         });
 
-        it("adopts an existing document: records its exact content, then writes one new default version", async () => {
+        it("adopts an existing document: records its exact content, and its version in a tag, then writes one new default version", async () => {
             const original = JSON.stringify(someoneElses, null, 4);
             await createDirectly(original);
             const { state } = await provider.create();
             expect(state).to.include({ adoptedContent: original, adoptedFormat: "JSON", adoptedVersion: "1", documentVersion: "2" });
             expect(await head()).to.include({ defaultVersion: "2", latestVersion: "2" });
             expect(await liveContent()).to.deep.equal(content());
-            expect(await tags()).to.deep.equal({ [operations.ownerTagKey]: owner });
+            expect(await tags()).to.deep.equal({ [operations.ownerTagKey]: owner, [operations.adoptedVersionTagKey]: "1" });
         });
 
         it("writes no version when the existing content is equal, though stored as YAML with other key order", async () => {
@@ -378,10 +378,11 @@ inputs:
             expect(await tags()).to.deep.equal({});
         });
 
-        it("writes the adopted content back, exactly, when its version was pruned", async () => {
+        it("writes the adopted content back, exactly, when its version was deleted by hand", async () => {
             await createDirectly(legacyYaml, "YAML");
-            const { state } = await provider.create({ keepDocumentVersions: 1 });
-            const updated = await provider.update(state, { content: content({ idleSessionTimeout: "15" }), keepDocumentVersions: 1 });
+            const { state } = await provider.create();
+            const updated = await provider.update(state, { content: content({ idleSessionTimeout: "15" }) });
+            await client.send(new ssm.DeleteDocumentCommand({ Name: documentName, DocumentVersion: "1" }));
             expect(await versionsInMoto()).to.not.include("1");
 
             await provider.delete(updated);
@@ -448,6 +449,18 @@ inputs:
             expect(deleted).to.deep.equal(["3", "1"]);
             expect(await versionsInMoto()).to.deep.equal(["2", "4", "5"]);
             expect(await head()).to.include({ defaultVersion: "2" });
+        });
+
+        it("never deletes the adopted original, which restore puts back", async () => {
+            await createDirectly(legacyYaml, "YAML");
+            const { state } = await provider.create({ keepDocumentVersions: 2 });
+            let current = state;
+            for (const idle of ["11", "12", "13", "14"]) current = await provider.update(current, { content: content({ idleSessionTimeout: idle }), keepDocumentVersions: 2 });
+            expect(await versionsInMoto()).to.deep.equal(["1", "5", "6"]);
+
+            await provider.delete(current);
+            expect(await head()).to.include({ defaultVersion: "1", format: "YAML" });
+            expect(await rawAt(undefined, "YAML")).to.equal(legacyYaml);
         });
 
         it("keeps the default and the newest even when keepDocumentVersions is 1", async () => {

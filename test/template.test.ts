@@ -94,7 +94,7 @@ describe("StackSet template", () => {
                 ["reset-on-delete", { ...all, onDelete: "reset" }],
                 ["retain-on-delete", { ...all, onDelete: "retain" }],
                 ["logs-kept-forever", { ...all, logRetentionInDays: 0 }],
-                ["no-cloudwatch-logging", { ...all, cwLogGroupName: "" }],
+                ["no-cloudwatch-logging", { ...all, cwLogging: false }],
             );
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-cfn-lint-"));
             try {
@@ -207,14 +207,14 @@ describe("StackSet template", () => {
                         const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
                         const part = sessionDataKeyPart(p, { accountId, region });
                         if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy({ accountId, region }));
-                        if (p.createCWLogGroup && p.cwEncryptionEnabled && p.cwLogGroupName) {
+                        if (p.cwLogging && p.createCWLogGroup && p.cwEncryptionEnabled) {
                             expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy({ accountId, region }, p.cwLogGroupName));
                         }
                         if (p.instancePolicy) {
                             const expected = instanceProfilePolicy({
                                 accountId,
                                 region,
-                                logGroupName: p.cwLogGroupName || undefined,
+                                logGroupName: p.cwLogging ? p.cwLogGroupName : undefined,
                                 s3: p.s3Logging ? { bucketName: p.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region) } : undefined,
                                 sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],
                             });

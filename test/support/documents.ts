@@ -69,9 +69,9 @@ export class DocumentInspector {
         return client;
     }
 
-    /** Creates the document as someone in the console would have, in JSON; returns the exact text stored. */
-    async seed(target: TargetKey, raw: string): Promise<string> {
-        await this.client(target).send(new CreateDocumentCommand({ Name: documentName, Content: raw, DocumentFormat: "JSON", DocumentType: "Session" }));
+    /** Creates the document as someone in the console would have; returns the exact text stored. */
+    async seed(target: TargetKey, raw: string, format: "JSON" | "YAML" = "JSON"): Promise<string> {
+        await this.client(target).send(new CreateDocumentCommand({ Name: documentName, Content: raw, DocumentFormat: format, DocumentType: "Session" }));
         return raw;
     }
 

@@ -31,6 +31,25 @@ export interface FaultProxyOptions extends Partial<FaultRates> {
      * throttling answer is in that protocol's error shape. Default: all of them.
      */
     faultable?: (target: string) => boolean;
+    /**
+     * Decides a request's fate before the rates do: "deny" answers it with a 400
+     * AccessDeniedException (which SDK clients do not retry, so the caller's operation fails
+     * at exactly that call), "forward" exempts it from the rates. Called once per faultable
+     * request, in arrival order, with the Region its signature names.
+     */
+    script?: (request: ScriptedRequest) => "deny" | "forward" | undefined;
+}
+
+export interface ScriptedRequest {
+    /** X-Amz-Target, e.g. "AmazonSSM.UpdateDocument". */
+    target: string;
+    /** From the SigV4 credential scope; "" when the request is unsigned. */
+    region: string;
+}
+
+/** The Region in a SigV4 Authorization header's credential scope (Credential=KEY/DATE/REGION/SERVICE/aws4_request). */
+export function signedRegion(authorization: string | undefined): string {
+    return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization ?? "")?.[1] ?? "";
 }
 
 /** Each received request has exactly one outcome, so the outcome counts add up to `received`. */
@@ -40,6 +59,8 @@ export interface FaultCounts {
     throttled: number;
     dropped: number;
     responseDropped: number;
+    /** Answered AccessDeniedException by the script. */
+    denied: number;
     /** The target did not answer; the client got HTTP 502. */
     failed: number;
 }
@@ -92,7 +113,7 @@ function checkRates(rates: FaultRates): void {
 }
 
 function zeroCounts(): FaultCounts {
-    return { received: 0, forwarded: 0, throttled: 0, dropped: 0, responseDropped: 0, failed: 0 };
+    return { received: 0, forwarded: 0, throttled: 0, dropped: 0, responseDropped: 0, denied: 0, failed: 0 };
 }
 
 /** Starts the proxy on a free 127.0.0.1 port. */
@@ -119,8 +140,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         req.on("error", () => undefined);
         res.on("error", () => undefined);
 
-        let outcome: "forward" | "throttle" | "drop" | "dropResponse" = "forward";
-        if (key !== noTarget && faultable(key)) {
+        let outcome: "forward" | "throttle" | "drop" | "dropResponse" | "deny" = "forward";
+        const scripted = key !== noTarget && faultable(key) ? options.script?.({ target: key, region: signedRegion(req.headers.authorization) }) : undefined;
+        if (scripted === "deny") {
+            outcome = "deny";
+        } else if (scripted === undefined && key !== noTarget && faultable(key)) {
             const r = random();
             if (r < rates.throttleRate) outcome = "throttle";
             else if (r < rates.throttleRate + rates.dropRate) outcome = "drop";
@@ -132,16 +156,17 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
             req.socket.destroy();
             return;
         }
-        if (outcome === "throttle") {
-            count(key, "throttled");
+        if (outcome === "throttle" || outcome === "deny") {
+            count(key, outcome === "throttle" ? "throttled" : "denied");
+            const [type, message] = outcome === "throttle" ? ["ThrottlingException", "Rate exceeded"] : ["AccessDeniedException", `fault proxy: ${key} denied`];
             // Drain the request so a keep-alive connection stays usable for the retry.
             req.resume();
             req.on("end", () => {
-                const body = JSON.stringify({ __type: "ThrottlingException", message: "Rate exceeded" });
+                const body = JSON.stringify({ __type: type, message });
                 res.writeHead(400, {
                     "Content-Type": "application/x-amz-json-1.1",
                     "Content-Length": Buffer.byteLength(body),
-                    "x-amzn-ErrorType": "ThrottlingException",
+                    "x-amzn-ErrorType": type,
                     "x-amzn-RequestId": `fault-proxy-${total.received}`,
                 });
                 res.end(body);
