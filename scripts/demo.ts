@@ -218,8 +218,6 @@ async function run(moto: Moto, tmp: string): Promise<void> {
 
 async function main(): Promise<void> {
     const started = Date.now();
-    // The SDK's notice that its 2027 releases need Node.js 22 (README: Requirements) would repeat in every step.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
     say("Session Manager preferences as code: the lifecycle against an emulated AWS (moto) and a local Pulumi backend.");
     await pulumiBin();
     const moto = await startMoto();

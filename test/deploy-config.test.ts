@@ -39,6 +39,12 @@ describe("Pulumi.prod.deploy.yaml (Pulumi Deployments settings)", () => {
         expect(settings.operationContext.options.skipInstallDependencies).to.equal(true);
     });
 
+    it("runs in the Node.js 24 executor image at the SDK's CLI version, and suppresses no SDK notice", () => {
+        const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"));
+        expect(settings.executorContext.executorImage.reference).to.equal(`pulumi/pulumi-nodejs-24:${lock.packages["node_modules/@pulumi/pulumi"].version}`);
+        expect(JSON.stringify(settings)).to.not.include("WARNING_DISABLED");
+    });
+
     it("gets AWS credentials through OIDC with a valid role, session name and duration", () => {
         const aws = settings.operationContext.oidc.aws;
         expect(aws.roleArn).to.match(/^arn:aws(-us-gov|-cn)?:iam::\d{12}:role\/[\w+=,.@-]+$/);
@@ -88,6 +94,14 @@ describe(".github/workflows/session-manager.yml", () => {
 
     it("installs the Pulumi CLI at the version of the SDK in the lockfile", () => {
         expect(String(workflow.env.PULUMI_VERSION)).to.equal(lock.packages["node_modules/@pulumi/pulumi"].version);
+    });
+
+    it("runs on Node.js 24 and suppresses no SDK notice", () => {
+        for (const job of Object.keys(jobs)) {
+            const setup = jobs[job].steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
+            expect(String((setup as { with?: Record<string, unknown> } | undefined)?.with?.["node-version"]), job).to.equal("24");
+        }
+        expect(JSON.stringify(workflow)).to.not.include("WARNING_DISABLED");
     });
 
     it("previews on pull requests and comments the Markdown summary", () => {

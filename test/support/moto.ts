@@ -98,6 +98,5 @@ export function motoEnv(moto: Moto, region = "us-east-1"): Record<string, string
         AWS_SECRET_ACCESS_KEY: "testing",
         AWS_REGION: region,
         AWS_DEFAULT_REGION: region,
-        AWS_EC2_METADATA_DISABLED: "true",
     };
 }
