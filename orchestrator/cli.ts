@@ -18,6 +18,8 @@ export interface CliOptions {
     remove: boolean;
     /** preview/up: skip the refresh that lets them see out-of-band edits. */
     refresh: boolean;
+    /** Clear locks and pending operations an interrupted run left before running. */
+    recover: boolean;
     projectDir: string;
 }
 
@@ -51,6 +53,9 @@ Flags:
   --markdown             print the summary as Markdown on stdout, e.g. for a PR comment
   --no-refresh           preview/up: do not refresh first
   --remove               destroy: also remove the stacks and their config files
+  --recover              first clear what an interrupted run (a killed job) left in a
+                         stack: its lock and pending operations. Only when no other run
+                         of these stacks is going on
   --project-dir <dir>    the Pulumi project every stack runs (default: this repository)
   -h, --help             this text
 
@@ -79,6 +84,7 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
                 "no-refresh": { type: "boolean", default: false },
                 "project-dir": { type: "string" },
                 remove: { type: "boolean", default: false },
+                recover: { type: "boolean", default: false },
                 help: { type: "boolean", short: "h", default: false },
             },
         });
@@ -108,6 +114,7 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
         roleName: values["role-name"],
         remove: values.remove,
         refresh: !values["no-refresh"],
+        recover: values.recover,
         projectDir: values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir,
     };
 }

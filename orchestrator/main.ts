@@ -87,6 +87,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         progress,
         removeStacks: options.remove,
         refreshBeforeUp: options.refresh,
+        recover: options.recover,
         envVars: { PATH: io.env.PATH ?? "" },
         pulumiCommand,
     });

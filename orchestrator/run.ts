@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { driftFromRefreshEvents } from "./drift";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
@@ -26,6 +26,12 @@ export interface RolloutOptions {
     envVars?: Record<string, string>;
     /** The CLI to run; by default whatever `pulumi` this process finds on PATH. */
     pulumiCommand?: PulumiCommand;
+    /**
+     * Clear what an interrupted run left in a stack (its lock, operations it had pending)
+     * before running. Only safe when no other run of these stacks is going on: a lock held
+     * by a live run is removed too.
+     */
+    recover?: boolean;
 }
 
 /** Runs tasks one at a time, in the order they asked. */
@@ -105,7 +111,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
                 if (options.command === "drift") result.drift = [];
             } else {
                 progress.update(target.stackName, "running", `log: ${logFile}`);
-                result = { ...base, ...(await runCommand(stack, options, (text) => log.write(text))), durationMs: 0 };
+                const write = (text: string) => log.write(text);
+                result = { ...base, ...(await runRecovering(stack, options, write)), durationMs: 0 };
                 if (options.command === "destroy" && options.removeStacks) {
                     await mutex.run(() => workspace.removeStack(target.stackName));
                 }
@@ -151,6 +158,52 @@ async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, option
 }
 
 type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift">;
+
+/** A stack that an interrupted run (a killed CI job, a closed laptop) left locked or with pending operations. */
+export class InterruptedRunError extends Error {
+    constructor(stackName: string, projectDir: string, command: string, found: string) {
+        super(
+            `${found}. If no other run of this stack is going on, rerun with --recover (npm run org -- ${command} --recover), ` +
+                `or clear it by hand in ${projectDir}: pulumi cancel --yes --stack ${stackName} && pulumi refresh --clear-pending-creates --yes --stack ${stackName}`,
+        );
+        this.name = "InterruptedRunError";
+    }
+}
+
+/** The operations a killed run left pending in the stack's state, e.g. "creating urn:...". */
+export async function pendingOperations(stack: Stack): Promise<string[]> {
+    const state = await stack.exportStack();
+    const pending = (state.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? [];
+    return pending.map((op) => `${op.type ?? "?"} ${op.resource?.urn ?? "?"}`);
+}
+
+/**
+ * Runs the command; with `recover`, first clears what an interrupted run left (a lock, then
+ * pending operations), otherwise reports it with the commands that clear it. Clearing is
+ * safe for the documents: an interrupted create left the adopted-version tag behind, so the
+ * next create keeps the true original.
+ */
+async function runRecovering(stack: Stack, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
+    const interrupted = (found: string) => new InterruptedRunError(stack.name, options.projectDir, options.command, found);
+    const clearPending = async () => {
+        const pending = await pendingOperations(stack);
+        if (pending.length === 0) return;
+        if (!options.recover) throw interrupted(`an interrupted run left ${pending.length} pending operation(s): ${pending.join(", ")}`);
+        write(`\n# --recover: clearing ${pending.length} pending operation(s) left by an interrupted run: ${pending.join(", ")}\n`);
+        await stack.refresh({ clearPendingCreates: true, onOutput: write, onError: write, color: "never" });
+    };
+    try {
+        await clearPending();
+        return await runCommand(stack, options, write);
+    } catch (err) {
+        if (!(err instanceof ConcurrentUpdateError)) throw err;
+        if (!options.recover) throw interrupted("the stack is locked by another run, or by one that was interrupted");
+        write(`\n# --recover: removing the lock an interrupted run left\n`);
+        await stack.cancel();
+        await clearPending();
+        return runCommand(stack, options, write);
+    }
+}
 
 async function runCommand(stack: Stack, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
     const io = { onOutput: write, onError: write, color: "never" as const };

@@ -313,10 +313,21 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
 
             const destroy = await first.destroy();
             expect(destroy.summary.result).to.equal("succeeded");
+            // It says so, as a warning, rather than silently doing nothing.
+            expect(destroy.stdout).to.match(/warning: SSM document \S+ was taken over by "session-manager-preferences\/test-second": left as it is, not restored/);
             const after = await docs.mustView(target);
             expect(after.raw).to.equal(taken.raw);
             expect(after.defaultVersion).to.equal(taken.defaultVersion);
             expect(docs.owner(after)).to.equal(`${project}/test-second`);
+        });
+
+        it("the second stack inherited the console-made original from the first, and its destroy gives that back exactly", async () => {
+            const destroy = await second.destroy();
+            expect(destroy.summary.result).to.equal("succeeded");
+            const after = await docs.mustView(target);
+            expect(after.raw).to.equal(consoleDocument(target));
+            expect(after.defaultVersion).to.equal("1");
+            expect(after.tags).to.deep.equal({});
         });
     });
 });

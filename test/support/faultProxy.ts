@@ -6,6 +6,7 @@
 //     const env = await engineEnv({ ...moto, endpoint: proxy.endpoint }, backendDir);
 import * as http from "node:http";
 import * as net from "node:net";
+import { credentialScope } from "../aws-proxy/awsProxy";
 
 export interface FaultRates {
     /** Share of faultable requests answered with HTTP 400 ThrottlingException, not forwarded. */
@@ -47,10 +48,7 @@ export interface ScriptedRequest {
     region: string;
 }
 
-/** The Region in a SigV4 Authorization header's credential scope (Credential=KEY/DATE/REGION/SERVICE/aws4_request). */
-export function signedRegion(authorization: string | undefined): string {
-    return /Credential=[^/]+\/\d{8}\/([^/]+)\//.exec(authorization ?? "")?.[1] ?? "";
-}
+
 
 /** Each received request has exactly one outcome, so the outcome counts add up to `received`. */
 export interface FaultCounts {
@@ -141,7 +139,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         res.on("error", () => undefined);
 
         let outcome: "forward" | "throttle" | "drop" | "dropResponse" | "deny" = "forward";
-        const scripted = key !== noTarget && faultable(key) ? options.script?.({ target: key, region: signedRegion(req.headers.authorization) }) : undefined;
+        const scripted = key !== noTarget && faultable(key) ? options.script?.({ target: key, region: credentialScope(req.headers.authorization)?.region ?? "" }) : undefined;
         if (scripted === "deny") {
             outcome = "deny";
         } else if (scripted === undefined && key !== noTarget && faultable(key)) {
