@@ -10,6 +10,7 @@
 import type { DocumentDescription, SSMClient } from "@aws-sdk/client-ssm";
 import { awsDefaultDocument } from "../core/document";
 import type { OnDelete } from "../core/settings";
+import { requireFromPackage } from "./packageRequire";
 
 type SsmSdk = typeof import("@aws-sdk/client-ssm");
 
@@ -91,12 +92,12 @@ export type ReleaseOutcome =
     | { kind: "owned by another stack"; owner: string };
 
 function sdk(): SsmSdk {
-    return require("@aws-sdk/client-ssm");
+    return requireFromPackage("@aws-sdk/client-ssm");
 }
 
 export function parseContent(raw: string, format: DocumentFormat): unknown {
     if (format === "YAML") {
-        const yaml: typeof import("js-yaml") = require("js-yaml");
+        const yaml: typeof import("js-yaml") = requireFromPackage("js-yaml");
         return yaml.load(raw);
     }
     return JSON.parse(raw);
@@ -104,7 +105,7 @@ export function parseContent(raw: string, format: DocumentFormat): unknown {
 
 /** Deep equality of parsed content: key order, whitespace and JSON-vs-YAML do not count. */
 export function sameContent(a: unknown, b: unknown): boolean {
-    const equal: (x: unknown, y: unknown) => boolean = require("fast-deep-equal");
+    const equal: (x: unknown, y: unknown) => boolean = requireFromPackage("fast-deep-equal");
     return equal(a, b);
 }
 

@@ -13,6 +13,7 @@ import { maxDocumentContentBytes, SessionDocumentContent } from "../core/documen
 import { defaultDocumentName, OnDelete, onDeleteValues } from "../core/settings";
 import * as operations from "./documentOperations";
 import type { DocumentFormat } from "./documentOperations";
+import { requireFromPackage } from "./packageRequire";
 
 export interface SessionDocumentArgs {
     /** 12-digit ID of the account that holds the document; the credentials used must be for it. */
@@ -206,13 +207,13 @@ interface Target {
  * document. Endpoints are not set: the SDK honours AWS_ENDPOINT_URL, which tests use.
  */
 async function connect(target: Target): Promise<SSMClient> {
-    const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = require("@aws-sdk/client-ssm");
-    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
+    const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = requireFromPackage("@aws-sdk/client-ssm");
+    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
     // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
     const base = { region: target.region, retryMode: "adaptive", maxAttempts: 6 } satisfies SSMClientConfig;
     let credentials: SSMClientConfig["credentials"];
     if (target.roleArn) {
-        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = require("@aws-sdk/credential-providers");
+        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = requireFromPackage("@aws-sdk/credential-providers");
         credentials = fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base });
     }
     const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));

@@ -1,0 +1,390 @@
+// The npm package as another project gets it: `npm pack` (which builds lib/ through prepack),
+// the tarball installed with `npm install` into a scratch project outside the repository, and
+// both examples run from there: examples/program through the real engine against moto, and
+// examples/rollout (runRollout through the Automation API) over two targets. Nothing in the
+// scratch project resolves into this repository: the package and its dependencies come from
+// its own node_modules (npm's cache makes the install fast and mostly offline).
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import { createRequire } from "node:module";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Stack } from "@pulumi/pulumi/automation";
+import { ownerTagKey } from "../providers/documentOperations";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } from "./support/engine";
+import { consoleDocument, desiredFor, DocumentInspector, documentStates, settingsOf } from "./support/documents";
+import { Moto, startMoto } from "./support/moto";
+import * as api from "../api";
+
+const packageName = "session-manager-preferences";
+const exampleProject = "session-manager-preferences-example";
+const role = "SessionManagerAdmin";
+
+interface Run {
+    code: number | null;
+    stdout: string;
+    stderr: string;
+}
+
+/** Runs a command to completion (killed after `timeoutMs`); npm's own variables of an outer `npm test` are left out. */
+function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<Run> {
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
+    return new Promise((resolve, reject) => {
+        const child = spawn(command, args, { cwd: options.cwd, env: { ...inherited, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
+        child.on("error", reject);
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr });
+        });
+    });
+}
+
+function ok(r: Run, what: string): Run {
+    if (r.code !== 0) throw new Error(`${what} exited with ${r.code}\n${r.stdout}\n${r.stderr}`);
+    return r;
+}
+
+function readJson<T = Record<string, unknown>>(file: string): T {
+    return JSON.parse(fs.readFileSync(file, "utf8")) as T;
+}
+
+/** Every file below `dir`, relative to it, with `/` separators. */
+function filesBelow(dir: string): string[] {
+    return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+        // Dependencies npm had to nest under the package are not the package's own files.
+        .filter((f) => !f.startsWith("node_modules/"))
+        .sort();
+}
+
+/** The package a module specifier names: `@scope/name/sub` -> `@scope/name`, `node:fs` -> undefined. */
+function packageOf(specifier: string): string | undefined {
+    if (specifier.startsWith(".") || specifier.startsWith("node:") || path.isAbsolute(specifier)) return undefined;
+    const parts = specifier.split("/");
+    return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
+}
+
+interface PackedFile {
+    path: string;
+}
+
+interface PackedTarball {
+    filename: string;
+    files: PackedFile[];
+}
+
+describe("the npm package: packed, installed into another project, used by both examples", function () {
+    // npm pack, npm install and each engine operation take seconds to minutes on a busy 2-core machine.
+    this.timeout(8 * 60_000);
+
+    let tmp: string;
+    let tarball: string;
+    let packed: PackedTarball;
+    let consumer: string;
+    let installed: string;
+    let moto: Moto;
+    let backendDir: string;
+    let env: Record<string, string>;
+    let docs: DocumentInspector;
+    const stacks: Stack[] = [];
+
+    before(async function () {
+        // The first engine test on a machine may build the Pulumi CLI (minutes; progress on stderr).
+        this.timeout(60 * 60_000);
+        await pulumiBin();
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smp-package-"));
+
+        // prepack builds lib/ from tsconfig.package.json; --json lists what went into the tarball.
+        const pack = ok(await run("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: repoRoot, timeoutMs: 4 * 60_000 }), "npm pack");
+        [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as PackedTarball[];
+        tarball = path.join(tmp, packed.filename);
+
+        // One scratch project holding both examples, as copied out of the repository, with the
+        // dependency on the package pointed at the tarball; one install serves both (Node.js
+        // resolves from program/ and rollout/ up to its node_modules).
+        consumer = path.join(tmp, "consumer");
+        const dependencies: Record<string, string> = {};
+        const devDependencies: Record<string, string> = {};
+        for (const example of ["program", "rollout"]) {
+            const dir = path.join(consumer, example);
+            fs.cpSync(path.join(repoRoot, "examples", example), dir, {
+                recursive: true,
+                filter: (src) => !/[/\\](node_modules|logs)$|[/\\]Pulumi\.[^/\\]+\.yaml$/.test(src),
+            });
+            const manifest = readJson<{ dependencies: Record<string, string>; devDependencies?: Record<string, string> }>(path.join(dir, "package.json"));
+            manifest.dependencies[packageName] = `file:${tarball}`;
+            fs.writeFileSync(path.join(dir, "package.json"), `${JSON.stringify(manifest, null, 2)}\n`);
+            Object.assign(dependencies, manifest.dependencies);
+            Object.assign(devDependencies, manifest.devDependencies);
+        }
+        fs.writeFileSync(path.join(consumer, "package.json"), `${JSON.stringify({ name: "consumer", private: true, dependencies, devDependencies }, null, 2)}\n`);
+        ok(await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: consumer, timeoutMs: 5 * 60_000 }), "npm install");
+        installed = path.join(consumer, "node_modules", packageName);
+
+        moto = await startMoto();
+        backendDir = path.join(tmp, "backend");
+        env = await engineEnv(moto, backendDir);
+        docs = new DocumentInspector(moto.endpoint);
+    });
+
+    after(async function () {
+        this.timeout(2 * 60_000);
+        for (const stack of stacks) await removeLocalStack(stack).catch(() => undefined);
+        docs?.close();
+        await moto?.stop();
+        if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+    });
+
+    describe("the tarball and its installation", () => {
+        it("holds the built entry point with declarations, and no sources, tests or scripts", () => {
+            const files = packed.files.map((f) => f.path).sort();
+            expect(files).to.include.members(["package.json", "README.md", "lib/api/index.js", "lib/api/index.d.ts"]);
+            for (const file of files) expect(file).to.match(/^(package\.json|README\.md|lib\/.+\.(js|d\.ts))$/);
+            // Every compiled module has its declarations.
+            for (const file of files.filter((f) => f.endsWith(".js"))) expect(files, file).to.include(file.replace(/\.js$/, ".d.ts"));
+            // What npm installed is the tarball's content, a real directory, not a link to this repository.
+            expect(fs.lstatSync(installed).isSymbolicLink()).to.equal(false);
+            expect(filesBelow(installed)).to.deep.equal(files);
+        });
+
+        it("declares every module its code requires at run time as a dependency, and each resolves from the installation", () => {
+            const manifest = readJson<{ dependencies: Record<string, string>; devDependencies?: unknown }>(path.join(installed, "package.json"));
+            const required = new Set<string>();
+            for (const file of filesBelow(path.join(installed, "lib")).filter((f) => f.endsWith(".js"))) {
+                const code = fs.readFileSync(path.join(installed, "lib", file), "utf8");
+                // `requireFromPackage(...)` is how the dynamic provider loads the AWS SDK, js-yaml and fast-deep-equal.
+                for (const m of code.matchAll(/\brequire(?:FromPackage\))?\(\s*"([^"]+)"\s*\)/g)) {
+                    const name = packageOf(m[1]);
+                    if (name) required.add(name);
+                }
+            }
+            expect([...required]).to.include.members(["@aws-sdk/client-ssm", "@aws-sdk/client-sts", "@aws-sdk/credential-providers", "@pulumi/pulumi", "@pulumi/aws"]);
+            const fromPackage = createRequire(path.join(installed, "lib", "api", "index.js"));
+            for (const name of required) {
+                expect(Object.keys(manifest.dependencies), `${name} is required at run time`).to.include(name);
+                expect(fromPackage.resolve(name).startsWith(path.join(consumer, "node_modules") + path.sep), name).to.equal(true);
+            }
+        });
+
+        it("resolves to the built CommonJS entry point from require and from import, with the whole API", async () => {
+            const script = [
+                `const api = require(${JSON.stringify(packageName)});`,
+                `import(${JSON.stringify(packageName)}).then((esm) => console.log(JSON.stringify({`,
+                `  resolved: require.resolve(${JSON.stringify(packageName)}),`,
+                "  cjs: Object.keys(api).sort(),",
+                "  esm: Object.keys(esm).filter((k) => k !== 'default').sort(),",
+                `  types: require(${JSON.stringify(`${packageName}/package.json`)}).types,`,
+                "})));",
+            ].join("\n");
+            const r = ok(await run(process.execPath, ["-e", script], { cwd: consumer, timeoutMs: 60_000 }), "node -e");
+            const seen = JSON.parse(r.stdout) as { resolved: string; cjs: string[]; esm: string[]; types: string };
+            expect(seen.resolved).to.equal(path.join(installed, "lib", "api", "index.js"));
+            expect(fs.existsSync(path.join(installed, seen.types))).to.equal(true);
+            // Exactly what api/index.ts exports, from both module systems.
+            expect(seen.cjs).to.deep.equal(Object.keys(api).sort());
+            expect(seen.esm).to.include.members(seen.cjs);
+            expect(seen.cjs).to.include.members(["SessionManagerPreferences", "SessionDocument", "parseSettings", "ConfigErrors", "runRollout", "stackConfigFor", "deriveTargets"]);
+        });
+
+        it("type-checks both examples against the installed declarations (strict, no skipLibCheck)", async () => {
+            const tsc = path.join(consumer, "node_modules", "typescript", "bin", "tsc");
+            for (const example of ["program", "rollout"]) {
+                const r = await run(process.execPath, [tsc, "--noEmit", "-p", "."], { cwd: path.join(consumer, example), timeoutMs: 3 * 60_000 });
+                expect(r.code, `${example}:\n${r.stdout}${r.stderr}`).to.equal(0);
+            }
+        });
+    });
+
+    describe("examples/program: a Pulumi program importing the package (1 account, document-only)", () => {
+        const target = "111111111111/us-east-1";
+        const config = {
+            "aws:region": "us-east-1",
+            "sessionManager:targets": [{ accountId: "111111111111", regions: ["us-east-1"], roleName: role }],
+            // Document-only: an existing log group, no session-data key, no instance policy.
+            "sessionManager:sessionDataEncryption": false,
+            "sessionManager:createCWLogGroup": false,
+            "sessionManager:cwLogGroupName": "ssm-sessionmanager-logs",
+            "sessionManager:instancePolicy": false,
+            "sessionManager:runAsEnabled": true,
+            "sessionManager:runAsDefaultUser": "ssm-user",
+            "sessionManager:idleSessionTimeout": 15,
+        };
+        let stack: Stack;
+        let seeded: string;
+
+        before(async () => {
+            await moto.reset();
+            docs.close();
+            seeded = await docs.seed(target, consoleDocument(target));
+            stack = await createLocalStack({ stackName: "test-example", workDir: path.join(consumer, "program"), backendDir, env, config });
+            stacks.push(stack);
+        });
+
+        it("up adopts the console-made document and applies the settings, with the provider loaded from the installed package", async () => {
+            const up = await stack.up();
+            expect(up.summary.result).to.equal("succeeded");
+            // The stack, the component and its document: nothing of @pulumi/aws.
+            expect(up.summary.resourceChanges).to.deep.equal({ create: 3 });
+            const view = await docs.mustView(target);
+            expect(view.content).to.deep.equal(desiredFor(settingsOf(config), target));
+            expect(view.versions).to.deep.equal(["1", "2"]);
+            expect(view.defaultVersion).to.equal("2");
+            expect(docs.owner(view)).to.equal(`${exampleProject}/test-example`);
+            expect((up.outputs.documentVersions.value as Record<string, string>)[target]).to.equal("2");
+
+            const deployment = await stack.exportStack();
+            const state = documentStates(deployment).get(target);
+            expect(state?.outputs.adoptedContent).to.equal(seeded);
+            expect(state?.outputs.adoptedVersion).to.equal("1");
+            // The serialized provider requires the package's modules by name from the installation,
+            // through its exports; nothing points into this repository.
+            const provider = JSON.stringify(deployment.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic:Resource"));
+            expect(provider).to.include(`require(\\"${packageName}/lib/providers/`);
+            expect(provider).to.not.include(repoRoot);
+        });
+
+        it("destroy gives the console-made document back exactly", async () => {
+            const destroy = await stack.destroy();
+            expect(destroy.summary.result).to.equal("succeeded");
+            expect(destroy.summary.resourceChanges).to.deep.equal({ delete: 3 });
+            const view = await docs.mustView(target);
+            expect(view.raw).to.equal(seeded);
+            expect(view.format).to.equal("JSON");
+            expect(view.tags).to.not.have.property(ownerTagKey);
+        });
+    });
+
+    describe("linked instead of installed (npm link, a file: directory dependency)", () => {
+        // Serialized by value, the provider's `require` resolves from the project; a linked
+        // package's dependencies are beside the package, not there. This used to fail with
+        // "Cannot find module '@aws-sdk/client-ssm'".
+        const target = "111111111111/eu-west-1";
+        const config = {
+            "aws:region": "eu-west-1",
+            "sessionManager:targets": [{ accountId: "111111111111", regions: ["eu-west-1"], roleName: role }],
+            "sessionManager:sessionDataEncryption": false,
+            "sessionManager:createCWLogGroup": false,
+            "sessionManager:instancePolicy": false,
+        };
+        let project: string;
+        let stack: Stack;
+        let seeded: string;
+
+        before(async () => {
+            // The package as a checkout with its dependencies installed beside it (here: the ones
+            // npm installed for the consumer), linked into a project that has only what the
+            // program itself imports, as `npm link` leaves it.
+            const linked = path.join(tmp, "linked");
+            const packageDir = path.join(linked, packageName);
+            fs.cpSync(installed, packageDir, { recursive: true, filter: (src) => !src.startsWith(path.join(installed, "node_modules")) });
+            fs.symlinkSync(path.join(consumer, "node_modules"), path.join(packageDir, "node_modules"), "dir");
+            project = path.join(linked, "project");
+            fs.cpSync(path.join(consumer, "program"), project, { recursive: true, filter: (src) => !/Pulumi\.[^/\\]+\.yaml$/.test(src) });
+            fs.mkdirSync(path.join(project, "node_modules", "@pulumi"), { recursive: true });
+            fs.symlinkSync(packageDir, path.join(project, "node_modules", packageName), "dir");
+            for (const dep of ["@pulumi/pulumi", "@pulumi/aws", "typescript"]) {
+                fs.symlinkSync(path.join(consumer, "node_modules", dep), path.join(project, "node_modules", dep), "dir");
+            }
+            expect(() => require.resolve("@aws-sdk/client-ssm", { paths: [project] })).to.throw(/Cannot find module/);
+
+            await moto.reset();
+            docs.close();
+            seeded = await docs.seed(target, consoleDocument(target));
+            stack = await createLocalStack({ stackName: "test-linked", workDir: project, backendDir, env, config });
+            stacks.push(stack);
+        });
+
+        it("up and destroy work: the provider loads the AWS SDK from beside the package", async () => {
+            const up = await stack.up();
+            expect(up.summary.result).to.equal("succeeded");
+            expect(up.summary.resourceChanges).to.deep.equal({ create: 3 });
+            expect((await docs.mustView(target)).content).to.deep.equal(desiredFor(settingsOf(config), target));
+
+            const destroy = await stack.destroy();
+            expect(destroy.summary.resourceChanges).to.deep.equal({ delete: 3 });
+            expect((await docs.mustView(target)).raw).to.equal(seeded);
+        });
+    });
+
+    describe("examples/rollout: runRollout from an Automation API script (2 accounts, document-only)", () => {
+        const targets = ["111111111111/us-east-1", "222222222222/eu-west-1"];
+        const orgConfig = {
+            "aws:region": "us-east-1",
+            "sessionManager:sessionDataEncryption": false,
+            "sessionManager:createCWLogGroup": false,
+            "sessionManager:instancePolicy": false,
+            "sessionManager:idleSessionTimeout": 25,
+            "sessionManager:targets": targets.map((t) => ({ accountId: t.split("/")[0], regions: [t.split("/")[1]], roleName: role })),
+        };
+        const seededTarget = targets[0];
+        let orgFile: string;
+        let seeded: string;
+
+        interface JsonReport {
+            command: string;
+            exitCode: number;
+            targets: { target: string; stack: string; result: string; changes: number; changeSummary: Record<string, number>; error?: string }[];
+        }
+
+        function rollout(...args: string[]): Promise<Run> {
+            const tsNode = path.join(consumer, "node_modules", "ts-node", "dist", "bin.js");
+            return run(process.execPath, [tsNode, "--transpile-only", "rollout.ts", ...args, "--config", orgFile, "--json", "--stack-prefix", "test-rollout", "--log-dir", path.join(tmp, "logs")], {
+                cwd: path.join(consumer, "rollout"),
+                env,
+                timeoutMs: 6 * 60_000,
+            });
+        }
+
+        function reportOf(r: Run): JsonReport {
+            expect(r.stdout, r.stderr).to.match(/^\{/);
+            return JSON.parse(r.stdout) as JsonReport;
+        }
+
+        before(async () => {
+            await moto.reset();
+            docs.close();
+            seeded = await docs.seed(seededTarget, consoleDocument(seededTarget));
+            orgFile = path.join(tmp, "org.yaml");
+            // JSON is YAML: the organization config file the script reads.
+            fs.writeFileSync(orgFile, `${JSON.stringify({ config: orgConfig }, null, 2)}\n`);
+        });
+
+        it("up runs one stack of examples/program per target and applies the preferences in both accounts", async () => {
+            const r = await rollout("up");
+            expect(r.code, `${r.stdout}\n${r.stderr}`).to.equal(0);
+            const report = reportOf(r);
+            expect(report.command).to.equal("up");
+            expect(report.targets.map((t) => [t.target, t.stack, t.result])).to.deep.equal(
+                targets.map((t) => [t, `test-rollout.${t.replace("/", ".")}`, "succeeded"]),
+            );
+            for (const t of report.targets) expect(t.changeSummary, t.target).to.deep.equal({ create: 3 });
+            const settings = settingsOf(orgConfig);
+            for (const target of targets) {
+                const view = await docs.mustView(target);
+                expect(view.content, target).to.deep.equal(desiredFor(settings, target));
+                expect(view.content.inputs.idleSessionTimeout, target).to.equal("25");
+                expect(docs.owner(view), target).to.equal(`${exampleProject}/test-rollout.${target.replace("/", ".")}`);
+            }
+        });
+
+        it("drift finds both targets in sync, and destroy hands the documents back", async () => {
+            const drift = await rollout("drift");
+            expect(drift.code, `${drift.stdout}\n${drift.stderr}`).to.equal(0);
+            expect(reportOf(drift).targets.map((t) => t.result)).to.deep.equal(["in sync", "in sync"]);
+
+            const destroy = await rollout("destroy");
+            expect(destroy.code, `${destroy.stdout}\n${destroy.stderr}`).to.equal(0);
+            expect(reportOf(destroy).targets.map((t) => t.changeSummary)).to.deep.equal([{ delete: 3 }, { delete: 3 }]);
+            // Restored where the console had made one, deleted where there was none.
+            expect((await docs.mustView(seededTarget)).raw).to.equal(seeded);
+            expect(await docs.view(targets[1])).to.equal(undefined);
+        });
+    });
+});
