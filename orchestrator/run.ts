@@ -119,7 +119,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
             }
         } catch (err) {
             log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
-            result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error: engineErrorSummary(err) };
+            const error = err instanceof InterruptedRunError ? err.message : engineErrorSummary(err);
+            result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error };
         }
         result.durationMs = Date.now() - t0;
         await new Promise<void>((resolve) => log.end(resolve));
@@ -170,11 +171,11 @@ export class InterruptedRunError extends Error {
     }
 }
 
-/** The operations a killed run left pending in the stack's state, e.g. "creating urn:...". */
+/** The operations a killed run left pending in the stack's state, e.g. "creating SessionDocument 111111111111-us-east-1-document". */
 export async function pendingOperations(stack: Stack): Promise<string[]> {
     const state = await stack.exportStack();
     const pending = (state.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? [];
-    return pending.map((op) => `${op.type ?? "?"} ${op.resource?.urn ?? "?"}`);
+    return pending.map((op) => `${op.type ?? "?"} ${op.resource?.urn?.split("::").pop() ?? "?"}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 // Child Node.js processes for tests that run the project's own scripts (npm run demo,
 // npm run org) as users do: output collected, a time limit, and a kill that reaches the
 // whole process group (the CLI, language hosts and providers the script started).
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as path from "node:path";
 import { repoRoot } from "./engine";
 
@@ -50,12 +50,23 @@ export function runNode(args: readonly string[], options: ChildOptions): Promise
     });
 }
 
-/** SIGKILL to the child's whole process group, as a CI runner cancelling a job does. */
+/**
+ * SIGKILL to everything the child started, as a CI runner cancelling a job does. The child
+ * leads its own session (detached); the CLI puts its plugins (language hosts, providers) in
+ * process groups of their own but the same session, so the session is what is killed.
+ */
 export function killGroup(child: ChildProcess): void {
     if (child.pid === undefined) return;
-    try {
-        process.kill(-child.pid, "SIGKILL");
-    } catch {
-        // Already gone.
+    const sessionPids = execFileSync("ps", ["-e", "-o", "pid=,sid="], { encoding: "utf8" })
+        .split("\n")
+        .map((line) => line.trim().split(/\s+/).map(Number))
+        .filter(([pid, sid]) => sid === child.pid && pid !== process.pid)
+        .map(([pid]) => pid);
+    for (const pid of new Set([child.pid, ...sessionPids])) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            // Already gone.
+        }
     }
 }
