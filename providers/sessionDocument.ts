@@ -233,9 +233,9 @@ async function engineWarning(message: string): Promise<void> {
     const engineAddress = process.argv[2] ?? "";
     try {
         if (!/^[\w.-]+:\d+$/.test(engineAddress)) throw new Error("not running under the engine");
-        const grpc: typeof import("@grpc/grpc-js") = require("@grpc/grpc-js");
-        const engineRpc = require("@pulumi/pulumi/proto/engine_grpc_pb");
-        const engineProto = require("@pulumi/pulumi/proto/engine_pb");
+        const grpc: typeof import("@grpc/grpc-js") = requireFromPackage("@grpc/grpc-js");
+        const engineRpc = requireFromPackage<typeof import("@pulumi/pulumi/proto/engine_grpc_pb")>("@pulumi/pulumi/proto/engine_grpc_pb");
+        const engineProto = requireFromPackage<typeof import("@pulumi/pulumi/proto/engine_pb")>("@pulumi/pulumi/proto/engine_pb");
         const engine = new engineRpc.EngineClient(engineAddress, grpc.credentials.createInsecure());
         const request = new engineProto.LogRequest();
         request.setSeverity(engineProto.LogSeverity.WARNING);
