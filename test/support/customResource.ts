@@ -72,6 +72,8 @@ export class ResponseServer {
 export function loadTemplateHandler(template: CfnTemplate): Handler {
     const code = (template.Resources[logicalIds.handler].Properties.Code as { ZipFile: string }).ZipFile;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-handler-"));
+    // Kept while the process runs: the bundle requires the SDK lazily, at call time.
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     fs.writeFileSync(path.join(dir, "index.js"), code);
     fs.mkdirSync(path.join(dir, "node_modules"));
     // Found through the SDK itself, since these tests also run compiled from dist/.
