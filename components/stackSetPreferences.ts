@@ -1,10 +1,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { Settings } from "../core/settings";
 import { currentRegion } from "../core/stackConfig";
-import { planStackSet, StackSetPlan } from "../core/stackSet";
+import { planStackSet, StackSetPlan, stackSetOwner, stackSetUnusedKeys } from "../core/stackSet";
 import { renderTemplate } from "../core/template";
-import { inlineHandlerCode } from "../lambda/inlineCode";
+import { handlerBundle } from "../lambda/bundle";
 
 export const stackSetPreferencesType = "session-manager-preferences:index:StackSetPreferences";
 
@@ -17,8 +18,15 @@ export interface StackSetPreferencesArgs {
     settings: Settings;
     /** Region for the stack instances when `settings.regions` is empty; default aws:region, else AWS_REGION. */
     currentRegion?: string;
-    /** The custom resource's inline source; default lambda/sessionDocumentHandler.ts, transpiled and minified. */
+    /** The custom resource's code; default lambda/handler.ts bundled by esbuild (lambda/bundle.ts). */
     handlerCode?: string;
+    /** Written to each document's owner tag; default `<project>/<stack>:stackset`. */
+    owner?: string;
+}
+
+/** The template object's key: named by its content, so a changed template gets a new URL and the StackSet updates. */
+export function templateObjectKey(templateBody: string): string {
+    return `templates/${createHash("sha256").update(templateBody).digest("hex")}.json`;
 }
 
 /**
@@ -26,8 +34,13 @@ export interface StackSetPreferencesArgs {
  * CloudFormation StackSets: one service-managed StackSet whose template holds the keys,
  * log group, instance policy and the custom resource that applies the document, and one
  * stack instance resource per Region. Accounts that join the OUs later get it too.
+ *
+ * The template reaches CloudFormation through a private S3 bucket (TemplateURL): with the
+ * bundled handler inline it is larger than an inline TemplateBody may be.
  */
 export class StackSetPreferences extends pulumi.ComponentResource {
+    public readonly templateBucket: aws.s3.Bucket;
+    public readonly templateObject: aws.s3.BucketObjectv2;
     public readonly stackSet: aws.cloudformation.StackSet;
     /** By Region. */
     public readonly instances: Record<string, aws.cloudformation.StackSetInstance>;
@@ -39,11 +52,30 @@ export class StackSetPreferences extends pulumi.ComponentResource {
     constructor(name: string, args: StackSetPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
         // Planned before registering anything, so that bad settings fail with nothing half-made.
         const plan = planStackSet(args.settings, args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env));
-        const templateBody = renderTemplate(args.settings, args.handlerCode ?? inlineHandlerCode());
+        const owner = args.owner ?? stackSetOwner(pulumi.getProject(), pulumi.getStack());
+        const templateBody = renderTemplate(args.settings, { handlerCode: args.handlerCode ?? handlerBundle(), owner });
 
         super(stackSetPreferencesType, name, {}, opts);
         this.plan = plan;
         this.templateBody = templateBody;
+        for (const { key, why } of stackSetUnusedKeys(args.settings)) {
+            pulumi.log.warn(`sessionManager:${key} is set, but deployment: stackset does not use it: ${why}`, this);
+        }
+
+        // Private; S3 encrypts new objects (SSE-S3) by default. CloudFormation reads the template
+        // with the credentials of whoever calls it: those running this program.
+        this.templateBucket = new aws.s3.Bucket(`${name}-templates`, {}, { parent: this });
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            `${name}-templates`,
+            { bucket: this.templateBucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        this.templateObject = new aws.s3.BucketObjectv2(
+            `${name}-template`,
+            { bucket: this.templateBucket.id, key: templateObjectKey(templateBody), content: templateBody, contentType: "application/json" },
+            { parent: this, dependsOn: [publicAccess] },
+        );
+        const templateUrl = pulumi.interpolate`https://${this.templateBucket.bucketRegionalDomainName}/${this.templateObject.key}`;
 
         this.stackSet = new aws.cloudformation.StackSet(
             name,
@@ -60,7 +92,7 @@ export class StackSetPreferences extends pulumi.ComponentResource {
                 operationPreferences: plan.operationPreferences,
                 // Queues operations that would otherwise fail as "in progress" while another runs.
                 managedExecution: { active: true },
-                templateBody,
+                templateUrl,
             },
             // SERVICE_MANAGED StackSets report an administration role ARN that nobody set.
             { parent: this, ignoreChanges: ["administrationRoleArn"] },

@@ -72,3 +72,30 @@ export function planStackSet(settings: Settings, currentRegion?: string): StackS
         regions,
     };
 }
+
+/**
+ * The owner tag a StackSet's documents carry. It differs from a direct deployment's
+ * `<project>/<stack>`, so that a stack moving from one mode to the other cannot take the
+ * other mode's document for its own: the owner check stops it instead.
+ */
+export function stackSetOwner(project: string, stack: string): string {
+    return `${project}/${stack}:stackset`;
+}
+
+/** A configuration key that `deployment: stackset` cannot honour, and why. */
+export interface UnusedKey {
+    key: keyof Settings;
+    why: string;
+}
+
+/** The keys set in `settings` that a StackSet deployment does not use: each is warned about, never silently ignored. */
+export function stackSetUnusedKeys(settings: Settings): UnusedKey[] {
+    const unused: UnusedKey[] = [];
+    if (settings.targets.length > 0) {
+        unused.push({
+            key: "targets",
+            why: "the StackSet deploys to every account of organizationalUnitIds (less excludeAccounts) in regions; targets and their roleName are for deployment: direct and npm run org",
+        });
+    }
+    return unused;
+}

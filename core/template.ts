@@ -10,7 +10,7 @@
  * sample's conditions (S3 logging, session data encryption, log group creation, its
  * encryption, Run As, shell profiles) become which resources and content are emitted.
  */
-import { desiredDocument, awsDefaultDocument } from "./document";
+import { desiredDocument } from "./document";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, sessionDataKeyPolicy } from "./policies";
 import { defaultDocumentName, Preferences } from "./settings";
@@ -33,16 +33,12 @@ export interface CfnTemplate {
     Outputs: Record<string, { Description: string; Value: CfnValue }>;
 }
 
-/** CreateStackSet's TemplateBody limit, in bytes (larger templates must come from S3). */
-export const maxTemplateBodyBytes = 51_200;
-
 /**
- * What this project allows the inline handler to weigh, in bytes. CloudFormation once
- * capped ZipFile at 4096 characters; today's documentation caps the zipped file at 4 MB.
- * Staying under the old figure keeps the template working wherever the old limit might
- * still apply, and leaves the TemplateBody room for long shell profiles.
+ * What CloudFormation reads from a TemplateURL, in bytes (1 MB; taken as 10^6 to be safe).
+ * The template goes through S3 because the bundled custom-resource handler alone is
+ * larger than the 51,200 bytes CreateStackSet takes as an inline TemplateBody.
  */
-export const maxInlineCodeBytes = 4096;
+export const maxTemplateUrlBytes = 1_000_000;
 
 export const logicalIds = {
     sessionDataKey: "SessionDataKey",
@@ -59,6 +55,7 @@ export const logicalIds = {
 } as const;
 
 export const customResourceType = "Custom::SessionPreferencesDocument";
+/** The Lambda runtime of the custom resource; lambda/bundle.ts builds for the same Node.js. */
 export const handlerRuntime = "nodejs22.x";
 /** Seconds. The handler answers FAILED a few seconds before this runs out. */
 export const handlerTimeoutSeconds = 120;
@@ -71,14 +68,23 @@ const sessionDataKeyParameterName = "/session-manager/session-data-key";
 export class TemplateTooLargeError extends Error {
     constructor(
         public readonly bytes: number,
+        handlerCodeBytes: number,
         shellProfileBytes: number,
     ) {
         super(
-            `the StackSet template is ${bytes} bytes; CloudFormation takes at most ${maxTemplateBodyBytes} bytes inline. ` +
-                `winShellProfile and linuxShellProfile account for ${shellProfileBytes} bytes of it: shorten them, or use deployment: direct`,
+            `the StackSet template is ${bytes} bytes; CloudFormation reads at most ${maxTemplateUrlBytes} bytes from a TemplateURL. ` +
+                `The custom-resource handler accounts for ${handlerCodeBytes} bytes of it, winShellProfile and linuxShellProfile for ${shellProfileBytes}`,
         );
         this.name = "TemplateTooLargeError";
     }
+}
+
+/** What the template needs besides the preferences. */
+export interface TemplateContext {
+    /** The custom resource's code (lambda/bundle.ts), carried inline as the function's ZipFile. */
+    handlerCode: string;
+    /** Written to each document's owner tag, e.g. "project/stack:stackset". */
+    owner: string;
 }
 
 /**
@@ -144,10 +150,10 @@ const retained = { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" } as 
 const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as const;
 
 /**
- * The template for these preferences. `handlerCode` is the custom resource's inline
- * source (lambda/inlineCode.ts); it is an argument so that this module stays pure.
+ * The template for these preferences. The handler's code is an argument so that this
+ * module stays pure.
  */
-export function sessionManagerTemplate(prefs: Preferences, handlerCode: string): CfnTemplate {
+export function sessionManagerTemplate(prefs: Preferences, context: TemplateContext): CfnTemplate {
     const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
     const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
     const scope = { accountId: placeholders.accountId, region: placeholders.region };
@@ -260,7 +266,7 @@ export function sessionManagerTemplate(prefs: Preferences, handlerCode: string):
         outputs.InstanceProfilePolicyArn = { Description: "ARN of the instance-profile policy", Value: ref(logicalIds.instancePolicy) };
     }
 
-    Object.assign(resources, documentHandler(documentName, handlerCode, prefs.logRetentionInDays));
+    Object.assign(resources, documentHandler(documentName, context.handlerCode, prefs.logRetentionInDays));
     resources[logicalIds.document] = {
         Type: customResourceType,
         Properties: {
@@ -269,8 +275,11 @@ export function sessionManagerTemplate(prefs: Preferences, handlerCode: string):
             ServiceTimeout: handlerTimeoutSeconds + 60,
             DocumentName: documentName,
             Content: sub(JSON.stringify(content), s),
+            // Strings, as CloudFormation would make them anyway: lambda/handler.ts parses them.
             OnDelete: prefs.onDelete,
-            ...(prefs.onDelete === "reset" ? { ResetContent: JSON.stringify(awsDefaultDocument()) } : {}),
+            KeepDocumentVersions: String(prefs.keepDocumentVersions),
+            Owner: context.owner,
+            TakeOver: String(prefs.takeOver),
         },
         ...(logGroupDependency.length > 0 ? { DependsOn: logGroupDependency } : {}),
     };
@@ -282,6 +291,20 @@ export function sessionManagerTemplate(prefs: Preferences, handlerCode: string):
         Outputs: outputs,
     };
 }
+
+/** What the document operations call (providers/documentOperations.ts), on the document alone. */
+export const documentHandlerActions = [
+    "ssm:DescribeDocument",
+    "ssm:GetDocument",
+    "ssm:ListDocumentVersions",
+    "ssm:CreateDocument",
+    "ssm:UpdateDocument",
+    "ssm:UpdateDocumentDefaultVersion",
+    "ssm:DeleteDocument",
+    "ssm:ListTagsForResource",
+    "ssm:AddTagsToResource",
+    "ssm:RemoveTagsFromResource",
+] as const;
 
 /** The custom resource's function, its role and its own log group. */
 function documentHandler(documentName: string, handlerCode: string, logRetentionInDays: number): Record<string, CfnResource> {
@@ -311,7 +334,7 @@ function documentHandler(documentName: string, handlerCode: string, logRetention
                                 {
                                     Sid: "ManageTheSessionDocument",
                                     Effect: "Allow",
-                                    Action: ["ssm:GetDocument", "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:DeleteDocument"],
+                                    Action: [...documentHandlerActions],
                                     Resource: documentArn,
                                 },
                                 {
@@ -343,12 +366,13 @@ function documentHandler(documentName: string, handlerCode: string, logRetention
     };
 }
 
-/** The template as the TemplateBody string, after checking it fits. */
-export function renderTemplate(prefs: Preferences, handlerCode: string): string {
-    const body = JSON.stringify(sessionManagerTemplate(prefs, handlerCode));
+/** The template as the text CloudFormation reads, after checking it fits. */
+export function renderTemplate(prefs: Preferences, context: TemplateContext): string {
+    const body = JSON.stringify(sessionManagerTemplate(prefs, context));
     const bytes = Buffer.byteLength(body);
-    if (bytes > maxTemplateBodyBytes) {
-        throw new TemplateTooLargeError(bytes, Buffer.byteLength(prefs.winShellProfile) + Buffer.byteLength(prefs.linuxShellProfile));
+    if (bytes > maxTemplateUrlBytes) {
+        const shellProfileBytes = Buffer.byteLength(prefs.winShellProfile) + Buffer.byteLength(prefs.linuxShellProfile);
+        throw new TemplateTooLargeError(bytes, Buffer.byteLength(context.handlerCode), shellProfileBytes);
     }
     return body;
 }

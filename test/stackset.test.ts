@@ -1,22 +1,27 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { deployStackSet, StackSetPreferences, stackSetPreferencesType } from "../components/stackSetPreferences";
+import { deployStackSet, StackSetPreferences, stackSetPreferencesType, templateObjectKey } from "../components/stackSetPreferences";
 import { ConfigError } from "../core/config";
 import { defaultOrganizationSettings, defaultPreferences, Settings } from "../core/settings";
+import { stackSetOwner } from "../core/stackSet";
 import { customResourceType, logicalIds, renderTemplate } from "../core/template";
-import { inlineHandlerCode } from "../lambda/inlineCode";
+import { handlerBundle } from "../lambda/bundle";
 import { RecordingMocks, Registered, settled, valueOf } from "./support/pulumiMocks";
 
 const T = {
+    bucket: "aws:s3/bucket:Bucket",
+    publicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    object: "aws:s3/bucketObjectv2:BucketObjectv2",
     stackSet: "aws:cloudformation/stackSet:StackSet",
     instance: "aws:cloudformation/stackSetInstance:StackSetInstance",
 };
 
-/** Also answers the StackSet ID that AWS assigns. */
+/** Also answers what AWS assigns: the StackSet ID and the bucket's regional domain name. */
 class StackSetMocks extends RecordingMocks {
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
         const created = super.newResource(args);
         if (args.type === T.stackSet) created.state.stackSetId = `${args.inputs.name}:0f1e2d3c-aaaa-bbbb-cccc-000011112222`;
+        if (args.type === T.bucket) created.state.bucketRegionalDomainName = `${created.id}.s3.eu-west-1.amazonaws.com`;
         return created;
     }
 }
@@ -76,14 +81,51 @@ describe("deployment: stackset", () => {
             expect(inputs).to.not.have.property("administrationRoleArn");
         });
 
-        it("carries the template generated from the same settings, with the inline custom-resource handler", async () => {
+        it("reads the template generated from the same settings, with the bundled custom-resource handler, from S3", async () => {
             const s = settings({ s3Logging: true, s3BucketName: "org-session-logs", runAsEnabled: true, runAsDefaultUser: "ec2-user" });
             await deploy(s);
-            const body = only(T.stackSet).inputs.templateBody as string;
-            expect(body).to.equal(renderTemplate(s, inlineHandlerCode()));
+            const body = renderTemplate(s, { handlerCode: handlerBundle(), owner: stackSetOwner("session-manager-preferences", "test") });
+            const object = only(T.object).inputs;
+            expect(object.content).to.equal(body);
+            expect(object.key).to.equal(templateObjectKey(body));
+            expect(object.contentType).to.equal("application/json");
+            expect(object.bucket).to.equal("session-manager-preferences-templates-id");
+            const stackSet = only(T.stackSet).inputs;
+            expect(stackSet.templateUrl).to.equal(`https://session-manager-preferences-templates-id.s3.eu-west-1.amazonaws.com/${templateObjectKey(body)}`);
+            expect(stackSet).to.not.have.property("templateBody");
             const template = JSON.parse(body) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
             expect(template.Resources[logicalIds.document].Type).to.equal(customResourceType);
-            expect(template.Resources[logicalIds.handler].Properties.Code).to.deep.equal({ ZipFile: inlineHandlerCode() });
+            expect(template.Resources[logicalIds.handler].Properties.Code).to.deep.equal({ ZipFile: handlerBundle() });
+        });
+
+        it("names the template object by its content: the same settings give the same URL, changed ones a new URL", () => {
+            const owner = stackSetOwner("session-manager-preferences", "test");
+            const key = (s: Settings) => templateObjectKey(renderTemplate(s, { handlerCode: handlerBundle(), owner }));
+            expect(key(settings())).to.equal(key(settings()));
+            expect(key(settings({ idleSessionTimeout: 15 }))).to.not.equal(key(settings()));
+            expect(key(settings())).to.match(/^templates\/[0-9a-f]{64}\.json$/);
+        });
+
+        it("keeps the template in a bucket of its own that blocks every kind of public access", async () => {
+            await deploy(settings());
+            expect(only(T.bucket).inputs).to.not.have.property("acl");
+            expect(only(T.publicAccessBlock).inputs).to.deep.equal({
+                bucket: "session-manager-preferences-templates-id",
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
+        });
+
+        it("tags each document with an owner of its own, <project>/<stack>:stackset, and passes takeOver and keepDocumentVersions on", async () => {
+            await deploy(settings({ takeOver: true, keepDocumentVersions: 20 }));
+            const template = JSON.parse(only(T.object).inputs.content as string) as { Resources: Record<string, { Properties: Record<string, unknown> }> };
+            expect(template.Resources[logicalIds.document].Properties).to.include({
+                Owner: "session-manager-preferences/test:stackset",
+                TakeOver: "true",
+                KeepDocumentVersions: "20",
+            });
         });
 
         it("rolls out to all Regions in parallel, with the configured concurrency and failure tolerance", async () => {
@@ -168,7 +210,7 @@ describe("deployment: stackset", () => {
             await deploy(settings());
             expect(registered.filter((r) => r.type === stackSetPreferencesType).map((r) => r.name)).to.deep.equal(["session-manager-preferences"]);
             const children = registered.filter((r) => r.type !== stackSetPreferencesType);
-            expect(children.map((r) => r.type).sort()).to.deep.equal([T.stackSet, T.instance, T.instance, T.instance].sort());
+            expect(children.map((r) => r.type).sort()).to.deep.equal([T.bucket, T.publicAccessBlock, T.object, T.stackSet, T.instance, T.instance, T.instance].sort());
             for (const child of children) expect(child.opts.parent, child.name).to.be.instanceOf(StackSetPreferences);
         });
 
@@ -178,6 +220,23 @@ describe("deployment: stackset", () => {
             expect(await valueOf(outputs.stackSetId)).to.equal("session-manager-preferences:0f1e2d3c-aaaa-bbbb-cccc-000011112222");
             expect(outputs.organizationalUnitIds).to.deep.equal(["ou-ab12-11111111", "ou-ab12-22222222"]);
             expect(outputs.regions).to.deep.equal(["eu-west-1", "us-east-1", "ap-southeast-2"]);
+        });
+
+        it("warns at preview about a key it cannot honour, naming it: targets", async () => {
+            const warned: string[] = [];
+            const warn = pulumi.log.warn;
+            pulumi.log.warn = (message: string) => {
+                warned.push(message);
+                return Promise.resolve();
+            };
+            try {
+                await deploy(settings({ targets: [{ accountId: "111122223333", regions: ["eu-west-1"] }] }));
+                await deploy(settings());
+            } finally {
+                pulumi.log.warn = warn;
+            }
+            expect(warned).to.have.length(1);
+            expect(warned[0]).to.match(/^sessionManager:targets is set, but deployment: stackset does not use it: .*organizationalUnitIds/);
         });
 
         it("fails before registering anything when no OU is configured, naming the key", async () => {

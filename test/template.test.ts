@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
-import { awsDefaultDocument, desiredDocument, s3KeyPrefixFor } from "../core/document";
+import { desiredDocument, s3KeyPrefixFor } from "../core/document";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
 import { sessionDataKeyPart } from "../core/plan";
 import { instanceProfilePolicy, logsKeyPolicy, sessionDataKeyPolicy } from "../core/policies";
@@ -12,20 +12,25 @@ import { defaultDocumentName, defaultPreferences, Preferences } from "../core/se
 import {
     CfnTemplate,
     customResourceType,
+    documentHandlerActions,
+    handlerRuntime,
     logicalIds as L,
-    maxInlineCodeBytes,
-    maxTemplateBodyBytes,
+    maxTemplateUrlBytes,
     renderTemplate,
     sessionManagerTemplate,
+    TemplateContext,
     TemplateTooLargeError,
 } from "../core/template";
-import { inlineHandlerCode } from "../lambda/inlineCode";
+import { buildBundle, handlerBundle, sourceRoot } from "../lambda/bundle";
 import { cfnLint, resolveIntrinsics, StackValues } from "./support/cloudformation";
 import { preferencesArbitrary } from "./support/preferencesArbitrary";
 
-const code = inlineHandlerCode();
+const code = handlerBundle();
+const context: TemplateContext = { handlerCode: code, owner: "session-manager-preferences/test:stackset" };
 const prefs = (overrides: Partial<Preferences> = {}): Preferences => ({ ...defaultPreferences, deployment: "stackset", ...overrides });
-const template = (overrides: Partial<Preferences> = {}): CfnTemplate => sessionManagerTemplate(prefs(overrides), code);
+const template = (overrides: Partial<Preferences> = {}): CfnTemplate => sessionManagerTemplate(prefs(overrides), context);
+/** CreateStackSet's limit for an inline TemplateBody, in bytes. */
+const maxTemplateBodyBytes = 51_200;
 
 const existingKeyArn = "arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555";
 
@@ -100,7 +105,7 @@ describe("StackSet template", () => {
             try {
                 const files = variants.map(([name, p]) => {
                     const file = path.join(dir, `${name}.json`);
-                    fs.writeFileSync(file, renderTemplate(p, code));
+                    fs.writeFileSync(file, renderTemplate(p, context));
                     return file;
                 });
                 const findings = await cfnLint(files);
@@ -114,34 +119,59 @@ describe("StackSet template", () => {
         });
     });
 
-    describe("inline handler", () => {
-        it(`fits in ${maxInlineCodeBytes} bytes, the historical ZipFile limit`, () => {
-            expect(Buffer.byteLength(code)).to.be.at.most(maxInlineCodeBytes);
+    describe("custom-resource handler bundle", () => {
+        it("is byte-identical on every build, so an unchanged program shows no StackSet diff", () => {
+            const first = Buffer.from(buildBundle());
+            const second = Buffer.from(buildBundle());
+            expect(first.equals(second)).to.equal(true);
+            expect(second.equals(Buffer.from(code))).to.equal(true);
         });
 
-        it("is the same text every time, so the StackSet shows no change unless the handler changed", () => {
-            expect(inlineHandlerCode()).to.equal(code);
+        it("holds no absolute path, source map or timestamp", () => {
+            expect(code).to.not.include(sourceRoot());
+            expect(code).to.not.include(os.tmpdir());
+            expect(code).to.not.include("sourceMappingURL");
+            expect(code).to.not.match(/20\d\d-\d\d-\d\dT\d\d:/);
         });
 
-        it("runs on a supported Node.js runtime from the template's ZipFile", () => {
+        it("leaves the AWS SDK to the Lambda runtime and bundles everything else", () => {
+            const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+            expect([...new Set(required)].sort()).to.deep.equal(["@aws-sdk/client-ssm", "node:crypto"]);
+        });
+
+        it("is the function's inline code, run as index.handler on the Node.js it was built for", () => {
             const fn = template().Resources[L.handler].Properties;
-            expect(fn.Runtime).to.match(/^nodejs(20|22)\.x$/);
+            expect(fn.Runtime).to.equal(handlerRuntime);
             expect(fn.Handler).to.equal("index.handler");
             expect(fn.Code).to.deep.equal({ ZipFile: code });
         });
     });
 
+    describe("size", () => {
+        const largest = () => combination(2 ** sampleConditions.length - 1);
+
+        it(`fits the ${maxTemplateUrlBytes} bytes CloudFormation reads from a TemplateURL, with every part present`, () => {
+            const bytes = Buffer.byteLength(renderTemplate(largest(), context));
+            console.log(`      handler bundle: ${Buffer.byteLength(code)} bytes; template with every part: ${bytes} bytes`);
+            expect(bytes).to.be.at.most(maxTemplateUrlBytes);
+        });
+
+        it(`goes through S3: with the bundle inline it is larger than the ${maxTemplateBodyBytes} bytes of an inline TemplateBody`, () => {
+            expect(Buffer.byteLength(renderTemplate(prefs({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false }), context))).to.be.above(maxTemplateBodyBytes);
+        });
+
+        it("fits with both shell profiles as long as SSM lets a document be", () => {
+            const p = prefs({ linuxShellProfile: "x".repeat(30_000), winShellProfile: "${y}".repeat(6_000) });
+            expect(Buffer.byteLength(renderTemplate(p, context))).to.be.at.most(maxTemplateUrlBytes);
+        });
+
+        it("refuses a template over the TemplateURL limit, naming the limit and what takes the room", () => {
+            const oversized = { ...context, handlerCode: "x".repeat(maxTemplateUrlBytes) };
+            expect(() => renderTemplate(prefs(), oversized)).to.throw(TemplateTooLargeError, new RegExp(`at most ${maxTemplateUrlBytes} bytes from a TemplateURL.*handler accounts for ${maxTemplateUrlBytes} bytes`));
+        });
+    });
+
     describe("template body", () => {
-        it("fits CreateStackSet's inline TemplateBody limit with every part present", () => {
-            const body = renderTemplate(combination(2 ** sampleConditions.length - 1), code);
-            expect(Buffer.byteLength(body)).to.be.at.most(maxTemplateBodyBytes);
-        });
-
-        it("refuses shell profiles that would push it over the limit, naming them", () => {
-            const p = prefs({ linuxShellProfile: "x".repeat(30_000), winShellProfile: "y".repeat(25_000) });
-            expect(() => renderTemplate(p, code)).to.throw(TemplateTooLargeError, /linuxShellProfile/);
-        });
-
         it("has no parameters or conditions: the configuration decided everything at synthesis", () => {
             const t = template() as unknown as Record<string, unknown>;
             expect(t).to.not.have.property("Parameters");
@@ -149,7 +179,7 @@ describe("StackSet template", () => {
         });
 
         it("hard-codes no partition: every ARN it builds uses ${AWS::Partition}", () => {
-            const body = renderTemplate(combination(2 ** sampleConditions.length - 1), code);
+            const body = renderTemplate(combination(2 ** sampleConditions.length - 1), context);
             expect(body).to.not.match(/arn:aws[-a-z]*:/);
             expect(body).to.include("arn:${AWS::Partition}:");
         });
@@ -166,7 +196,7 @@ describe("StackSet template", () => {
                         const stack = stackIn(accountId, region);
                         const part = sessionDataKeyPart(p, { accountId, region });
                         const kmsKeyId = "skip" in part ? "" : "existing" in part ? part.existing.arn : stack[L.sessionDataKey];
-                        const t = sessionManagerTemplate(p, code);
+                        const t = sessionManagerTemplate(p, context);
                         expect(documentContentIn(t, stack)).to.deep.equal(desiredDocument(p, { accountId, region, kmsKeyId }));
                     },
                 ),
@@ -184,13 +214,10 @@ describe("StackSet template", () => {
             expect(content.inputs.shellProfile.linux).to.equal("echo ${HOME} ${!x}");
         });
 
-        it("carries the AWS default content only when onDelete is reset", () => {
-            expect(JSON.parse(template({ onDelete: "reset" }).Resources[L.document].Properties.ResetContent as string)).to.deep.equal(awsDefaultDocument());
-            for (const onDelete of ["restore", "retain"] as const) {
-                const props = template({ onDelete }).Resources[L.document].Properties;
-                expect(props.OnDelete).to.equal(onDelete);
-                expect(props).to.not.have.property("ResetContent");
-            }
+        it("hands onDelete, keepDocumentVersions, the owner and takeOver to the custom resource, as the strings CloudFormation sends", () => {
+            const props = template({ onDelete: "reset", keepDocumentVersions: 7, takeOver: true }).Resources[L.document].Properties;
+            expect(props).to.include({ OnDelete: "reset", KeepDocumentVersions: "7", Owner: context.owner, TakeOver: "true" });
+            expect(template().Resources[L.document].Properties).to.include({ OnDelete: "restore", KeepDocumentVersions: "100", TakeOver: "false" });
         });
     });
 
@@ -203,7 +230,7 @@ describe("StackSet template", () => {
                     (p, region) => {
                         const accountId = "123456789012";
                         const stack = stackIn(accountId, region);
-                        const t = sessionManagerTemplate(p, code);
+                        const t = sessionManagerTemplate(p, context);
                         const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
                         const part = sessionDataKeyPart(p, { accountId, region });
                         if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy({ accountId, region }));
@@ -233,10 +260,7 @@ describe("StackSet template", () => {
             };
             expect(role.Policies).to.have.length(1);
             expect(role.Policies[0].PolicyDocument.Statement.map((s) => [s.Action, s.Resource])).to.deep.equal([
-                [
-                    ["ssm:GetDocument", "ssm:CreateDocument", "ssm:UpdateDocument", "ssm:UpdateDocumentDefaultVersion", "ssm:DeleteDocument"],
-                    "arn:aws-us-gov:ssm:us-gov-west-1:111122223333:document/SSM-SessionManagerRunShell",
-                ],
+                [[...documentHandlerActions], "arn:aws-us-gov:ssm:us-gov-west-1:111122223333:document/SSM-SessionManagerRunShell"],
                 [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:handler-log-group:*"],
             ]);
             expect(JSON.stringify(role.AssumeRolePolicyDocument)).to.include('"Service":"lambda.amazonaws.com"');

@@ -1,0 +1,62 @@
+/**
+ * The custom resource's code as the template carries it: lambda/handler.ts and the document
+ * operations it calls, bundled by esbuild into one CommonJS file for the Lambda Node.js
+ * runtime. The bundle is made when the program runs (preview, up), from the TypeScript
+ * sources, so esbuild is a runtime dependency and nothing generated is committed.
+ */
+import * as esbuild from "esbuild";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { handlerRuntime } from "../core/template";
+
+/** The Node.js the template's Lambda runtime provides: nodejs22.x is node22. */
+const esbuildTarget = handlerRuntime.replace(/^nodejs(\d+)\.x$/, "node$1");
+
+const entryName = "handler.ts";
+
+/**
+ * The directory holding the TypeScript sources: lambda/ beside this file when the program
+ * runs (ts-node), or the repository's when compiled tests run from dist/lambda.
+ */
+export function sourceRoot(): string {
+    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")];
+    const found = candidates.find((dir) => fs.existsSync(path.join(dir, "lambda", entryName)));
+    if (!found) throw new Error(`cannot find lambda/${entryName}; looked under ${candidates.join(", ")}`);
+    return found;
+}
+
+let cached: string | undefined;
+
+/**
+ * The bundled handler. The same sources and esbuild version always give the same text: no
+ * timestamps, no absolute paths, no source map. So an unchanged program shows no StackSet diff.
+ */
+export function handlerBundle(): string {
+    cached ??= buildBundle();
+    return cached;
+}
+
+export function buildBundle(): string {
+    const root = sourceRoot();
+    const result = esbuild.buildSync({
+        absWorkingDir: root,
+        entryPoints: [path.join("lambda", entryName)],
+        bundle: true,
+        platform: "node",
+        target: esbuildTarget,
+        format: "cjs",
+        // The Lambda Node.js runtimes include the AWS SDK for JavaScript v3.
+        external: ["@aws-sdk/*"],
+        minify: true,
+        // Keeps function names in stack traces in the handler's log.
+        keepNames: true,
+        legalComments: "eof",
+        charset: "utf8",
+        sourcemap: false,
+        write: false,
+        logLevel: "silent",
+    });
+    const [output] = result.outputFiles;
+    if (!output) throw new Error("esbuild produced no output for the custom-resource handler");
+    return output.text;
+}

@@ -1,0 +1,229 @@
+/**
+ * The custom resource behind `deployment: stackset`: a CloudFormation adapter around the
+ * document operations the direct mode's provider uses (providers/documentOperations.ts).
+ * It turns Create, Update and Delete events into adopt, update and release, and answers
+ * on the pre-signed response URL. What a document operation does is decided there, once.
+ *
+ * lambda/bundle.ts bundles this file with those operations for the Lambda Node.js runtime,
+ * which provides the AWS SDK.
+ *
+ * CloudFormation keeps nothing for a custom resource but its physical ID, so the ID is where
+ * the adoption record lives: `<document>:adopted-none`, or `<document>:adopted-<version>:<digest>`
+ * with a digest of that version's exact text. On Delete, `restore` reads that version back,
+ * and the digest tells whether it still holds what was found.
+ */
+import { SSMClient } from "@aws-sdk/client-ssm";
+import { createHash } from "node:crypto";
+import { OnDelete, onDeleteValues } from "../core/settings";
+import { logicalIds } from "../core/template";
+import * as operations from "../providers/documentOperations";
+
+/** The custom resource's properties as CloudFormation sends them: every value a string. */
+export interface DocumentProperties {
+    DocumentName: string;
+    /** The desired content as JSON (core/document.ts, through the template). */
+    Content: string;
+    /** restore, reset or retain. */
+    OnDelete: string;
+    /** A whole number; 0 keeps every version. */
+    KeepDocumentVersions: string;
+    /** Written to the document's owner tag. */
+    Owner: string;
+    /** "true" or "false": manage the document even when another owner's tag is on it. */
+    TakeOver: string;
+}
+
+export interface CustomResourceEvent {
+    RequestType: "Create" | "Update" | "Delete";
+    ResponseURL: string;
+    StackId: string;
+    RequestId: string;
+    LogicalResourceId: string;
+    PhysicalResourceId?: string;
+    ResourceProperties: DocumentProperties;
+    OldResourceProperties?: DocumentProperties;
+}
+
+export interface LambdaContext {
+    getRemainingTimeInMillis(): number;
+}
+
+/** The properties, checked and typed. */
+export interface DocumentSettings {
+    desired: operations.DesiredDocument;
+    onDelete: OnDelete;
+}
+
+/** What was found at adoption, as the physical ID records it. */
+export interface AdoptionRecord {
+    name: string;
+    /** null: there was no document. */
+    version: string | null;
+    /** Of the version's format and exact text; absent in IDs that predate it. */
+    digest?: string;
+}
+
+/** The ID answered when no document was looked at: a Delete for it touches nothing. */
+export const unappliedId = "unapplied";
+
+// Leaves the PUT to CloudFormation enough time before Lambda stops the function.
+const marginMs = 3000;
+
+export async function handler(event: CustomResourceEvent, context: LambdaContext): Promise<void> {
+    const url = event?.ResponseURL;
+    if (!url) return console.log("no ResponseURL to answer:", JSON.stringify(event));
+    // Set as soon as Create has looked at the document, so that a failed Create still tells
+    // the rollback's Delete what to put back.
+    const applied = { id: event.PhysicalResourceId };
+    let outcome = "";
+    let reason = "";
+    let timer: NodeJS.Timeout | undefined;
+    try {
+        const outOfTime = new Promise<never>((_, reject) => {
+            const ms = context.getRemainingTimeInMillis() - marginMs;
+            timer = setTimeout(() => reject(new Error(`not finished ${marginMs} ms before the Lambda timeout`)), ms);
+        });
+        outcome = await Promise.race([apply(event, applied), outOfTime]);
+    } catch (err) {
+        reason = (err as Error)?.message || String(err);
+    }
+    clearTimeout(timer);
+    console.log(JSON.stringify({ request: event.RequestType, physicalResourceId: applied.id, ...(reason ? { failed: reason } : { outcome }) }));
+    await answer(
+        url,
+        JSON.stringify({
+            Status: reason ? "FAILED" : "SUCCESS",
+            Reason: reason.slice(0, 1000),
+            PhysicalResourceId: applied.id || unappliedId,
+            StackId: event.StackId,
+            RequestId: event.RequestId,
+            LogicalResourceId: event.LogicalResourceId,
+        }),
+    );
+}
+
+/** Carries out one event; returns what happened, for the log. */
+async function apply(event: CustomResourceEvent, applied: { id?: string }): Promise<string> {
+    const type = event.RequestType;
+    if (type !== "Create" && type !== "Update" && type !== "Delete") throw new Error(`malformed event: RequestType ${String(type)}`);
+    const record = parsePhysicalId(applied.id);
+    if (type === "Delete") {
+        // Checked before the properties: the rollback of a Create that failed on them must succeed.
+        if (!record) return "nothing to release: the Create failed before it looked at the document";
+        return release(ssmClient(), record, parseProperties(event.ResourceProperties));
+    }
+    const { desired } = parseProperties(event.ResourceProperties);
+    const client = ssmClient();
+    if (type === "Update" && record?.name === desired.name) {
+        const previousOwner = event.OldResourceProperties?.Owner || desired.owner;
+        return summary(await operations.updateDocument(client, desired, previousOwner));
+    }
+    // A Create, or an Update to another document name: a new resource, whose old ID
+    // CloudFormation then deletes, releasing the old document.
+    const found = await operations.readDefault(client, desired.name);
+    applied.id = physicalId(desired.name, adoptionOf(found));
+    const result = await operations.adoptDocument(client, desired);
+    applied.id = physicalId(desired.name, result);
+    return `adopted ${result.adoptedVersion === null ? "no document" : `version ${result.adoptedVersion}`}; ${summary(result)}`;
+}
+
+/** In the function's own account and Region; adaptive retries absorb SSM's throttling when a StackSet deploys everywhere at once. */
+function ssmClient(): SSMClient {
+    return new SSMClient({ retryMode: "adaptive", maxAttempts: 6 });
+}
+
+function summary(result: operations.ApplyResult): string {
+    const pruned = result.prunedVersions.length > 0 ? `; pruned versions ${result.prunedVersions.join(", ")}` : "";
+    return `${result.written ? "wrote" : "no change to"} version ${result.documentVersion}${pruned}`;
+}
+
+async function release(client: SSMClient, record: AdoptionRecord, settings: DocumentSettings): Promise<string> {
+    const { onDelete, desired } = settings;
+    const adoption = await recordedAdoption(client, record);
+    if (!adoption && onDelete === "restore") return originalLost(client, record, desired.owner);
+    const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? adoptionOf(undefined)) });
+    return `onDelete ${onDelete}: ${outcome}`;
+}
+
+/**
+ * The version found at adoption, read back; undefined when it no longer holds what was
+ * found (pruned, or the document deleted and made again since).
+ */
+async function recordedAdoption(client: SSMClient, record: AdoptionRecord): Promise<operations.Adoption | undefined> {
+    if (record.version === null) return adoptionOf(undefined);
+    const original = await operations.readVersion(client, record.name, record.version);
+    if (!original || (record.digest !== undefined && digestOf(original.format, original.raw) !== record.digest)) return undefined;
+    return adoptionOf(original);
+}
+
+/** `restore` without the original to put back: refuses to call the managed content restored. */
+async function originalLost(client: SSMClient, record: AdoptionRecord, owner: string): Promise<string> {
+    const found = await operations.readDefault(client, record.name);
+    if (!found) return "onDelete restore: the document and the version found at adoption are gone; nothing to put back";
+    const currentOwner = await operations.readOwner(client, record.name);
+    if (currentOwner !== undefined && currentOwner !== owner) return "onDelete restore: owned by another stack";
+    throw new Error(
+        `cannot restore SSM document "${record.name}": version ${record.version} found at adoption no longer holds that content ` +
+            `(the document was deleted or its versions pruned since), so it still holds this stack's preferences. ` +
+            `Set onDelete to retain or reset and update the StackSet before deleting, or delete this stack again retaining ${logicalIds.document}.`,
+    );
+}
+
+function adoptionOf(found: operations.DocumentVersionContent | undefined): operations.Adoption {
+    return { adoptedContent: found?.raw ?? null, adoptedFormat: found?.format ?? null, adoptedVersion: found?.version ?? null };
+}
+
+function digestOf(format: string, raw: string): string {
+    return createHash("sha256").update(`${format}\n${raw}`).digest("hex").slice(0, 16);
+}
+
+export function physicalId(name: string, adoption: operations.Adoption): string {
+    if (adoption.adoptedVersion === null || adoption.adoptedContent === null || adoption.adoptedFormat === null) return `${name}:adopted-none`;
+    return `${name}:adopted-${adoption.adoptedVersion}:${digestOf(adoption.adoptedFormat, adoption.adoptedContent)}`;
+}
+
+export function parsePhysicalId(id: string | undefined): AdoptionRecord | undefined {
+    const match = /^([\w.-]+):adopted-(?:none|(\d+)(?::([0-9a-f]{16}))?)$/.exec(id ?? "");
+    if (!match) return undefined;
+    return { name: match[1], version: match[2] ?? null, ...(match[3] ? { digest: match[3] } : {}) };
+}
+
+/** Checks the properties the template set; a malformed event fails naming the property. */
+export function parseProperties(props: Partial<Record<keyof DocumentProperties, unknown>> | undefined): DocumentSettings {
+    const text = (key: keyof DocumentProperties): string => {
+        const value = props?.[key];
+        if (typeof value !== "string" || value === "") throw new Error(`malformed event: property ${key} must be a non-empty string; got ${JSON.stringify(value)}`);
+        return value;
+    };
+    const name = text("DocumentName");
+    const onDelete = text("OnDelete");
+    if (!onDeleteValues.some((allowed) => allowed === onDelete)) throw new Error(`malformed event: OnDelete must be one of ${onDeleteValues.join(", ")}; got "${onDelete}"`);
+    const keep = text("KeepDocumentVersions");
+    if (!/^\d+$/.test(keep)) throw new Error(`malformed event: KeepDocumentVersions must be a whole number; got "${keep}"`);
+    const takeOver = text("TakeOver");
+    if (takeOver !== "true" && takeOver !== "false") throw new Error(`malformed event: TakeOver must be true or false; got "${takeOver}"`);
+    let content: unknown;
+    try {
+        content = JSON.parse(text("Content"));
+    } catch (err) {
+        throw new Error(`malformed event: Content is not JSON: ${(err as Error).message}`);
+    }
+    return {
+        desired: { name, content, owner: text("Owner"), takeOver: takeOver === "true", keepDocumentVersions: Number(keep) },
+        onDelete: onDelete as OnDelete,
+    };
+}
+
+/** PUTs the response to the pre-signed URL, retrying briefly: unanswered, the stack waits out the ServiceTimeout. */
+async function answer(url: string, body: string): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+        try {
+            const res = await fetch(url, { method: "PUT", headers: { "content-type": "" }, body });
+            if (res.ok) return;
+            throw new Error(`HTTP ${res.status}`);
+        } catch (err) {
+            if (attempt === 3) return console.log("could not answer CloudFormation:", err);
+            await new Promise((r) => setTimeout(r, 1000 * attempt));
+        }
+    }
+}
