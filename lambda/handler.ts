@@ -116,13 +116,12 @@ async function apply(event: CustomResourceEvent, applied: { id?: string }): Prom
     const client = ssmClient();
     if (type === "Update" && record?.name === desired.name) {
         const previousOwner = event.OldResourceProperties?.Owner || desired.owner;
-        return summary(await operations.updateDocument(client, desired, previousOwner));
+        const adoption = record ? await recordedAdoption(client, record) : undefined;
+        return summary(await operations.updateDocument(client, desired, previousOwner, adoption));
     }
     // A Create, or an Update to another document name: a new resource, whose old ID
     // CloudFormation then deletes, releasing the old document.
-    const found = await operations.readDefault(client, desired.name);
-    applied.id = physicalId(desired.name, adoptionOf(found));
-    const result = await operations.adoptDocument(client, desired);
+    const result = await operations.adoptDocument(client, desired, (adoption) => (applied.id = physicalId(desired.name, adoption)));
     applied.id = physicalId(desired.name, result);
     return `adopted ${result.adoptedVersion === null ? "no document" : `version ${result.adoptedVersion}`}; ${summary(result)}`;
 }
@@ -133,8 +132,7 @@ function ssmClient(): SSMClient {
 }
 
 function summary(result: operations.ApplyResult): string {
-    const pruned = result.prunedVersions.length > 0 ? `; pruned versions ${result.prunedVersions.join(", ")}` : "";
-    return `${result.written ? "wrote" : "no change to"} version ${result.documentVersion}${pruned}`;
+    return `default version ${result.documentVersion}`;
 }
 
 async function release(client: SSMClient, record: AdoptionRecord, settings: DocumentSettings): Promise<string> {
@@ -142,7 +140,7 @@ async function release(client: SSMClient, record: AdoptionRecord, settings: Docu
     const adoption = await recordedAdoption(client, record);
     if (!adoption && onDelete === "restore") return originalLost(client, record, desired.owner);
     const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? adoptionOf(undefined)) });
-    return `onDelete ${onDelete}: ${outcome}`;
+    return `onDelete ${onDelete}: ${outcome.kind === "owned by another stack" ? `taken over by ${outcome.owner}, left as it is` : outcome.kind}`;
 }
 
 /**

@@ -407,7 +407,7 @@ const noAdoption: Adoption = { adoptedContent: null, adoptedFormat: null, adopte
  * create, or the stack it takes over from, recorded it. Otherwise it is the default version
  * as found now, recorded in the tag before anything else is written.
  */
-export async function adoptDocument(client: SSMClient, desired: DesiredDocument): Promise<Adoption & ApplyResult> {
+export async function adoptDocument(client: SSMClient, desired: DesiredDocument, recorded?: (adoption: Adoption) => void): Promise<Adoption & ApplyResult> {
     const found = await readDefault(client, desired.name);
     const tags = found ? await readTags(client, desired.name) : {};
     assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
@@ -417,6 +417,8 @@ export async function adoptDocument(client: SSMClient, desired: DesiredDocument)
     } else {
         adoption = found ? { adoptedContent: found.raw, adoptedFormat: found.format, adoptedVersion: found.version } : noAdoption;
     }
+    // Before any write: a caller that keeps its own record (the StackSet custom resource's ID) has it even if a write fails.
+    recorded?.(adoption);
     if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
         await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) });
     }
@@ -426,18 +428,19 @@ export async function adoptDocument(client: SSMClient, desired: DesiredDocument)
 /**
  * Converges a document already under management. `previousOwner` is the owner recorded
  * before this update, so renaming the owner is not mistaken for someone else's tag;
- * `adoption` is what this stack recorded, written back to the tag if the tag is missing
- * (a document managed before the tag existed, or a tag removed by hand).
+ * `adoption` is what the caller recorded, written back to the tag if the tag is missing (a
+ * document managed before the tag existed, or a tag removed by hand); undefined when the
+ * caller does not know it, and then no record is written.
  */
-export async function updateDocument(client: SSMClient, desired: DesiredDocument, previousOwner: string, adoption: Adoption): Promise<ApplyResult> {
+export async function updateDocument(client: SSMClient, desired: DesiredDocument, previousOwner: string, adoption: Adoption | undefined): Promise<ApplyResult> {
     const found = await readDefault(client, desired.name);
     const tags = found ? await readTags(client, desired.name) : {};
     assertMayManage(desired.name, tags.owner, [desired.owner, previousOwner], desired.takeOver);
-    const record = tags.adoptedVersion ?? adoptedVersionTag(adoption);
+    const record = tags.adoptedVersion ?? (adoption ? adoptedVersionTag(adoption) : undefined);
     if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
         await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: record });
     }
-    const protect: Adoption = record === noOriginalDocument ? noAdoption : { ...adoption, adoptedVersion: record };
+    const protect: Adoption = record === undefined || record === noOriginalDocument ? noAdoption : { ...noAdoption, ...adoption, adoptedVersion: record };
     return converge(client, desired, found, protect);
 }
 

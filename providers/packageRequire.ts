@@ -23,6 +23,16 @@ export function requireFromPackage<T = unknown>(id: string): T {
         return createRequire(anchor)(id) as T;
     } catch (err) {
         if ((err as { code?: string }).code !== "MODULE_NOT_FOUND") throw err;
-        return require(id) as T;
+    }
+    // Literal requires, so that a bundler (the StackSet custom resource's esbuild bundle)
+    // sees and includes the modules the document operations need; the AWS SDK is the
+    // Lambda runtime's.
+    switch (id) {
+        case "fast-deep-equal":
+            return require("fast-deep-equal") as T;
+        case "js-yaml":
+            return require("js-yaml") as T;
+        default:
+            return require(id) as T;
     }
 }

@@ -181,13 +181,9 @@ const contract: Case[] = [
         then: { absent: true },
     },
     {
-        spec: "onDelete restore: after the original's version was pruned",
-        steps: [original(yamlOriginal, "YAML"), create({ keepDocumentVersions: 1 }), update({ keepDocumentVersions: 1, idleSessionTimeout: 15 }), remove({ stackset: /version 1 found at adoption no longer holds that content.*onDelete to retain or reset/ })],
-        then: {
-            direct: { raw: yamlOriginal, format: "YAML", tags: {} },
-            stackset: { content: doc({ idleSessionTimeout: 15 }), owner: "self" },
-        },
-        differs: "direct mode keeps the original's text in its state and writes it back; the custom resource keeps only the version number in its physical ID, so it refuses to call the document restored",
+        spec: "onDelete restore: pruning keeps the original's version, which restore promotes",
+        steps: [original(yamlOriginal, "YAML"), create({ keepDocumentVersions: 1 }), update({ keepDocumentVersions: 1, idleSessionTimeout: 15 }), remove()],
+        then: { raw: yamlOriginal, format: "YAML", defaultVersion: "1", tags: {} },
     },
     {
         spec: "onDelete reset: writes the AWS default preferences, as the CloudFormation sample does",

@@ -181,7 +181,7 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
             const line = JSON.parse(String(cfn.logged.at(-1)?.[0])) as Record<string, string>;
             expect(line).to.include({ request: "Create" });
             expect(line.physicalResourceId).to.match(/:adopted-1:/);
-            expect(line.outcome).to.equal("adopted version 1; wrote version 2");
+            expect(line.outcome).to.equal("adopted version 1; default version 2");
         });
 
         it("logs and returns when there is no ResponseURL to answer", async () => {
