@@ -25,12 +25,21 @@ export interface Io {
  * already on PATH), so `npm run org` needs no separate install step. Without the script,
  * whatever `pulumi` is on PATH.
  */
+/** No Pulumi CLI could be found or built; the user is told why, without a stack trace. */
+export class PulumiCliUnavailable extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "PulumiCliUnavailable";
+    }
+}
+
 async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | undefined> {
     const script = path.join(projectDir, "scripts", "pulumi-cli.sh");
     if (!fs.existsSync(script)) return undefined;
     const r = spawnSync("bash", [script], { cwd: projectDir, env: io.env, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     const binDir = r.stdout?.trim().split("\n").pop();
-    if (r.status !== 0 || !binDir) throw new Error(`scripts/pulumi-cli.sh failed (exit ${r.status}); the Pulumi CLI is needed`);
+    // The script has already said why on stderr; a stack trace would add nothing.
+    if (r.status !== 0 || !binDir) throw new PulumiCliUnavailable(`no usable Pulumi CLI (scripts/pulumi-cli.sh exited ${r.status}; see its message above)`);
     // The language host and the dynamic-provider shim are found through PATH by the CLI.
     io.env.PATH = `${binDir}${path.delimiter}${io.env.PATH ?? ""}`;
     return PulumiCommand.get({ root: path.dirname(binDir) });
@@ -71,7 +80,14 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`error: ${err.message}\n`);
         return { exitCode: exitCodes.failed };
     }
-    const pulumiCommand = await pulumiCli(projectDir, io);
+    let pulumiCommand;
+    try {
+        pulumiCommand = await pulumiCli(projectDir, io);
+    } catch (err) {
+        if (!(err instanceof PulumiCliUnavailable)) throw err;
+        io.stderr.write(`error: ${err.message}\n`);
+        return { exitCode: exitCodes.failed };
+    }
     io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time; engine output in ${options.logDir}/<stack>.log\n`);
     const progress = new Progress(
         resolved.targets.map((t) => t.stackName),

@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Provides the Pulumi CLI, the Node.js language host and the dynamic-provider plugin at the
-# version of @pulumi/pulumi in package-lock.json, and prints the directory holding them:
+# Provides the Pulumi CLI, the Node.js language host and the dynamic-provider plugin, and prints
+# the directory holding them:
 #
 #     PATH="$(scripts/pulumi-cli.sh):$PATH"
 #
-# A matching `pulumi` already on PATH (with its language host) is used as is. Otherwise both
-# are built from Go modules into a per-version cache outside the repository, once.
+# In this order:
+#   1. PULUMI_CLI_DIR, if set: that directory's pulumi, used as is (it must be at least the
+#      minimum CLI version the @pulumi/pulumi SDK supports).
+#   2. A pulumi on PATH with its language host, at least that minimum version, used as is.
+#   3. A build at the version of @pulumi/pulumi in package-lock.json from Go modules, into a
+#      per-version cache outside the repository, once.
 #
 # The printed directory is always named `bin`, so the Automation API can also be pointed at
 # it with PulumiCommand.get({ root: "<dir>/.." }).
 #
-# Environment: SMP_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/session-manager-preferences).
+# Environment: PULUMI_CLI_DIR; SMP_CACHE_DIR (default ${XDG_CACHE_HOME:-$HOME/.cache}/session-manager-preferences).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -44,24 +48,39 @@ shim_from_node_modules() {
     [[ -f "$shim" ]] && printf '%s\n' "$shim"
 }
 
-# --- 1. A matching installation already on PATH -------------------------------------------
+# --- 1 and 2. A CLI the user chose, or one on PATH ---------------------------------------
 
-on_path_dir() {
-    local pulumi host shim dir have link_dir
-    pulumi="$(command -v pulumi 2>/dev/null)" || return 1
-    host="$(command -v "$host_name" 2>/dev/null)" || return 1
-    have="$(PULUMI_SKIP_UPDATE_CHECK=true "$pulumi" version 2>/dev/null)" || return 1
-    [[ "$have" == "v$version" ]] || return 1
+# The oldest CLI the SDK's Automation API accepts (it checks the same at run time).
+minimum_version="$(node -e '
+    const { minimumVersion } = require(require.resolve("@pulumi/pulumi/automation/minimumVersion", { paths: [process.argv[1]] }));
+    console.log(minimumVersion.version);
+' "$root" 2>/dev/null)" || die "node_modules is missing: run npm ci first"
 
+at_least_minimum() { # <version without v>
+    node -e '
+        const semver = require(require.resolve("semver", { paths: [require.resolve("@pulumi/pulumi", { paths: [process.argv[1]] })] }));
+        process.exit(semver.valid(process.argv[2]) && semver.gte(process.argv[2], process.argv[3]) ? 0 : 1);
+    ' "$root" "$1" "$minimum_version"
+}
+
+# Prints a `bin` directory holding pulumi, the language host and the shim found beside
+# `pulumi` or on PATH; fails when something is missing or the CLI is too old.
+usable_dir() { # <pulumi> <where it came from, for messages>
+    local pulumi="$1" from="$2" have dir host shim link_dir
+    have="$(PULUMI_SKIP_UPDATE_CHECK=true "$pulumi" version 2>/dev/null)" || die "$from: $pulumi does not run"
+    have="${have#v}"
+    at_least_minimum "$have" || die "$from: pulumi v$have is older than v$minimum_version, the oldest the @pulumi/pulumi SDK in package-lock.json supports; install a newer one"
     dir="$(dirname "$pulumi")"
     if [[ "$(basename "$dir")" == bin && -x "$dir/$host_name" && -x "$dir/$shim_name" ]]; then
         printf '%s\n' "$dir"
         return 0
     fi
     # The three are spread over PATH, or the shim is missing: gather them in one directory.
-    shim="$(command -v "$shim_name" 2>/dev/null || shim_from_node_modules)" ||
-        die "found pulumi v$version on PATH but not $shim_name; run npm ci first"
-    link_dir="$cache_root/pulumi-v$version-from-path/bin"
+    host="$([[ -x "$dir/$host_name" ]] && printf '%s' "$dir/$host_name" || command -v "$host_name" 2>/dev/null)" ||
+        die "$from: found pulumi v$have but not its Node.js language host ($host_name) beside it or on PATH"
+    shim="$([[ -x "$dir/$shim_name" ]] && printf '%s' "$dir/$shim_name" || command -v "$shim_name" 2>/dev/null || shim_from_node_modules)" ||
+        die "$from: found pulumi v$have but not $shim_name; run npm ci first"
+    link_dir="$cache_root/pulumi-v$have-from-path/bin"
     mkdir -p "$link_dir"
     ln -sfn "$pulumi" "$link_dir/pulumi"
     ln -sfn "$host" "$link_dir/$host_name"
@@ -69,7 +88,16 @@ on_path_dir() {
     printf '%s\n' "$link_dir"
 }
 
-if on_path_dir; then exit 0; fi
+if [[ -n "${PULUMI_CLI_DIR:-}" ]]; then
+    [[ -x "$PULUMI_CLI_DIR/pulumi" ]] || die "PULUMI_CLI_DIR=$PULUMI_CLI_DIR holds no executable pulumi"
+    usable_dir "$PULUMI_CLI_DIR/pulumi" "PULUMI_CLI_DIR"
+    exit 0
+fi
+
+if on_path="$(command -v pulumi 2>/dev/null)"; then
+    usable_dir "$on_path" "PATH"
+    exit 0
+fi
 
 # --- 2. The per-version cache ---------------------------------------------------------------
 
@@ -87,7 +115,8 @@ fi
 command -v go >/dev/null 2>&1 || die "pulumi v$version is not on PATH, and \`go\` is not installed to build it.
   Install Go (1.21 or newer; it fetches the newer toolchain the Pulumi modules need by itself),
   e.g. with your package manager (golang-go, golang or go), then run this again.
-  Or put Pulumi CLI v$version and its Node.js language host ($host_name) on PATH."
+  Or install the Pulumi CLI (v$minimum_version or newer, with its Node.js language host
+  $host_name) and put it on PATH, or name its directory in PULUMI_CLI_DIR."
 go_minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
 [[ -z "$go_minor" || "$go_minor" -ge 21 ]] ||
     die "$(go env GOVERSION) is too old to build pulumi v$version (needs Go 1.21+, which can fetch newer toolchains)"
