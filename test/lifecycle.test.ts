@@ -263,6 +263,22 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
         });
     });
 
+    describe("S3-only session logging (cwLogging: false)", () => {
+        it("up writes a document that names the bucket and no log group; destroy removes it again", async () => {
+            await resetMoto();
+            const target = "111111111111/us-east-1";
+            const config = oneAccount(["us-east-1"], { "sessionManager:cwLogging": false, "sessionManager:s3Logging": true, "sessionManager:s3BucketName": "org-session-logs" });
+            const stack = await stackNamed("test-s3-only", config);
+            expect((await stack.up()).summary.result).to.equal("succeeded");
+            const view = await docs.mustView(target);
+            expect(view.content).to.deep.equal(desiredFor(settingsOf(config), target));
+            expect(view.content.inputs.cloudWatchLogGroupName).to.equal("");
+            expect(view.content.inputs.s3BucketName).to.equal("org-session-logs");
+            expect((await stack.destroy()).summary.result).to.equal("succeeded");
+            expect(await docs.view(target)).to.equal(undefined);
+        });
+    });
+
     describe("two stacks for the same account and Region", () => {
         const target = "111111111111/us-east-1";
         let first: Stack;

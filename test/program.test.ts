@@ -216,6 +216,36 @@ describe("program (index.ts)", () => {
         });
     });
 
+    describe("cwLogging: false (S3-only session logging)", () => {
+        const s3Only = {
+            ...organization,
+            "sessionManager:cwLogging": "false",
+            "sessionManager:s3Logging": "true",
+            "sessionManager:s3BucketName": "org-session-logs",
+        };
+
+        it("makes no log group and no logs key, and the document names no group but the bucket", async () => {
+            await run(s3Only);
+            expect(mocks.ofType("aws:cloudwatch/logGroup:LogGroup")).to.deep.equal([]);
+            const aliases = mocks.ofType("aws:kms/alias:Alias").map((a) => a.inputs.name);
+            expect(aliases).to.not.include("alias/session-manager/logs");
+            const inputs = (mocks.named(`${workloads}-eu-central-1-document`).inputs.content as { inputs: Record<string, unknown> }).inputs;
+            expect(inputs.cloudWatchLogGroupName).to.equal("");
+            expect(inputs.s3BucketName).to.equal("org-session-logs");
+        });
+
+        it("gives instances no CloudWatch Logs permissions, only the bucket's", async () => {
+            await run(s3Only);
+            const policies = mocks.ofType("aws:iam/policy:Policy");
+            expect(policies.length).to.be.greaterThan(0);
+            for (const policy of policies) {
+                const text = String(policy.inputs.policy);
+                expect(text).to.not.include("logs:");
+                expect(text).to.include("s3:PutObject");
+            }
+        });
+    });
+
     describe("configuration errors", () => {
         it("fails before registering anything, naming the key, the value and what is allowed", async () => {
             pulumi.runtime.setAllConfig({ ...organization, "sessionManager:idleSessionTimeout": "90" });
