@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
-import { CliOptions, parseCli, usage, UsageError } from "./cli";
+import { CliOptions, defaultConfigFile, parseCli, usage, UsageError } from "./cli";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { renderJson, renderMarkdown, renderText } from "./report";
@@ -49,6 +49,32 @@ export async function resolveTargets(options: CliOptions): Promise<{ targets: Or
     return { targets, stackConfig: (t) => stackConfigFor(org, t) };
 }
 
+const shortUsage = "Usage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.";
+
+/** The config file named (or defaulted) does not exist: say which, and how to make one. */
+export function missingConfigMessage(configFile: string, projectDir: string): string {
+    const example = path.join(projectDir, defaultConfigFile);
+    const lines = [`error: the organization config ${configFile} does not exist.`];
+    if (fs.existsSync(example) && path.resolve(example) !== path.resolve(configFile)) {
+        lines.push(
+            `Create it from the commented example, which shows every key: cp ${example} ${configFile}`,
+            "then set sessionManager:targets (or sessionManager:organizationalUnitIds) to your accounts and Regions.",
+        );
+    } else {
+        lines.push(
+            "Create it: a YAML file with a config: section of sessionManager:* keys, for example",
+            "  config:",
+            "    aws:region: eu-west-1",
+            "    sessionManager:targets:",
+            '      - accountId: "111122223333"',
+            "        regions: [eu-west-1]",
+            "        roleName: SessionManagerDeployer",
+        );
+    }
+    lines.push("Or name another file with --config <file>.");
+    return lines.join("\n");
+}
+
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: Io, projectDir: string): Promise<{ exitCode: number; report?: RolloutReport }> {
     let options;
@@ -56,12 +82,16 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         options = parseCli(argv, projectDir);
     } catch (err) {
         if (!(err instanceof UsageError)) throw err;
-        io.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+        io.stderr.write(`error: ${err.message}\n${shortUsage}\n`);
         return { exitCode: usageExitCode };
     }
     if (options === "help") {
         io.stdout.write(`${usage}\n`);
         return { exitCode: exitCodes.ok };
+    }
+    if (!fs.existsSync(options.configFile)) {
+        io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
+        return { exitCode: usageExitCode };
     }
     let resolved;
     try {

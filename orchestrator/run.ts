@@ -93,7 +93,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
     const started = Date.now();
     const progress = options.progress ?? silentProgress;
     fs.mkdirSync(options.logDir, { recursive: true });
-    const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand });
+    const workspace = withoutStackSelection(await LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand }));
     const mutex = new Mutex();
 
     const results = await mapBounded(options.targets, options.parallel, async (target) => {
@@ -103,9 +103,10 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         const t0 = Date.now();
         const base = { stackName: target.stackName, accountId: target.accountId, region: target.region, logFile };
         let result: TargetResult;
+        let created = false;
         try {
             progress.update(target.stackName, "preparing");
-            const stack = await mutex.run(() => prepareStack(workspace, target, options));
+            const stack = await mutex.run(() => prepareStack(workspace, target, options, () => (created = true)));
             if (!stack) {
                 result = { ...base, outcome: "not deployed", changes: 0, changeSummary: {}, durationMs: 0 };
                 if (options.command === "drift") result.drift = [];
@@ -120,6 +121,16 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         } catch (err) {
             log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
             result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error: engineErrorSummary(err) };
+        }
+        // A preview changes nothing: a stack it had to create (with its Pulumi.<stack>.yaml) goes
+        // again, whether the preview succeeded or failed. It never held resources.
+        if (options.command === "preview" && created) {
+            try {
+                await mutex.run(() => workspace.removeStack(target.stackName));
+                log.write(`\n# preview: removed the stack ${target.stackName} this preview created\n`);
+            } catch (err) {
+                log.write(`\n# could not remove the stack this preview created: ${err instanceof Error ? err.message : String(err)}\n`);
+            }
         }
         result.durationMs = Date.now() - t0;
         await new Promise<void>((resolve) => log.end(resolve));
@@ -136,18 +147,58 @@ function detailFor(result: TargetResult): string {
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
 
-/** Selects (or, for preview and up, creates) the target's stack and writes its config; undefined when it does not exist. */
-async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions): Promise<Stack | undefined> {
-    const writesConfig = options.command === "preview" || options.command === "up";
-    if (!writesConfig) {
+/**
+ * The workspace with stack selection turned off: the Automation API's `Stack.select` and
+ * `Stack.create` run `pulumi stack select` / `stack init`, which change the stack the user
+ * has selected in the project directory. Every operation names its stack with `--stack`
+ * anyway, so these only check that the stack exists, or create it without selecting it;
+ * removing a stack keeps the user's selection too.
+ */
+export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace {
+    // PulumiCommand#run is what the workspace itself runs the CLI with (it maps "no stack named"
+    // to StackNotFoundError); it is marked internal, so check it is still there.
+    const command = workspace.pulumiCommand as unknown as { run?: (args: string[], cwd: string, env: Record<string, string>) => Promise<unknown> };
+    if (typeof command.run !== "function") throw new Error("@pulumi/pulumi's PulumiCommand has no run method any more: orchestrator/run.ts needs updating");
+    const run = (args: string[]) => {
+        const env: Record<string, string> = { ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
+        return (command.run as NonNullable<typeof command.run>).call(command, args, workspace.workDir, env);
+    };
+    workspace.selectStack = async (stackName: string) => {
+        await run(["stack", "--stack", stackName]);
+    };
+    workspace.createStack = async (stackName: string) => {
+        await run(["stack", "init", stackName, "--no-select", ...(workspace.secretsProvider ? ["--secrets-provider", workspace.secretsProvider] : [])]);
+    };
+    // `pulumi stack rm` clears the selection whichever stack it removes: put the user's back.
+    const removeStack = workspace.removeStack.bind(workspace);
+    workspace.removeStack = async (stackName, opts) => {
+        let selected: string | undefined;
         try {
-            return await Stack.select(target.stackName, workspace);
-        } catch (err) {
-            if (err instanceof StackNotFoundError) return undefined;
-            throw err;
+            selected = String((await run(["stack", "--show-name"]) as { stdout?: string }).stdout ?? "").trim() || undefined;
+        } catch {
+            // No stack selected: nothing to put back.
         }
+        await removeStack(stackName, opts);
+        if (selected && selected !== stackName) await run(["stack", "select", selected]);
+    };
+    return workspace;
+}
+
+/**
+ * Selects (or, for preview and up, creates) the target's stack and writes its config;
+ * undefined when it does not exist. `onCreate` is told when this call created the stack.
+ */
+async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions, onCreate: () => void = () => undefined): Promise<Stack | undefined> {
+    const writesConfig = options.command === "preview" || options.command === "up";
+    let stack: Stack;
+    try {
+        stack = await Stack.select(target.stackName, workspace);
+    } catch (err) {
+        if (!(err instanceof StackNotFoundError)) throw err;
+        if (!writesConfig) return undefined;
+        stack = await Stack.create(target.stackName, workspace);
+        onCreate();
     }
-    const stack = await Stack.createOrSelect(target.stackName, workspace);
     const wanted = options.stackConfig(target);
     const current = await stack.getAllConfig();
     // Keys dropped from the organization config must leave the stack too, or reruns would not converge.
