@@ -15,8 +15,8 @@ import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizat
 export const usageExitCode = 64;
 
 export interface Io {
-    stdout: NodeJS.WritableStream & { isTTY?: boolean };
-    stderr: NodeJS.WritableStream & { isTTY?: boolean; rows?: number };
+    stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+    stderr: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
     env: NodeJS.ProcessEnv;
 }
 
@@ -102,10 +102,21 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         return { exitCode: exitCodes.failed };
     }
     const pulumiCommand = await pulumiCli(projectDir, io);
-    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time; engine output in ${options.logDir}/<stack>.log\n`);
+    // The log directory once, on a line of its own, rather than a path on every target's line.
+    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`);
+    const stderr = io.stderr;
     const progress = new Progress(
         resolved.targets.map((t) => t.stackName),
-        { write: (t) => io.stderr.write(t), isTTY: io.stderr.isTTY, rows: io.stderr.rows },
+        {
+            write: (t) => stderr.write(t),
+            isTTY: stderr.isTTY,
+            get rows() {
+                return stderr.rows;
+            },
+            get columns() {
+                return stderr.isTTY ? stderr.columns : undefined;
+            },
+        },
     );
     const report = await runRollout({
         command: options.command,
@@ -121,15 +132,16 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         envVars: { PATH: io.env.PATH ?? "" },
         pulumiCommand,
     });
-    const text = renderText(report);
+    // The table fits the terminal it goes to; in a file or a CI log it is whole.
+    const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
     if (options.json) {
-        io.stderr.write(`\n${text}`);
+        io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);
         io.stdout.write(renderJson(report));
     } else if (options.markdown) {
-        io.stderr.write(`\n${text}`);
+        io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);
         io.stdout.write(renderMarkdown(report));
     } else {
-        io.stdout.write(`\n${text}`);
+        io.stdout.write(`\n${renderText(report, { columns: columnsOf(io.stdout) })}`);
     }
     return { exitCode: exitCodeFor(report), report };
 }

@@ -111,7 +111,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
                 result = { ...base, outcome: "not deployed", changes: 0, changeSummary: {}, durationMs: 0 };
                 if (options.command === "drift") result.drift = [];
             } else {
-                progress.update(target.stackName, "running", `log: ${logFile}`);
+                // The log directory is named once in the header; a path per line would not fit a terminal.
+                progress.update(target.stackName, "running");
                 const write = (text: string) => log.write(text);
                 result = { ...base, ...(await runRecovering(stack, options, write)), durationMs: 0 };
                 if (options.command === "destroy" && options.removeStacks) {
@@ -142,7 +143,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
 }
 
 function detailFor(result: TargetResult): string {
-    if (result.outcome === "failed") return `${result.error ?? ""} (log: ${result.logFile})`;
+    if (result.outcome === "failed") return result.error ?? "";
     if (result.outcome === "drifted") return (result.drift ?? []).flatMap((d) => d.fields.map((f) => f.field)).join(", ");
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
