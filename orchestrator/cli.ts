@@ -42,6 +42,9 @@ Commands:
   refresh   update each stack's state from what is live
   drift     refresh in preview mode and report documents that differ (exit 2 on drift)
   destroy   destroy each target's resources (onDelete decides what happens to the document)
+  prune     destroy and remove the stacks <prefix>.<account>.<region> that are no longer
+            targets (removed from the config or excluded); each stack's onDelete decides
+            what happens to its document. Every other command warns about such stacks
 
 Flags:
   --config <file>        organization config (default Pulumi.prod.yaml)

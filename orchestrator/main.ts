@@ -9,7 +9,7 @@ import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { renderJson, renderMarkdown, renderText } from "./report";
 import { exitCodeFor, exitCodes, RolloutReport } from "./result";
-import { runRollout } from "./run";
+import { findStaleStacks, runRollout } from "./run";
 import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
 
 export const usageExitCode = 64;
@@ -37,6 +37,7 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
 }
 
 export async function resolveTargets(options: CliOptions): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> }> {
+    // prune works on what is no longer a target, so a config whose every target is gone is fine.
     const org = loadOrgConfig(options.configFile);
     const problem = discoveryProblem(org.settings, org.region);
     if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
@@ -45,7 +46,7 @@ export async function resolveTargets(options: CliOptions): Promise<{ targets: Or
             ? await discoverAccounts(new OrganizationsClient({ region: organizationsRegion(org.region) }), org.settings.organizationalUnitIds)
             : [];
     const targets = deriveTargets(org.settings, { prefix: options.stackPrefix, discoveredAccounts, discoveredRoleName: options.roleName, defaultRegion: org.region });
-    if (targets.length === 0) throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
+    if (targets.length === 0 && options.command !== "prune") throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
     return { targets, stackConfig: (t) => stackConfigFor(org, t) };
 }
 
@@ -93,7 +94,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
         return { exitCode: usageExitCode };
     }
-    let resolved;
+    let resolved: Awaited<ReturnType<typeof resolveTargets>>;
     try {
         resolved = await resolveTargets(options);
     } catch (err) {
@@ -102,6 +103,20 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         return { exitCode: exitCodes.failed };
     }
     const pulumiCommand = await pulumiCli(projectDir, io);
+    const envVars = { PATH: io.env.PATH ?? "" };
+    const stale = await findStaleStacks({ projectDir: options.projectDir, envVars, pulumiCommand, targets: resolved.targets, stackPrefix: options.stackPrefix });
+    const staleStacks = stale.map((t) => t.stackName);
+    if (options.command === "prune") {
+        resolved = { ...resolved, targets: stale };
+        if (stale.length === 0) {
+            io.stderr.write(`prune: no stack named ${options.stackPrefix}.<account>.<region> is outside the targets; nothing to do\n`);
+            const report: RolloutReport = { command: "prune", startedAt: new Date().toISOString(), durationMs: 0, results: [], staleStacks: [] };
+            writeReport(report, options, io);
+            return { exitCode: exitCodes.ok, report };
+        }
+    } else if (stale.length > 0) {
+        io.stderr.write(`${staleWarning(staleStacks)}\n`);
+    }
     // The log directory once, on a line of its own, rather than a path on every target's line.
     io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`);
     const stderr = io.stderr;
@@ -129,10 +144,23 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         removeStacks: options.remove,
         refreshBeforeUp: options.refresh,
         recover: options.recover,
-        envVars: { PATH: io.env.PATH ?? "" },
+        envVars,
         pulumiCommand,
     });
-    // The table fits the terminal it goes to; in a file or a CI log it is whole.
+    if (options.command !== "prune") report.staleStacks = staleStacks;
+    writeReport(report, options, io);
+    return { exitCode: exitCodeFor(report), report };
+}
+
+/** Stacks that are no longer targets, and the command that lets go of them. */
+export function staleWarning(staleStacks: readonly string[]): string {
+    return (
+        `warning: ${staleStacks.length} stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${staleStacks.join(", ")}. ` +
+        "npm run org -- prune releases each document as its onDelete says and removes those stacks."
+    );
+}
+
+function writeReport(report: RolloutReport, options: CliOptions, io: Io): void {    // The table fits the terminal it goes to; in a file or a CI log it is whole.
     const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
     if (options.json) {
         io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);
@@ -143,5 +171,4 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     } else {
         io.stdout.write(`\n${renderText(report, { columns: columnsOf(io.stdout) })}`);
     }
-    return { exitCode: exitCodeFor(report), report };
 }

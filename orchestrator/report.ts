@@ -102,6 +102,9 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
         }
         parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(["TARGET", "FIELD", "WANTED", "FOUND"], rows));
     }
+    if (report.staleStacks?.length) {
+        parts.push("", ...wrapText(`Stacks no longer targets (npm run org -- prune releases and removes them): ${report.staleStacks.join(", ")}`, width, ""));
+    }
     const failed = report.results.filter((r) => r.outcome === "failed");
     if (failed.length > 0) {
         parts.push("", "Failures:");
@@ -118,6 +121,7 @@ export function renderJson(report: RolloutReport): string {
             startedAt: report.startedAt,
             durationMs: report.durationMs,
             exitCode: exitCodeFor(report),
+            ...(report.staleStacks !== undefined ? { staleStacks: report.staleStacks } : {}),
             targets: report.results.map((r) => ({
                 target: targetLabel(r),
                 accountId: r.accountId,
@@ -143,6 +147,7 @@ const headline: Record<RolloutReport["command"], string> = {
     refresh: "Session Manager preferences: refresh",
     drift: "Session Manager preferences: drift check",
     destroy: "Session Manager preferences: destroy",
+    prune: "Session Manager preferences: prune",
 };
 
 /** For a pull-request comment or an issue body. */
@@ -159,6 +164,12 @@ export function renderMarkdown(report: RolloutReport): string {
               ? "All targets succeeded."
               : "**Some targets failed**; see below.";
     const parts = [`### ${headline[report.command]}`, "", `${verdict} ${counts(report)}.`, ""];
+    if (report.staleStacks?.length) {
+        parts.push(
+            `**${report.staleStacks.length} stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: ${report.staleStacks.map((s) => `\`${s}\``).join(", ")}. \`npm run org -- prune\` releases each document as its \`onDelete\` says and removes them.`,
+            "",
+        );
+    }
     const drift = driftRows(report);
     if (drift.length > 0) parts.push("#### Drift", "", markdownTable(["Target", "Field", "Wanted", "Found"], drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``])), "");
     const changed = report.command === "drift" ? "Drifted documents" : "Resources changed";

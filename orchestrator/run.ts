@@ -93,7 +93,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
     const started = Date.now();
     const progress = options.progress ?? silentProgress;
     fs.mkdirSync(options.logDir, { recursive: true });
-    const workspace = withoutStackSelection(await LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand }));
+    const workspace = await rolloutWorkspace(options);
     const mutex = new Mutex();
 
     const results = await mapBounded(options.targets, options.parallel, async (target) => {
@@ -115,7 +115,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
                 progress.update(target.stackName, "running");
                 const write = (text: string) => log.write(text);
                 result = { ...base, ...(await runRecovering(stack, options, write)), durationMs: 0 };
-                if (options.command === "destroy" && options.removeStacks) {
+                if ((options.command === "destroy" && options.removeStacks) || options.command === "prune") {
                     await mutex.run(() => workspace.removeStack(target.stackName));
                 }
             }
@@ -146,6 +146,29 @@ function detailFor(result: TargetResult): string {
     if (result.outcome === "failed") return result.error ?? "";
     if (result.outcome === "drifted") return (result.drift ?? []).flatMap((d) => d.fields.map((f) => f.field)).join(", ");
     return result.changes > 0 ? `${result.changes} changed` : "";
+}
+
+function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand">): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand }).then(withoutStackSelection);
+}
+
+/**
+ * The stacks named `<prefix>.<account>.<region>` in the backend that are not among the
+ * targets: left behind when a target was removed from the config or excluded.
+ */
+export async function findStaleStacks(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & { stackPrefix: string }): Promise<OrgTarget[]> {
+    const workspace = await rolloutWorkspace(options);
+    const wanted = new Set(options.targets.map((t) => t.stackName));
+    const escaped = options.stackPrefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(`^${escaped}\\.(\\d{12})\\.([a-z0-9-]+)$`);
+    const stale: OrgTarget[] = [];
+    for (const summary of await workspace.listStacks()) {
+        // Backends may qualify the name (organization/project/stack).
+        const stackName = summary.name.split("/").pop() ?? summary.name;
+        const m = pattern.exec(stackName);
+        if (m && !wanted.has(stackName)) stale.push({ accountId: m[1], region: m[2], stackName });
+    }
+    return stale.sort((a, b) => a.stackName.localeCompare(b.stackName));
 }
 
 /**
@@ -272,7 +295,9 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
             const r = await stack.refresh(io);
             return summaryResult(r.summary.resourceChanges);
         }
-        case "destroy": {
+        case "destroy":
+        case "prune": {
+            // prune: the stack's own recorded resources and settings (its onDelete) decide.
             const r = await stack.destroy(io);
             return summaryResult(r.summary.resourceChanges);
         }
