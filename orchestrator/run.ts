@@ -121,7 +121,9 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
             }
         } catch (err) {
             log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
-            result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error: engineErrorSummary(err) };
+            // An interrupted run's message ends with the commands that clear it: never cut it short.
+            const error = err instanceof InterruptedRunError ? err.message : engineErrorSummary(err);
+            result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error };
         }
         // A preview changes nothing: a stack it had to create (with its Pulumi.<stack>.yaml) goes
         // again, whether the preview succeeded or failed. It never held resources.
