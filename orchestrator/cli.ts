@@ -1,6 +1,7 @@
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
+import { closest, distance } from "fastest-levenshtein";
 import { Command, commands } from "./result";
 import { defaultDiscoveredRoleName, stackPrefixProblem } from "./targets";
 
@@ -41,6 +42,9 @@ Commands:
   refresh   update each stack's state from what is live
   drift     refresh in preview mode and report documents that differ (exit 2 on drift)
   destroy   destroy each target's resources (onDelete decides what happens to the document)
+  prune     destroy and remove the stacks <prefix>.<account>.<region> that are no longer
+            targets (removed from the config or excluded); each stack's onDelete decides
+            what happens to its document. Every other command warns about such stacks
 
 Flags:
   --config <file>        organization config (default Pulumi.prod.yaml)
@@ -67,29 +71,56 @@ export function defaultParallelism(cpus = os.availableParallelism()): number {
     return Math.max(1, Math.min(4, cpus * 2));
 }
 
+export const defaultConfigFile = "Pulumi.prod.yaml";
+
+const flags = {
+    config: { type: "string", default: defaultConfigFile },
+    "stack-prefix": { type: "string", default: "org" },
+    parallel: { type: "string" },
+    "log-dir": { type: "string", default: "logs" },
+    "role-name": { type: "string", default: defaultDiscoveredRoleName },
+    json: { type: "boolean", default: false },
+    markdown: { type: "boolean", default: false },
+    "no-refresh": { type: "boolean", default: false },
+    "project-dir": { type: "string" },
+    remove: { type: "boolean", default: false },
+    recover: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+} as const;
+
+/** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
+export function closestFlag(given: string): string | undefined {
+    const name = given.replace(/^-+/, "").split("=")[0];
+    if (!name) return undefined;
+    const names = Object.keys(flags);
+    const best = closest(name, names);
+    // A prefix (--paral) or a few edits (--paralel, --stackprefix) away; not any flag at all.
+    if (best.startsWith(name) && name.length >= 3) return `--${best}`;
+    return distance(name, best) <= Math.max(2, Math.floor(best.length / 3)) ? `--${best}` : undefined;
+}
+
+/** parseArgs' own messages are about its API (positionals after '--'); say what the user got wrong. */
+function usageErrorFor(err: Error & { code?: string }): UsageError {
+    const option = /'(-[^'\s]*)/.exec(err.message)?.[1];
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && option) {
+        const suggestion = closestFlag(option);
+        return new UsageError(`unknown flag ${option}${suggestion ? `; did you mean ${suggestion}?` : ""}`);
+    }
+    if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && option) {
+        const name = option.replace(/^-+/, "").split(/[ =]/)[0];
+        const def = (flags as Record<string, { type: string }>)[name];
+        if (def?.type === "string") return new UsageError(`--${name} needs a value, e.g. --${name} <value>`);
+        if (def?.type === "boolean") return new UsageError(`--${name} takes no value`);
+    }
+    return new UsageError(err.message);
+}
+
 export function parseCli(argv: readonly string[], projectDir: string): CliOptions | "help" {
     let parsed;
     try {
-        parsed = parseArgs({
-            args: [...argv],
-            allowPositionals: true,
-            options: {
-                config: { type: "string", default: "Pulumi.prod.yaml" },
-                "stack-prefix": { type: "string", default: "org" },
-                parallel: { type: "string" },
-                "log-dir": { type: "string", default: "logs" },
-                "role-name": { type: "string", default: defaultDiscoveredRoleName },
-                json: { type: "boolean", default: false },
-                markdown: { type: "boolean", default: false },
-                "no-refresh": { type: "boolean", default: false },
-                "project-dir": { type: "string" },
-                remove: { type: "boolean", default: false },
-                recover: { type: "boolean", default: false },
-                help: { type: "boolean", short: "h", default: false },
-            },
-        });
+        parsed = parseArgs({ args: [...argv], allowPositionals: true, options: flags });
     } catch (err) {
-        throw new UsageError((err as Error).message);
+        throw usageErrorFor(err as Error & { code?: string });
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";

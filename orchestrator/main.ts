@@ -4,19 +4,19 @@ import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
-import { CliOptions, parseCli, usage, UsageError } from "./cli";
+import { CliOptions, defaultConfigFile, parseCli, usage, UsageError } from "./cli";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { renderJson, renderMarkdown, renderText } from "./report";
 import { exitCodeFor, exitCodes, RolloutReport } from "./result";
-import { runRollout } from "./run";
+import { findStaleStacks, runRollout } from "./run";
 import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
 
 export const usageExitCode = 64;
 
 export interface Io {
-    stdout: NodeJS.WritableStream & { isTTY?: boolean };
-    stderr: NodeJS.WritableStream & { isTTY?: boolean; rows?: number };
+    stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+    stderr: NodeJS.WritableStream & { isTTY?: boolean; rows?: number; columns?: number };
     env: NodeJS.ProcessEnv;
 }
 
@@ -46,6 +46,7 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
 }
 
 export async function resolveTargets(options: CliOptions): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> }> {
+    // prune works on what is no longer a target, so a config whose every target is gone is fine.
     const org = loadOrgConfig(options.configFile);
     const problem = discoveryProblem(org.settings, org.region);
     if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
@@ -54,8 +55,34 @@ export async function resolveTargets(options: CliOptions): Promise<{ targets: Or
             ? await discoverAccounts(new OrganizationsClient({ region: organizationsRegion(org.region) }), org.settings.organizationalUnitIds)
             : [];
     const targets = deriveTargets(org.settings, { prefix: options.stackPrefix, discoveredAccounts, discoveredRoleName: options.roleName, defaultRegion: org.region });
-    if (targets.length === 0) throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
+    if (targets.length === 0 && options.command !== "prune") throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
     return { targets, stackConfig: (t) => stackConfigFor(org, t) };
+}
+
+const shortUsage = "Usage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.";
+
+/** The config file named (or defaulted) does not exist: say which, and how to make one. */
+export function missingConfigMessage(configFile: string, projectDir: string): string {
+    const example = path.join(projectDir, defaultConfigFile);
+    const lines = [`error: the organization config ${configFile} does not exist.`];
+    if (fs.existsSync(example) && path.resolve(example) !== path.resolve(configFile)) {
+        lines.push(
+            `Create it from the commented example, which shows every key: cp ${example} ${configFile}`,
+            "then set sessionManager:targets (or sessionManager:organizationalUnitIds) to your accounts and Regions.",
+        );
+    } else {
+        lines.push(
+            "Create it: a YAML file with a config: section of sessionManager:* keys, for example",
+            "  config:",
+            "    aws:region: eu-west-1",
+            "    sessionManager:targets:",
+            '      - accountId: "111122223333"',
+            "        regions: [eu-west-1]",
+            "        roleName: SessionManagerDeployer",
+        );
+    }
+    lines.push("Or name another file with --config <file>.");
+    return lines.join("\n");
 }
 
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
@@ -65,14 +92,18 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         options = parseCli(argv, projectDir);
     } catch (err) {
         if (!(err instanceof UsageError)) throw err;
-        io.stderr.write(`error: ${err.message}\n\n${usage}\n`);
+        io.stderr.write(`error: ${err.message}\n${shortUsage}\n`);
         return { exitCode: usageExitCode };
     }
     if (options === "help") {
         io.stdout.write(`${usage}\n`);
         return { exitCode: exitCodes.ok };
     }
-    let resolved;
+    if (!fs.existsSync(options.configFile)) {
+        io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
+        return { exitCode: usageExitCode };
+    }
+    let resolved: Awaited<ReturnType<typeof resolveTargets>>;
     try {
         resolved = await resolveTargets(options);
     } catch (err) {
@@ -88,10 +119,35 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`error: ${err.message}\n`);
         return { exitCode: exitCodes.failed };
     }
-    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time; engine output in ${options.logDir}/<stack>.log\n`);
+    const envVars = { PATH: io.env.PATH ?? "" };
+    const stale = await findStaleStacks({ projectDir: options.projectDir, envVars, pulumiCommand, targets: resolved.targets, stackPrefix: options.stackPrefix });
+    const staleStacks = stale.map((t) => t.stackName);
+    if (options.command === "prune") {
+        resolved = { ...resolved, targets: stale };
+        if (stale.length === 0) {
+            io.stderr.write(`prune: no stack named ${options.stackPrefix}.<account>.<region> is outside the targets; nothing to do\n`);
+            const report: RolloutReport = { command: "prune", startedAt: new Date().toISOString(), durationMs: 0, results: [], staleStacks: [] };
+            writeReport(report, options, io);
+            return { exitCode: exitCodes.ok, report };
+        }
+    } else if (stale.length > 0) {
+        io.stderr.write(`${staleWarning(staleStacks)}\n`);
+    }
+    // The log directory once, on a line of its own, rather than a path on every target's line.
+    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`);
+    const stderr = io.stderr;
     const progress = new Progress(
         resolved.targets.map((t) => t.stackName),
-        { write: (t) => io.stderr.write(t), isTTY: io.stderr.isTTY, rows: io.stderr.rows },
+        {
+            write: (t) => stderr.write(t),
+            isTTY: stderr.isTTY,
+            get rows() {
+                return stderr.rows;
+            },
+            get columns() {
+                return stderr.isTTY ? stderr.columns : undefined;
+            },
+        },
     );
     const report = await runRollout({
         command: options.command,
@@ -104,18 +160,31 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         removeStacks: options.remove,
         refreshBeforeUp: options.refresh,
         recover: options.recover,
-        envVars: { PATH: io.env.PATH ?? "" },
+        envVars,
         pulumiCommand,
     });
-    const text = renderText(report);
+    if (options.command !== "prune") report.staleStacks = staleStacks;
+    writeReport(report, options, io);
+    return { exitCode: exitCodeFor(report), report };
+}
+
+/** Stacks that are no longer targets, and the command that lets go of them. */
+export function staleWarning(staleStacks: readonly string[]): string {
+    return (
+        `warning: ${staleStacks.length} stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${staleStacks.join(", ")}. ` +
+        "npm run org -- prune releases each document as its onDelete says and removes those stacks."
+    );
+}
+
+function writeReport(report: RolloutReport, options: CliOptions, io: Io): void {    // The table fits the terminal it goes to; in a file or a CI log it is whole.
+    const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
     if (options.json) {
-        io.stderr.write(`\n${text}`);
+        io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);
         io.stdout.write(renderJson(report));
     } else if (options.markdown) {
-        io.stderr.write(`\n${text}`);
+        io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);
         io.stdout.write(renderMarkdown(report));
     } else {
-        io.stdout.write(`\n${text}`);
+        io.stdout.write(`\n${renderText(report, { columns: columnsOf(io.stdout) })}`);
     }
-    return { exitCode: exitCodeFor(report), report };
 }

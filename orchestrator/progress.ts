@@ -15,6 +15,19 @@ export interface ProgressStream {
     write(text: string): boolean;
     isTTY?: boolean;
     rows?: number;
+    /** The terminal's width, read at each redraw (it changes when the window is resized). */
+    columns?: number;
+}
+
+/**
+ * `text` cut to at most `width` characters, ending in `…` when cut. One character short of
+ * the terminal's width is the most a redrawn line may use: a line that reaches the last
+ * column can wrap on some terminals, and a wrapped line throws off the cursor movement that
+ * redraws the block in place.
+ */
+export function fitWidth(text: string, width: number | undefined): string {
+    if (width === undefined || width <= 0 || text.length <= width) return text;
+    return width === 1 ? "…" : `${text.slice(0, width - 1)}…`;
 }
 
 interface Line {
@@ -26,8 +39,10 @@ interface Line {
 
 /**
  * One line per target with its state and elapsed time. On a terminal the block is
- * redrawn in place every second; anywhere else (CI logs, files) each state change is one
- * plain line, because cursor movement would turn a log into noise.
+ * redrawn in place every second, each line cut to the terminal's width (details such as
+ * an error end in `…`; the summary and the log file have them whole); anywhere else (CI
+ * logs, files) each state change is one plain, whole line, because cursor movement would
+ * turn a log into noise.
  */
 export class Progress implements ProgressListener {
     private readonly lines = new Map<string, Line>();
@@ -57,6 +72,7 @@ export class Progress implements ProgressListener {
         line.state = state;
         line.detail = detail;
         if (this.out.isTTY) this.redraw();
+        // CI logs and files: every line whole, whatever its length.
         else this.out.write(`${this.render(stackName, line)}\n`);
     }
 
@@ -68,7 +84,7 @@ export class Progress implements ProgressListener {
 
     private render(stackName: string, line: Line): string {
         const elapsed = line.startedAt === undefined ? "" : formatDuration((line.endedAt ?? this.now()) - line.startedAt);
-        const detail = line.detail ? `  ${line.detail}` : "";
+        const detail = line.detail ? `  ${line.detail.replace(/\s*\n\s*/g, " ")}` : "";
         return `${stackName.padEnd(this.width)}  ${line.state.padEnd(12)} ${elapsed.padStart(7)}${detail}`.trimEnd();
     }
 
@@ -85,7 +101,8 @@ export class Progress implements ProgressListener {
     }
 
     private redraw(): void {
-        const lines = this.visibleLines();
+        const columns = this.out.columns;
+        const lines = this.visibleLines().map((l) => fitWidth(l, columns === undefined ? undefined : columns - 1));
         // Move to the start of the block drawn last time, then overwrite it line by line.
         let text = this.drawn > 0 ? `\x1b[${this.drawn}F` : "";
         for (const l of lines) text += `\x1b[2K${l}\n`;

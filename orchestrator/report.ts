@@ -1,4 +1,6 @@
+import * as path from "node:path";
 import { formatDuration, markdownTable, textTable } from "./format";
+import { fitWidth } from "./progress";
 import { exitCodeFor, RolloutReport, TargetResult } from "./result";
 
 function targetLabel(r: TargetResult): string {
@@ -26,15 +28,88 @@ function driftRows(report: RolloutReport): string[][] {
     );
 }
 
+export interface TextOptions {
+    /**
+     * The terminal's width, when the text goes to one: tables then fit in it (the STACK
+     * column goes first, then drift values are cut) and failure messages are wrapped.
+     * Undefined (CI logs, files): everything whole.
+     */
+    columns?: number;
+}
+
+const widest = (lines: string) => Math.max(0, ...lines.split("\n").map((l) => l.length));
+
+/** Words of `text` in lines of at most `width` characters, each starting with `indent`. */
+export function wrapText(text: string, width: number | undefined, indent: string): string[] {
+    if (width === undefined) return [`${indent}${text}`];
+    const room = Math.max(20, width - indent.length);
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(/\s+/).filter(Boolean)) {
+        // A word longer than a line (a path, an ARN) is cut into pieces.
+        for (let rest = word; rest.length > 0; ) {
+            const piece = rest.slice(0, room);
+            rest = rest.slice(room);
+            if (line && line.length + 1 + piece.length > room) {
+                lines.push(line);
+                line = "";
+            }
+            line = line ? `${line} ${piece}` : piece;
+        }
+    }
+    if (line || lines.length === 0) lines.push(line);
+    return lines.map((l) => `${indent}${l}`);
+}
+
+/** The log file as the shorter of its absolute path and its path from the working directory. */
+function shortPath(file: string): string {
+    const relative = path.relative(process.cwd(), file);
+    return relative && relative.length < file.length ? relative : file;
+}
+
+/** `org.<account>.<region>` for the summary's header when the STACK column is left out. */
+function stackPattern(report: RolloutReport): string {
+    const r = report.results[0];
+    const suffix = `.${r.accountId}.${r.region}`;
+    return r.stackName.endsWith(suffix) ? `${r.stackName.slice(0, -suffix.length)}.<account>.<region>` : "<prefix>.<account>.<region>";
+}
+
 /** The summary printed at the end of every command, then the drift details and failures. */
-export function renderText(report: RolloutReport): string {
-    const rows = report.results.map((r) => [targetLabel(r), r.stackName, r.outcome, String(r.changes), formatDuration(r.durationMs)]);
+export function renderText(report: RolloutReport, options: TextOptions = {}): string {
+    // One column short of the terminal: a line that reaches the last column may wrap.
+    const width = options.columns === undefined ? undefined : options.columns - 1;
     const changed = report.command === "drift" ? "DRIFTED DOCS" : "CHANGED";
-    const parts = [`${report.command}: ${counts(report)}`, "", textTable(["TARGET", "STACK", "RESULT", changed, "DURATION"], rows)];
+    const parts = [`${report.command}: ${counts(report)}`, ""];
+    let table = textTable(
+        ["TARGET", "STACK", "RESULT", changed, "DURATION"],
+        report.results.map((r) => [targetLabel(r), r.stackName, r.outcome, String(r.changes), formatDuration(r.durationMs)]),
+    );
+    if (width !== undefined && widest(table) > width && report.results.length > 0) {
+        // The stack name follows from the target; say how once instead of a column per row.
+        table = textTable(["TARGET", "RESULT", changed, "DURATION"], report.results.map((r) => [targetLabel(r), r.outcome, String(r.changes), formatDuration(r.durationMs)]));
+        parts.splice(1, 0, `stacks: ${stackPattern(report)}`);
+    }
+    parts.push(table);
     const drift = driftRows(report);
-    if (drift.length > 0) parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(["TARGET", "FIELD", "WANTED", "FOUND"], drift));
+    if (drift.length > 0) {
+        let rows = drift;
+        if (width !== undefined) {
+            // Cut the wanted and found values (the JSON report has them whole) to what is left.
+            const head = ["TARGET", "FIELD"];
+            const fixed = Math.max(...[head, ...drift].map((r) => r[0].length)) + Math.max(...[head, ...drift].map((r) => r[1].length)) + 6;
+            const cell = Math.max(8, Math.floor((width - fixed) / 2));
+            rows = drift.map((r) => [r[0], r[1], fitWidth(r[2], cell), fitWidth(r[3], cell)]);
+        }
+        parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(["TARGET", "FIELD", "WANTED", "FOUND"], rows));
+    }
+    if (report.staleStacks?.length) {
+        parts.push("", ...wrapText(`Stacks no longer targets (npm run org -- prune releases and removes them): ${report.staleStacks.join(", ")}`, width, ""));
+    }
     const failed = report.results.filter((r) => r.outcome === "failed");
-    if (failed.length > 0) parts.push("", "Failures:", ...failed.map((r) => `  ${targetLabel(r)}: ${r.error ?? "failed"}\n    log: ${r.logFile}`));
+    if (failed.length > 0) {
+        parts.push("", "Failures:");
+        for (const r of failed) parts.push(...wrapText(`${targetLabel(r)}: ${r.error ?? "failed"}`, width, "  "), `    log: ${width === undefined ? r.logFile : shortPath(r.logFile)}`);
+    }
     return `${parts.join("\n")}\n`;
 }
 
@@ -46,6 +121,7 @@ export function renderJson(report: RolloutReport): string {
             startedAt: report.startedAt,
             durationMs: report.durationMs,
             exitCode: exitCodeFor(report),
+            ...(report.staleStacks !== undefined ? { staleStacks: report.staleStacks } : {}),
             targets: report.results.map((r) => ({
                 target: targetLabel(r),
                 accountId: r.accountId,
@@ -71,6 +147,7 @@ const headline: Record<RolloutReport["command"], string> = {
     refresh: "Session Manager preferences: refresh",
     drift: "Session Manager preferences: drift check",
     destroy: "Session Manager preferences: destroy",
+    prune: "Session Manager preferences: prune",
 };
 
 /** For a pull-request comment or an issue body. */
@@ -87,6 +164,12 @@ export function renderMarkdown(report: RolloutReport): string {
               ? "All targets succeeded."
               : "**Some targets failed**; see below.";
     const parts = [`### ${headline[report.command]}`, "", `${verdict} ${counts(report)}.`, ""];
+    if (report.staleStacks?.length) {
+        parts.push(
+            `**${report.staleStacks.length} stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: ${report.staleStacks.map((s) => `\`${s}\``).join(", ")}. \`npm run org -- prune\` releases each document as its \`onDelete\` says and removes them.`,
+            "",
+        );
+    }
     const drift = driftRows(report);
     if (drift.length > 0) parts.push("#### Drift", "", markdownTable(["Target", "Field", "Wanted", "Found"], drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``])), "");
     const changed = report.command === "drift" ? "Drifted documents" : "Resources changed";

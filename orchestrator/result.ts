@@ -1,6 +1,6 @@
 import { DocumentDrift } from "./drift";
 
-export const commands = ["preview", "up", "refresh", "drift", "destroy"] as const;
+export const commands = ["preview", "up", "refresh", "drift", "destroy", "prune"] as const;
 export type Command = (typeof commands)[number];
 
 /**
@@ -31,6 +31,11 @@ export interface RolloutReport {
     startedAt: string;
     durationMs: number;
     results: TargetResult[];
+    /**
+     * Stacks with the prefix that are no longer targets (removed from the config or
+     * excluded): `prune` releases their documents and removes them.
+     */
+    staleStacks?: string[];
 }
 
 /** Exit codes, so CI can tell "something broke" from "the organization drifted". */

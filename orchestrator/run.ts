@@ -93,7 +93,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
     const started = Date.now();
     const progress = options.progress ?? silentProgress;
     fs.mkdirSync(options.logDir, { recursive: true });
-    const workspace = await LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand });
+    const workspace = await rolloutWorkspace(options);
     const mutex = new Mutex();
 
     const results = await mapBounded(options.targets, options.parallel, async (target) => {
@@ -103,24 +103,37 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         const t0 = Date.now();
         const base = { stackName: target.stackName, accountId: target.accountId, region: target.region, logFile };
         let result: TargetResult;
+        let created = false;
         try {
             progress.update(target.stackName, "preparing");
-            const stack = await mutex.run(() => prepareStack(workspace, target, options));
+            const stack = await mutex.run(() => prepareStack(workspace, target, options, () => (created = true)));
             if (!stack) {
                 result = { ...base, outcome: "not deployed", changes: 0, changeSummary: {}, durationMs: 0 };
                 if (options.command === "drift") result.drift = [];
             } else {
-                progress.update(target.stackName, "running", `log: ${logFile}`);
+                // The log directory is named once in the header; a path per line would not fit a terminal.
+                progress.update(target.stackName, "running");
                 const write = (text: string) => log.write(text);
                 result = { ...base, ...(await runRecovering(stack, options, write)), durationMs: 0 };
-                if (options.command === "destroy" && options.removeStacks) {
+                if ((options.command === "destroy" && options.removeStacks) || options.command === "prune") {
                     await mutex.run(() => workspace.removeStack(target.stackName));
                 }
             }
         } catch (err) {
             log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
+            // An interrupted run's message ends with the commands that clear it: never cut it short.
             const error = err instanceof InterruptedRunError ? err.message : engineErrorSummary(err);
             result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error };
+        }
+        // A preview changes nothing: a stack it had to create (with its Pulumi.<stack>.yaml) goes
+        // again, whether the preview succeeded or failed. It never held resources.
+        if (options.command === "preview" && created) {
+            try {
+                await mutex.run(() => workspace.removeStack(target.stackName));
+                log.write(`\n# preview: removed the stack ${target.stackName} this preview created\n`);
+            } catch (err) {
+                log.write(`\n# could not remove the stack this preview created: ${err instanceof Error ? err.message : String(err)}\n`);
+            }
         }
         result.durationMs = Date.now() - t0;
         await new Promise<void>((resolve) => log.end(resolve));
@@ -132,23 +145,86 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
 }
 
 function detailFor(result: TargetResult): string {
-    if (result.outcome === "failed") return `${result.error ?? ""} (log: ${result.logFile})`;
+    if (result.outcome === "failed") return result.error ?? "";
     if (result.outcome === "drifted") return (result.drift ?? []).flatMap((d) => d.fields.map((f) => f.field)).join(", ");
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
 
-/** Selects (or, for preview and up, creates) the target's stack and writes its config; undefined when it does not exist. */
-async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions): Promise<Stack | undefined> {
-    const writesConfig = options.command === "preview" || options.command === "up";
-    if (!writesConfig) {
-        try {
-            return await Stack.select(target.stackName, workspace);
-        } catch (err) {
-            if (err instanceof StackNotFoundError) return undefined;
-            throw err;
-        }
+function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand">): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand }).then(withoutStackSelection);
+}
+
+/**
+ * The stacks named `<prefix>.<account>.<region>` in the backend that are not among the
+ * targets: left behind when a target was removed from the config or excluded.
+ */
+export async function findStaleStacks(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & { stackPrefix: string }): Promise<OrgTarget[]> {
+    const workspace = await rolloutWorkspace(options);
+    const wanted = new Set(options.targets.map((t) => t.stackName));
+    const escaped = options.stackPrefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const pattern = new RegExp(`^${escaped}\\.(\\d{12})\\.([a-z0-9-]+)$`);
+    const stale: OrgTarget[] = [];
+    for (const summary of await workspace.listStacks()) {
+        // Backends may qualify the name (organization/project/stack).
+        const stackName = summary.name.split("/").pop() ?? summary.name;
+        const m = pattern.exec(stackName);
+        if (m && !wanted.has(stackName)) stale.push({ accountId: m[1], region: m[2], stackName });
     }
-    const stack = await Stack.createOrSelect(target.stackName, workspace);
+    return stale.sort((a, b) => a.stackName.localeCompare(b.stackName));
+}
+
+/**
+ * The workspace with stack selection turned off: the Automation API's `Stack.select` and
+ * `Stack.create` run `pulumi stack select` / `stack init`, which change the stack the user
+ * has selected in the project directory. Every operation names its stack with `--stack`
+ * anyway, so these only check that the stack exists, or create it without selecting it;
+ * removing a stack keeps the user's selection too.
+ */
+export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace {
+    // PulumiCommand#run is what the workspace itself runs the CLI with (it maps "no stack named"
+    // to StackNotFoundError); it is marked internal, so check it is still there.
+    const command = workspace.pulumiCommand as unknown as { run?: (args: string[], cwd: string, env: Record<string, string>) => Promise<unknown> };
+    if (typeof command.run !== "function") throw new Error("@pulumi/pulumi's PulumiCommand has no run method any more: orchestrator/run.ts needs updating");
+    const run = (args: string[]) => {
+        const env: Record<string, string> = { ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
+        return (command.run as NonNullable<typeof command.run>).call(command, args, workspace.workDir, env);
+    };
+    workspace.selectStack = async (stackName: string) => {
+        await run(["stack", "--stack", stackName]);
+    };
+    workspace.createStack = async (stackName: string) => {
+        await run(["stack", "init", stackName, "--no-select", ...(workspace.secretsProvider ? ["--secrets-provider", workspace.secretsProvider] : [])]);
+    };
+    // `pulumi stack rm` clears the selection whichever stack it removes: put the user's back.
+    const removeStack = workspace.removeStack.bind(workspace);
+    workspace.removeStack = async (stackName, opts) => {
+        let selected: string | undefined;
+        try {
+            selected = String((await run(["stack", "--show-name"]) as { stdout?: string }).stdout ?? "").trim() || undefined;
+        } catch {
+            // No stack selected: nothing to put back.
+        }
+        await removeStack(stackName, opts);
+        if (selected && selected !== stackName) await run(["stack", "select", selected]);
+    };
+    return workspace;
+}
+
+/**
+ * Selects (or, for preview and up, creates) the target's stack and writes its config;
+ * undefined when it does not exist. `onCreate` is told when this call created the stack.
+ */
+async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions, onCreate: () => void = () => undefined): Promise<Stack | undefined> {
+    const writesConfig = options.command === "preview" || options.command === "up";
+    let stack: Stack;
+    try {
+        stack = await Stack.select(target.stackName, workspace);
+    } catch (err) {
+        if (!(err instanceof StackNotFoundError)) throw err;
+        if (!writesConfig) return undefined;
+        stack = await Stack.create(target.stackName, workspace);
+        onCreate();
+    }
     const wanted = options.stackConfig(target);
     const current = await stack.getAllConfig();
     // Keys dropped from the organization config must leave the stack too, or reruns would not converge.
@@ -221,7 +297,9 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
             const r = await stack.refresh(io);
             return summaryResult(r.summary.resourceChanges);
         }
-        case "destroy": {
+        case "destroy":
+        case "prune": {
+            // prune: the stack's own recorded resources and settings (its onDelete) decide.
             const r = await stack.destroy(io);
             return summaryResult(r.summary.resourceChanges);
         }

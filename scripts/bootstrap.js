@@ -2,6 +2,10 @@
 // Makes a fresh clone runnable: installs npm dependencies from the lockfile when they are
 // missing or stale, and the pinned Python tools (moto, cfn-lint) into a cached virtualenv.
 // Plain Node.js with no dependencies, because it runs before node_modules exists.
+//
+// Everything it and the installers it runs print goes to stderr: it is the pre-hook of
+// `npm run org`, whose stdout may be a JSON or Markdown report redirected to a file.
+// `--npm-only` (the org hook, CI's deploy jobs) skips the Python test tools.
 "use strict";
 const { execFileSync } = require("node:child_process");
 const crypto = require("node:crypto");
@@ -16,6 +20,9 @@ function sha256(file) {
     return crypto.createHash("sha256").update(fs.readFileSync(file)).digest("hex").slice(0, 16);
 }
 
+/** Child processes: no stdin, and their stdout joins our stderr (fd 2). */
+const toStderr = ["ignore", 2, 2];
+
 function log(message) {
     process.stderr.write(`bootstrap: ${message}\n`);
 }
@@ -25,7 +32,7 @@ function ensureNodeModules() {
     const want = sha256(path.join(root, "package-lock.json"));
     if (fs.existsSync(stamp) && fs.readFileSync(stamp, "utf8") === want) return;
     log("installing npm dependencies from package-lock.json (npm ci)");
-    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: "inherit" });
+    execFileSync("npm", ["ci", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: root, stdio: toStderr });
     fs.writeFileSync(stamp, want);
 }
 
@@ -37,13 +44,19 @@ function ensurePythonTools() {
         log(`installing ${fs.readFileSync(requirements, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).join(", ")} into ${venv}`);
         fs.rmSync(venv, { recursive: true, force: true });
         fs.mkdirSync(cacheRoot, { recursive: true });
-        execFileSync("python3", ["-m", "venv", venv], { stdio: "inherit" });
-        execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", "-r", requirements], { stdio: "inherit" });
+        execFileSync("python3", ["-m", "venv", venv], { stdio: toStderr });
+        execFileSync(path.join(venv, "bin", "pip"), ["install", "--quiet", "--disable-pip-version-check", "-r", requirements], { stdio: toStderr });
         fs.writeFileSync(ready, new Date().toISOString());
     }
     // Tests and scripts find the tools through this file, whatever the cache directory is.
     fs.writeFileSync(path.join(root, "node_modules", ".python-venv"), venv);
 }
 
+const args = process.argv.slice(2);
+const unknown = args.filter((a) => a !== "--npm-only");
+if (unknown.length > 0) {
+    log(`unknown argument ${unknown.join(" ")}; the only one is --npm-only (skip the Python test tools)`);
+    process.exit(64);
+}
 ensureNodeModules();
-ensurePythonTools();
+if (!args.includes("--npm-only")) ensurePythonTools();

@@ -54,6 +54,11 @@ describe("Pulumi.prod.deploy.yaml (Pulumi Deployments settings)", () => {
         expect(minutes).to.be.a("number").within(15, 12 * 60);
     });
 
+    it("ships with deploying and previewing off: the workflow is the one deployer on pushes to main", () => {
+        expect(settings.gitHub.deployCommits).to.equal(false);
+        expect(settings.gitHub.previewPullRequests).to.equal(false);
+    });
+
     it("watches the files the prod stack's program is built from", () => {
         for (const p of settings.gitHub.paths as string[]) {
             const base = p.replace(/\/\*\*$/, "");
@@ -111,9 +116,44 @@ describe(".github/workflows/session-manager.yml", () => {
         expect(jobs.preview.permissions?.["pull-requests"]).to.equal("write");
     });
 
-    it("applies on pushes to main", () => {
-        expect(jobs.up.if).to.include("github.event_name == 'push'");
+    it("applies on pushes to main, unless the repository variable hands deploying to Pulumi Deployments", () => {
+        expect(jobs.up.if).to.equal("(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && vars.SESSION_MANAGER_DEPLOYER != 'pulumi-deployments'");
         expect(orgCommands("up")[0][0]).to.equal("up");
+    });
+
+    it("previews and checks drift with the read-only role; only up, in the production environment, has the write role", () => {
+        const role = (job: string) => jobs[job].steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))?.with?.["role-to-assume"];
+        expect(role("preview")).to.equal("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+        expect(role("drift")).to.equal("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
+        expect(role("up")).to.equal("${{ vars.AWS_ROLLOUT_ROLE_ARN }}");
+        const environments = Object.fromEntries(Object.entries(jobs).map(([name, job]) => [name, (job as { environment?: string }).environment]));
+        expect(environments).to.deep.equal({ preview: undefined, up: "production", drift: undefined });
+    });
+
+    it("installs npm dependencies only, through the bootstrap the org pre-hook checks, and no Python test tools", () => {
+        expect(pkg.scripts.preorg).to.equal("node scripts/bootstrap.js --npm-only");
+        for (const job of Object.keys(jobs)) {
+            const steps = jobs[job].steps;
+            const install = steps.findIndex((s) => s.run === "node scripts/bootstrap.js --npm-only");
+            const org = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
+            expect(install, job).to.be.greaterThan(-1).and.lessThan(org);
+            expect(JSON.stringify(steps), job).not.to.match(/\bpip\b|moto|cfn-lint|requirements-test|setup-python|npm ci|npm install/);
+        }
+    });
+
+    it("README's setup checklist names every variable, secret and environment the workflow uses", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const checklist = readme.slice(readme.indexOf("#### Setup checklist"));
+        expect(checklist.length, "README has a Setup checklist").to.be.lessThan(readme.length);
+        const text = fs.readFileSync(path.join(root, ".github", "workflows", "session-manager.yml"), "utf8");
+        const names = [...new Set([...text.matchAll(/\b(?:vars|secrets)\.([A-Z_]+)/g)].map((m) => m[1]))];
+        expect(names).to.include.members(["AWS_PREVIEW_ROLE_ARN", "AWS_ROLLOUT_ROLE_ARN", "AWS_REGION", "SESSION_MANAGER_DEPLOYER"]);
+        for (const name of [...names, "production"]) expect(checklist, name).to.include(`\`${name}\``);
+        for (const subject of ["repo:OWNER/REPO:pull_request", "repo:OWNER/REPO:ref:refs/heads/main", "repo:OWNER/REPO:environment:production"]) {
+            expect(checklist, subject).to.include(subject);
+        }
+        expect(checklist).to.include("pulumi:deploy:org:");
+        expect(checklist).to.include("deployCommits");
     });
 
     it("checks drift on the schedule and opens an issue when the exit code says drift", () => {

@@ -166,6 +166,63 @@ describe("orchestrator report", () => {
         });
     });
 
+    describe("terminal width", () => {
+        const longError = "assuming role arn:aws:iam::222222222222:role/OrganizationAccountAccessRole: AccessDenied: User arn:aws:sts::111111111111:assumed-role/x is not authorized to perform sts:AssumeRole";
+
+        it("cuts every redrawn progress line to one column short of the terminal, ending in …", () => {
+            const chunks: string[] = [];
+            const stream = { write: (t: string) => chunks.push(t) > 0, isTTY: true, rows: 40, columns: 80 };
+            const p = new Progress(["org.222222222222.ap-southeast-2", "org.1.x"], stream, () => 0);
+            p.update("org.222222222222.ap-southeast-2", "failed", longError);
+            p.finish();
+            const last = chunks[chunks.length - 1].replace(/\x1b\[\d*[A-Za-z]/g, "");
+            const lines = last.split("\n").filter(Boolean);
+            expect(lines).to.have.length(2);
+            for (const l of lines) expect(l.length, l).to.be.at.most(79);
+            expect(lines[0]).to.match(/^org\.222222222222\.ap-southeast-2\s+failed\s+0ms\s+assuming role.*…$/);
+        });
+
+        it("keeps whole lines when not on a terminal", () => {
+            const chunks: string[] = [];
+            const p = new Progress(["org.2.x"], { write: (t: string) => chunks.push(t) > 0, isTTY: false, columns: 60 }, () => 0);
+            p.update("org.2.x", "failed", longError);
+            expect(chunks.join("")).to.include(longError);
+        });
+
+        const wide: RolloutReport = {
+            command: "drift",
+            startedAt: "2025-01-01T00:00:00.000Z",
+            durationMs: 8_000,
+            results: [
+                result({ accountId: "111111111111", region: "ap-southeast-2", outcome: "failed", error: longError }),
+                result({
+                    accountId: "222222222222",
+                    region: "ap-southeast-2",
+                    outcome: "drifted",
+                    changes: 1,
+                    drift: [{ target: "222222222222/ap-southeast-2", deleted: false, fields: [{ field: "inputs.shellProfile.linux", wanted: "", found: "x".repeat(300) }] }],
+                }),
+            ],
+        };
+
+        it("fits the summary in 80 columns: the STACK column gives way to one line saying how stacks are named, values are cut, failures wrapped", () => {
+            const text = renderText(wide, { columns: 80 });
+            for (const l of text.split("\n")) expect(l.length, l).to.be.at.most(79);
+            expect(text).to.include("stacks: org.<account>.<region>");
+            expect(text).to.match(/TARGET\s+RESULT\s+DRIFTED DOCS\s+DURATION/);
+            expect(text).to.match(/222222222222\/ap-southeast-2\s+inputs\.shellProfile\.linux\s+""\s+"x+…/);
+            expect(text.replace(/\n\s+/g, " ")).to.include(longError);
+        });
+
+        it("keeps the full table when it fits, and everything whole without a terminal", () => {
+            expect(renderText(upReport, { columns: 120 })).to.equal(renderText(upReport));
+            const whole = renderText(wide);
+            expect(whole).to.match(/TARGET\s+STACK\s+RESULT/);
+            expect(whole).to.include(`"${"x".repeat(300)}"`);
+            expect(whole).to.include(`  111111111111/ap-southeast-2: ${longError}\n    log: logs/org.111111111111.ap-southeast-2.log`);
+        });
+    });
+
     describe("runner helpers", () => {
         it("runs at most `limit` tasks at once and keeps result order", async () => {
             let inFlight = 0;

@@ -1,0 +1,197 @@
+// The orchestrator's command line as a user meets it: a mistyped flag, a config file that is
+// not there, and (through the real engine) what `npm run org` leaves in the project
+// directory and the backend: the user's selected stack, and no stacks a preview created.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Writable } from "node:stream";
+import { expect } from "chai";
+import { closestFlag, parseCli, UsageError } from "../orchestrator/cli";
+import { main } from "../orchestrator/main";
+import { ChildRun, runScript } from "./support/childProcess";
+import { engineEnv, pulumiBin, repoRoot } from "./support/engine";
+import { Moto, startMoto } from "./support/moto";
+import { projectCopy } from "./support/project";
+
+function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
+    let text = "";
+    const stream = new Writable({
+        write(chunk: Buffer, _enc, done) {
+            text += chunk.toString();
+            done();
+        },
+    });
+    return { stream, text: () => text };
+}
+
+async function runMain(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+    const out = capture();
+    const err = capture();
+    const { exitCode } = await main(argv, { stdout: out.stream, stderr: err.stream, env: { ...process.env } }, repoRoot);
+    return { exitCode, stdout: out.text(), stderr: err.text() };
+}
+
+function usageMessage(argv: string[]): string {
+    try {
+        parseCli(argv, repoRoot);
+    } catch (err) {
+        expect(err).to.be.instanceOf(UsageError);
+        return (err as Error).message;
+    }
+    throw new Error(`${argv.join(" ")} was accepted`);
+}
+
+describe("orchestrator command line", () => {
+    describe("a mistyped flag", () => {
+        it("names the closest flag instead of parseArgs' own text", () => {
+            expect(usageMessage(["up", "--paralel", "3"])).to.equal("unknown flag --paralel; did you mean --parallel?");
+            expect(usageMessage(["up", "--paralel=3"])).to.equal("unknown flag --paralel; did you mean --parallel?");
+            expect(usageMessage(["drift", "--jsn"])).to.equal("unknown flag --jsn; did you mean --json?");
+            expect(usageMessage(["up", "--stackprefix", "x"])).to.equal("unknown flag --stackprefix; did you mean --stack-prefix?");
+            expect(usageMessage(["destroy", "--remov"])).to.equal("unknown flag --remov; did you mean --remove?");
+        });
+
+        it("suggests nothing when no flag is close", () => {
+            expect(usageMessage(["up", "--frobnicate"])).to.equal("unknown flag --frobnicate");
+            expect(closestFlag("--zz")).to.equal(undefined);
+        });
+
+        it("says a flag needs a value, or takes none", () => {
+            expect(usageMessage(["up", "--parallel"])).to.equal("--parallel needs a value, e.g. --parallel <value>");
+            expect(usageMessage(["up", "--json=yes"])).to.equal("--json takes no value");
+        });
+
+        it("exits 64 with the message and a pointer to --help on stderr, nothing on stdout", async () => {
+            const r = await runMain(["up", "--paralel", "3"]);
+            expect(r.exitCode).to.equal(64);
+            expect(r.stdout).to.equal("");
+            expect(r.stderr).to.equal("error: unknown flag --paralel; did you mean --parallel?\nUsage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.\n");
+        });
+    });
+
+    describe("a config file that does not exist", () => {
+        it("exits 64 naming the file and how to create it from the example", async () => {
+            const missing = path.join(os.tmpdir(), `no-such-org-${process.pid}.yaml`);
+            const r = await runMain(["preview", "--config", missing]);
+            expect(r.exitCode).to.equal(64);
+            expect(r.stdout).to.equal("");
+            expect(r.stderr).to.include(`error: the organization config ${missing} does not exist.`);
+            expect(r.stderr).to.include(`cp ${path.join(repoRoot, "Pulumi.prod.yaml")} ${missing}`);
+            expect(r.stderr).to.include("--config <file>");
+        });
+    });
+});
+
+describe("what npm run org leaves behind, through the real engine", function () {
+    this.timeout(12 * 60_000);
+    const prefix = `cli-${process.pid}`;
+    const userStack = "user-dev";
+    let workDir: string;
+    let project: string;
+    let moto: Moto;
+    let env: Record<string, string>;
+    let bin: string;
+
+    function pulumi(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+        return new Promise((resolve) => {
+            execFile(path.join(bin, "pulumi"), args, { cwd: project, env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+                resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            );
+        });
+    }
+
+    function org(...args: string[]): Promise<ChildRun> {
+        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "2", "--project-dir", project];
+        return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
+    }
+
+    async function selectedStack(): Promise<string> {
+        const r = await pulumi("stack", "--show-name");
+        expect(r.code, r.stderr).to.equal(0);
+        return r.stdout.trim();
+    }
+
+    async function stackNames(): Promise<string[]> {
+        const r = await pulumi("stack", "ls", "--json");
+        expect(r.code, r.stderr).to.equal(0);
+        return (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name.split("/").pop() as string).sort();
+    }
+
+    const orgStackFiles = () => fs.readdirSync(project).filter((f) => f.startsWith(`Pulumi.${prefix}.`));
+    const orgStacks = [`${prefix}.111111111111.eu-west-1`, `${prefix}.111111111111.us-east-1`];
+
+    before(async function () {
+        this.timeout(60 * 60_000);
+        bin = await pulumiBin();
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-cli-"));
+        project = projectCopy(path.join(workDir, "project"));
+        moto = await startMoto();
+        env = { ...(await engineEnv(moto, path.join(workDir, "backend"))) };
+        const config = [
+            "config:",
+            "  aws:region: us-east-1",
+            "  sessionManager:sessionDataEncryption: false",
+            "  sessionManager:createCWLogGroup: false",
+            "  sessionManager:instancePolicy: false",
+            "  sessionManager:targets:",
+            '    - accountId: "111111111111"',
+            "      regions: [us-east-1, eu-west-1]",
+            "      roleName: OrgAdmin",
+        ];
+        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        // The user's own stack of the project, selected, as after `pulumi stack init`.
+        const init = await pulumi("stack", "init", userStack);
+        expect(init.code, init.stderr).to.equal(0);
+        expect(await selectedStack()).to.equal(userStack);
+    });
+
+    after(async () => {
+        await moto?.stop();
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("a failed preview leaves no stack, no Pulumi.<stack>.yaml, and the user's stack selected", async () => {
+        const index = path.join(project, "index.ts");
+        fs.unlinkSync(index);
+        fs.writeFileSync(index, 'throw new Error("this program fails on purpose");\n');
+        let run: ChildRun;
+        try {
+            run = await org("preview", "--json");
+        } finally {
+            fs.unlinkSync(index);
+            fs.symlinkSync(path.join(repoRoot, "index.ts"), index);
+        }
+        expect(run.code, run.stderr).to.equal(1);
+        const report = JSON.parse(run.stdout) as { targets: { result: string; error?: string }[] };
+        expect(report.targets.map((t) => t.result)).to.deep.equal(["failed", "failed"]);
+        expect(report.targets[0].error).to.include("fails on purpose");
+        expect(await stackNames()).to.deep.equal([userStack]);
+        expect(orgStackFiles()).to.deep.equal([]);
+        expect(await selectedStack()).to.equal(userStack);
+    });
+
+    it("a successful preview of new targets leaves no stacks either", async () => {
+        const run = await org("preview", "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        expect(await stackNames()).to.deep.equal([userStack]);
+        expect(orgStackFiles()).to.deep.equal([]);
+        expect(await selectedStack()).to.equal(userStack);
+    });
+
+    it("up creates the stacks without selecting them; a preview then keeps them; drift selects nothing", async () => {
+        const up = await org("up", "--json");
+        expect(up.code, up.stderr).to.equal(0);
+        expect(await selectedStack()).to.equal(userStack);
+        expect(await stackNames()).to.deep.equal([...orgStacks, userStack].sort());
+
+        const preview = await org("preview", "--json");
+        expect(preview.code, preview.stderr).to.equal(0);
+        expect(await stackNames()).to.deep.equal([...orgStacks, userStack].sort());
+        expect(await selectedStack()).to.equal(userStack);
+
+        const drift = await org("drift", "--json");
+        expect(drift.code, drift.stderr).to.equal(0);
+        expect(await selectedStack()).to.equal(userStack);
+    });
+});
