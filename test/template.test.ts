@@ -134,9 +134,9 @@ describe("StackSet template", () => {
             expect(code).to.not.match(/20\d\d-\d\d-\d\dT\d\d:/);
         });
 
-        it("leaves the AWS SDK to the Lambda runtime and bundles everything else", () => {
+        it("leaves the AWS SDK and Node.js's own modules to the Lambda runtime and bundles everything else", () => {
             const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
-            expect([...new Set(required)].sort()).to.deep.equal(["@aws-sdk/client-ssm", "node:crypto"]);
+            expect([...new Set(required)].sort()).to.deep.equal(["@aws-sdk/client-ssm", "node:crypto", "node:module"]);
         });
 
         it("is the function's inline code, run as index.handler on the Node.js it was built for", () => {
