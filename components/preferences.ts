@@ -12,7 +12,7 @@ export const logsKeyAlias = "alias/session-manager/logs";
 /** Where other stacks and scripts find the session-data key, as in the CloudFormation sample. */
 export const sessionDataKeyParameterName = "/session-manager/session-data-key";
 
-/** The document's preferences, each as in DESIGN.md's configuration table and with its default. */
+/** The document's preferences, each as in the README's configuration table and with its default. */
 export type DocumentPreferencesArgs = { [K in keyof DocumentPreferences]?: pulumi.Input<DocumentPreferences[K]> };
 
 export interface SessionDataKeyArgs {
@@ -50,7 +50,7 @@ export interface SessionManagerPreferencesArgs {
     roleArn?: pulumi.Input<string>;
     /** Session document name; default SSM-SessionManagerRunShell. */
     documentName?: pulumi.Input<string>;
-    /** Logging, Run As, timeouts and shell profiles written to the document; defaults as in DESIGN.md. */
+    /** Logging, Run As, timeouts and shell profiles written to the document; defaults as in the README's configuration table. */
     preferences?: DocumentPreferencesArgs;
     /** Session-data KMS key, alias and key-ID parameter; default created. */
     sessionDataKey?: Part<SessionDataKeyArgs, { arn: pulumi.Input<string> }>;

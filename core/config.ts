@@ -141,7 +141,7 @@ const targets: Parser<Target[]> = (value, key) => {
     return parsed;
 };
 
-/** One parser per config key: the user interface of DESIGN.md's table plus the organization keys. */
+/** One parser per config key: the README's configuration tables (the preferences and the organization keys). */
 const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     s3Logging: boolean,
     s3BucketName: text((s) => (s === "" ? undefined : rules.s3BucketNameProblem(s))),

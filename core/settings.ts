@@ -32,7 +32,7 @@ export interface TargetRegion {
     roleName?: string;
 }
 
-/** Session Manager preferences, with every default applied. Keys are DESIGN.md's config keys. */
+/** Session Manager preferences, with every default applied. Keys are the config keys of the README's configuration table. */
 export interface Preferences {
     s3Logging: boolean;
     s3BucketName: string;

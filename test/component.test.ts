@@ -90,7 +90,7 @@ describe("SessionManagerPreferences component", () => {
             expect(await valueOf(component.logsKeyArn!)).to.equal("arn:aws:kms:mock-region:000000000000:key/key-prefs-logs-key");
         });
 
-        it("uses DESIGN.md's log group defaults: ssm-sessionmanager-logs, 90 days", async () => {
+        it("uses the documented log group defaults: ssm-sessionmanager-logs, 90 days", async () => {
             await deploy();
             expect(only(T.logGroup).inputs).to.include({ name: "ssm-sessionmanager-logs", retentionInDays: 90 });
         });
@@ -278,7 +278,7 @@ describe("SessionManagerPreferences component", () => {
             expect(content.inputs.shellProfile).to.deep.equal({ windows: "", linux: "exec bash" });
         });
 
-        it("uses DESIGN.md's defaults for preferences not given", async () => {
+        it("uses the documented defaults for preferences not given", async () => {
             await deploy();
             expect(document().content.inputs).to.include({ idleSessionTimeout: "20", maxSessionDuration: "60", cloudWatchEncryptionEnabled: true, cloudWatchStreamingEnabled: false, runAsEnabled: false });
         });

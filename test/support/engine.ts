@@ -17,7 +17,7 @@ export const repoRoot = (() => {
     throw new Error(`no package-lock.json above ${__dirname}`);
 })();
 
-/** Config namespace of the program (DESIGN.md, "Stack configuration"). */
+/** Config namespace of the program (README, "Configuration"). */
 export const configNamespace = "sessionManager";
 
 /** Not a secret: it only guards the throwaway local backends that tests create. */
