@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack, StackNotFoundError } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import * as yaml from "js-yaml";
 import { driftFromRefreshEvents } from "./drift";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
@@ -94,6 +95,8 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
     const progress = options.progress ?? silentProgress;
     fs.mkdirSync(options.logDir, { recursive: true });
     const workspace = await rolloutWorkspace(options);
+    // One look at the backend instead of a CLI call per target to find each stack.
+    const existing = new Set((await workspace.listStacks()).map((s) => s.name.split("/").pop() ?? s.name));
     const mutex = new Mutex();
 
     const results = await mapBounded(options.targets, options.parallel, async (target) => {
@@ -106,7 +109,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         let created = false;
         try {
             progress.update(target.stackName, "preparing");
-            const stack = await mutex.run(() => prepareStack(workspace, target, options, () => (created = true)));
+            const stack = await prepareStack(workspace, mutex, existing, target, options, () => (created = true));
             if (!stack) {
                 result = { ...base, outcome: "not deployed", changes: 0, changeSummary: {}, durationMs: 0 };
                 if (options.command === "drift") result.drift = [];
@@ -211,27 +214,51 @@ export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace
 }
 
 /**
- * Selects (or, for preview and up, creates) the target's stack and writes its config;
- * undefined when it does not exist. `onCreate` is told when this call created the stack.
+ * The target's stack, created first for preview and up, with its config written; undefined
+ * when it does not exist. `onCreate` is told when this call created the stack. Only a
+ * creation runs the CLI (one at a time: `stack init` writes the backend's shared
+ * metadata); the config is written straight to the stack's own Pulumi.<stack>.yaml, in one
+ * step, rather than with a CLI process per get, remove and set.
  */
-async function prepareStack(workspace: LocalWorkspace, target: OrgTarget, options: RolloutOptions, onCreate: () => void = () => undefined): Promise<Stack | undefined> {
+async function prepareStack(
+    workspace: LocalWorkspace,
+    mutex: Mutex,
+    existing: ReadonlySet<string>,
+    target: OrgTarget,
+    options: RolloutOptions,
+    onCreate: () => void = () => undefined,
+): Promise<Stack | undefined> {
     const writesConfig = options.command === "preview" || options.command === "up";
-    let stack: Stack;
-    try {
-        stack = await Stack.select(target.stackName, workspace);
-    } catch (err) {
-        if (!(err instanceof StackNotFoundError)) throw err;
+    if (!existing.has(target.stackName)) {
         if (!writesConfig) return undefined;
-        stack = await Stack.create(target.stackName, workspace);
+        await mutex.run(() => workspace.createStack(target.stackName));
         onCreate();
     }
-    const wanted = options.stackConfig(target);
-    const current = await stack.getAllConfig();
-    // Keys dropped from the organization config must leave the stack too, or reruns would not converge.
-    const stale = Object.keys(current).filter((k) => !(k in wanted));
-    if (stale.length > 0) await stack.removeAllConfig(stale);
-    await stack.setAllConfig(Object.fromEntries(Object.entries(wanted).map(([k, value]) => [k, { value }])));
-    return stack;
+    if (writesConfig) writeStackConfig(options.projectDir, target.stackName, options.stackConfig(target));
+    // The stack exists: selecting it need not ask the CLI again.
+    return Stack.select(target.stackName, knownStack(workspace, target.stackName));
+}
+
+/**
+ * Sets the stack's whole `config:` (keys dropped from the organization config leave it
+ * too, so reruns converge), keeping the rest of the file, such as the passphrase salt that
+ * `stack init` wrote. The new file replaces the old one in one rename.
+ */
+export function writeStackConfig(projectDir: string, stackName: string, config: Record<string, string>): void {
+    const file = path.join(projectDir, `Pulumi.${stackName}.yaml`);
+    const current = fs.existsSync(file) ? ((yaml.load(fs.readFileSync(file, "utf8")) as Record<string, unknown> | null) ?? {}) : {};
+    const next = `${file}.${process.pid}.tmp`;
+    fs.writeFileSync(next, yaml.dump({ ...current, config }, { lineWidth: -1, noRefs: true }));
+    fs.renameSync(next, file);
+}
+
+/** The workspace, for `Stack.select` of a stack known to exist: no CLI call to check it. */
+function knownStack(workspace: LocalWorkspace, stackName: string): LocalWorkspace {
+    const view = Object.create(workspace) as LocalWorkspace;
+    view.selectStack = async (name: string) => {
+        if (name !== stackName) await workspace.selectStack(name);
+    };
+    return view;
 }
 
 type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift">;
