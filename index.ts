@@ -1,4 +1,3 @@
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SessionManagerPreferences } from "./components/preferences";
@@ -29,6 +28,8 @@ function readSettings(): Settings {
 async function currentTarget(): Promise<TargetRegion> {
     const region = currentRegion(pulumi.runtime.allConfig(), process.env);
     if (!region) throw new pulumi.RunError("sessionManager:targets is empty, so the current account and Region are used, but no Region is set: set aws:region or AWS_REGION");
+    // Loaded only here: most stacks name their targets, and every engine run loads this program.
+    const { GetCallerIdentityCommand, STSClient }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
     const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
     if (!identity.Account) throw new Error("STS GetCallerIdentity returned no account ID");
     return { accountId: identity.Account, region };

@@ -1,5 +1,9 @@
 // `npm run bench`: the one-stack fan-out against the loop of per-target stacks, through the
-// real engine and moto, with 1, 4 and 16 targets. Not part of the tests: it prints figures.
+// real engine and moto, with 1, 4 and 16 targets, and a no-op `pulumi preview` of the local
+// stack, each against a floor measured in the same run: `pulumi preview` of an empty
+// TypeScript program that imports @pulumi/pulumi and @pulumi/aws, on the same CLI. Not part
+// of the tests: it prints figures. The engine runs with the user's environment (the
+// harness's engineEnv adds only where AWS and the backend are).
 //
 // SSM calls are counted at a loopback proxy in front of moto (test/aws-proxy), which sees
 // every request the document provider makes, whichever process makes it.
@@ -13,7 +17,7 @@ import { Command } from "../orchestrator/result";
 import { runRollout } from "../orchestrator/run";
 import { OrgTarget, stackNameFor } from "../orchestrator/targets";
 import { AwsProxy, isWrite, startAwsProxy } from "../test/aws-proxy/awsProxy";
-import { createLocalStack, engineEnv, pulumiBin } from "../test/support/engine";
+import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
 import { projectCopy } from "../test/support/project";
 import { startMoto } from "../test/support/moto";
 
@@ -45,6 +49,35 @@ function targetsFor(n: number, series: number): OrgTarget[] {
     });
 }
 
+/** Runs of each single-stack preview; the median is kept, since one run is noisy on a shared machine. */
+const previewRuns = 3;
+
+function median(values: number[]): number {
+    const sorted = [...values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)];
+}
+
+/** An empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, with the repository's tsconfig.json. */
+function floorProject(dir: string): string {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: floor\nruntime: nodejs\n");
+    fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "floor", main: "index.ts", devDependencies: { typescript: "*" } }));
+    fs.writeFileSync(path.join(dir, "index.ts"), 'import * as pulumi from "@pulumi/pulumi";\nimport * as aws from "@pulumi/aws";\nexport const project = pulumi.getProject();\nexport const awsLoaded = typeof aws.getPartition;\n');
+    fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+    fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"), "dir");
+    return dir;
+}
+
+async function medianPreviewMs(preview: () => Promise<unknown>): Promise<number> {
+    const times: number[] = [];
+    for (let i = 0; i < previewRuns; i++) {
+        const t0 = Date.now();
+        await preview();
+        times.push(Date.now() - t0);
+    }
+    return median(times);
+}
+
 function ssmCounts(proxy: AwsProxy): { reads: number; writes: number } {
     const ssm = proxy.calls.filter((c) => c.service === "ssm");
     const writes = ssm.filter((c) => isWrite(c.action)).length;
@@ -68,6 +101,19 @@ async function main(): Promise<void> {
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
     const parallel = defaultParallelism();
     const results: Measurement[] = [];
+    const backendDir = path.join(workDir, "backend");
+
+    // The floor, and the local stack's no-op preview, before anything else loads the machine.
+    const floor = await createLocalStack({ stackName: "bench-floor", workDir: floorProject(path.join(workDir, "floor")), backendDir, env });
+    await floor.preview();
+    const floorMs = await medianPreviewMs(() => floor.preview());
+    process.stderr.write(`bench: floor (empty program) preview: ${formatDuration(floorMs)}\n`);
+    const localProject = projectCopy(path.join(workDir, "local-project"), ["Pulumi.local.yaml"]);
+    const local = await createLocalStack({ stackName: "local", workDir: localProject, backendDir, env });
+    await local.up();
+    const localPreviewMs = await medianPreviewMs(() => local.preview());
+    process.stderr.write(`bench: local stack (4 documents) no-op preview: ${formatDuration(localPreviewMs)}\n`);
+    await local.destroy();
     const record = (m: Measurement) => {
         results.push(m);
         process.stderr.write(`bench: ${m.mode} N=${m.n} ${m.phase}: ${formatDuration(m.ms)}, SSM ${m.reads} reads ${m.writes} writes${m.failed ? `, ${m.failed} FAILED` : ""}\n`);
@@ -133,18 +179,27 @@ async function main(): Promise<void> {
     }
 
     const base = (m: Measurement) => results.find((r) => r.mode === m.mode && r.phase === m.phase && r.n === 1);
-    const rows = results.map((m) => [
-        m.mode,
-        String(m.n),
-        m.phase,
-        formatDuration(m.ms),
-        base(m) ? `${(m.ms / (base(m) as Measurement).ms).toFixed(2)}x` : "",
-        (m.reads / m.n).toFixed(1),
-        (m.writes / m.n).toFixed(1),
-        m.failed ? `${m.failed} failed` : "",
-    ]);
-    process.stdout.write(`\nSSM calls per target through the proxy; ratio = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time.\n\n`);
-    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "RATIO N/1", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
+    const ratio = (ms: number, to: number) => `${(ms / to).toFixed(2)}x`;
+    const rows = [
+        ["floor: empty program", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", ""],
+        ["local stack", "4", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", ""],
+        ...results.map((m) => [
+            m.mode,
+            String(m.n),
+            m.phase,
+            formatDuration(m.ms),
+            base(m) ? ratio(m.ms, (base(m) as Measurement).ms) : "",
+            ratio(m.ms, floorMs),
+            (m.reads / m.n).toFixed(1),
+            (m.writes / m.n).toFixed(1),
+            m.failed ? `${m.failed} failed` : "",
+        ]),
+    ];
+    process.stdout.write(
+        `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
+            `SSM calls per target through the proxy; N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time.\n\n`,
+    );
+    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
     const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
     const failures = results.filter((m) => m.failed > 0);
     if (noOpWrites.length > 0 || failures.length > 0) {
