@@ -1,10 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { SessionManagerPreferences } from "./components/preferences";
-import { ConfigErrors, parseSettings } from "./core/config";
+import { ConfigErrors, parseStackSettings } from "./core/config";
 import { planTargets, TargetPlan } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
-import { currentRegion, namespaceValues } from "./core/stackConfig";
+import { currentRegion } from "./core/stackConfig";
 
 /** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
 interface TargetOutputs {
@@ -16,7 +16,7 @@ interface TargetOutputs {
 
 function readSettings(): Settings {
     try {
-        return parseSettings(namespaceValues(pulumi.runtime.allConfig()));
+        return parseStackSettings(pulumi.runtime.allConfig());
     } catch (err) {
         // The message already names every key at fault; a stack trace would only bury it.
         if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);

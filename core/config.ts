@@ -1,4 +1,4 @@
-import { closest } from "fastest-levenshtein";
+import { closest, distance } from "fastest-levenshtein";
 import { desiredDocument, maxDocumentContentBytes } from "./document";
 import {
     defaultOrganizationSettings,
@@ -10,6 +10,7 @@ import {
     Target,
 } from "./settings";
 import * as rules from "./rules";
+import { configNamespace } from "./stackConfig";
 
 /** A configuration error a user caused: names the key, the value given and what is allowed. */
 export class ConfigError extends Error {
@@ -20,6 +21,43 @@ export class ConfigError extends Error {
     ) {
         super(`sessionManager:${key}: ${describeValue(value)} is not valid: ${allowed}`);
         this.name = "ConfigError";
+    }
+}
+
+/** A key whose namespace is a near miss of `sessionManager`: Pulumi would pass it on, and the program would never read it. */
+export class NamespaceError extends ConfigError {
+    constructor(fullKey: string, value: unknown) {
+        const [namespace, ...rest] = fullKey.split(":");
+        super(fullKey, value, "");
+        this.message = `${fullKey}: not read, the namespace is "${namespace}"; did you mean ${configNamespace}:${rest.join(":")}?`;
+        this.name = "NamespaceError";
+    }
+}
+
+/** Namespaces a person may have meant as ours: sessionManger, sessionmanager, session-manager, ... */
+function nearMissNamespace(namespace: string): boolean {
+    if (namespace === configNamespace) return false;
+    const folded = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
+    return folded(namespace) === folded(configNamespace) || distance(namespace, configNamespace) <= 2;
+}
+
+/**
+ * Parses the `sessionManager` namespace out of a whole stack config (`namespace:key` keys),
+ * and reports keys in a near-miss namespace with the rest, rather than ignoring them.
+ */
+export function parseStackSettings(all: Readonly<Record<string, unknown>>): Settings {
+    const misspelt = Object.entries(all)
+        .filter(([key]) => key.includes(":") && nearMissNamespace(key.split(":")[0]))
+        .map(([key, value]) => new NamespaceError(key, value));
+    const prefix = `${configNamespace}:`;
+    const raw = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+    try {
+        const settings = parseSettings(raw);
+        if (misspelt.length > 0) throw new ConfigErrors(misspelt);
+        return settings;
+    } catch (err) {
+        if (err instanceof ConfigErrors && !(err.errors[0] instanceof NamespaceError)) throw new ConfigErrors([...misspelt, ...err.errors]);
+        throw err;
     }
 }
 

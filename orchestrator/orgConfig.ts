@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
-import { parseSettings } from "../core/config";
+import { parseStackSettings } from "../core/config";
 import { Settings } from "../core/settings";
 import { configNamespace } from "../core/stackConfig";
 import { OrgTarget } from "./targets";
@@ -62,7 +62,7 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
         if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
         else if (key === "aws:region") region = String(value);
     }
-    const settings = parseSettings(raw);
+    const settings = parseStackSettings(config as Record<string, unknown>);
     if (settings.deployment === "stackset") {
         throw new OrgConfigError(
             `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct`,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
-import { ConfigError, ConfigErrors, knownKeys, parseSettings } from "../core/config";
+import { ConfigError, ConfigErrors, knownKeys, parseSettings, parseStackSettings } from "../core/config";
 import { desiredDocument } from "../core/document";
 import { resolveKeyArnTemplate } from "../core/rules";
 import { defaultOrganizationSettings, defaultPreferences } from "../core/settings";
@@ -325,6 +325,30 @@ describe("configuration", () => {
             } catch (err) {
                 expect((err as ConfigErrors).errors.map((e) => e.key)).to.deep.equal(["s3Logging", "idleSessionTimeout", "onDelete"]);
             }
+        });
+    });
+
+    describe("a misspelt namespace", () => {
+        for (const namespace of ["sessionManger", "sessionmanager", "session-manager", "SessionManager"]) {
+            it(`reports ${namespace}:idleSessionTimeout, naming sessionManager:idleSessionTimeout, instead of ignoring it`, () => {
+                try {
+                    parseStackSettings({ "aws:region": "eu-west-1", [`${namespace}:idleSessionTimeout`]: "15" });
+                    expect.fail("a near-miss namespace should be an error");
+                } catch (err) {
+                    expect(err).to.be.instanceOf(ConfigErrors);
+                    expect((err as Error).message).to.include(`${namespace}:idleSessionTimeout: not read`).and.include("did you mean sessionManager:idleSessionTimeout?");
+                }
+            });
+        }
+
+        it("reports it together with the namespace's own problems, and leaves other namespaces alone", () => {
+            try {
+                parseStackSettings({ "aws:region": "eu-west-1", "sessionManger:runAsEnabled": "true", "sessionManager:idleSessionTimeout": "90" });
+                expect.fail("should have failed");
+            } catch (err) {
+                expect((err as ConfigErrors).errors.map((e) => e.key)).to.deep.equal(["sessionManger:runAsEnabled", "idleSessionTimeout"]);
+            }
+            expect(parseStackSettings({ "aws:region": "eu-west-1", "session:x": "1", "sessionManager:idleSessionTimeout": "15" }).idleSessionTimeout).to.equal(15);
         });
     });
 });
