@@ -1,0 +1,47 @@
+// The one STS check per account that `npm run org` makes before any engine work (moto server).
+import { expect } from "chai";
+import { checkAccess } from "../orchestrator/access";
+import { OrgTarget } from "../orchestrator/targets";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+
+function target(accountId: string, region: string, roleName?: string): OrgTarget {
+    return { accountId, region, roleName, stackName: `org.${accountId}.${region}` };
+}
+
+describe("checkAccess: every account reachable before any engine work (moto server)", function () {
+    this.timeout(60_000);
+    let moto: Moto;
+    const saved = { ...process.env };
+
+    before(async () => {
+        moto = await startMoto();
+    });
+    beforeEach(() => {
+        process.env = { ...saved, ...motoEnv(moto) };
+    });
+    after(async () => {
+        process.env = saved;
+        await moto?.stop();
+    });
+
+    it("passes when the role lands in each target's account", async () => {
+        const targets = [target("111111111111", "us-east-1", "OrgAdmin"), target("111111111111", "eu-west-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")];
+        expect(await checkAccess(targets, 4)).to.deep.equal([]);
+    });
+
+    it("names the account the ambient credentials are really for, when a target has no role", async () => {
+        const problems = await checkAccess([target("111111111111", "us-east-1")], 4);
+        expect(problems).to.have.length(1);
+        expect(problems[0].accountId).to.equal("111111111111");
+        expect(problems[0].message).to.include(`act in account ${motoDefaultAccount}`).and.include("not 111111111111");
+    });
+
+    it("says what to set when there are no credentials at all", async () => {
+        for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[key];
+        // No ~/.aws files, and no instance metadata service to ask: as on a workstation or runner without credentials.
+        Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_EC2_METADATA_DISABLED: "true" });
+        const problems = await checkAccess([target("111111111111", "us-east-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")], 4);
+        expect(problems.map((p) => p.accountId)).to.deep.equal(["111111111111", "222222222222"]);
+        for (const p of problems) expect(p.message).to.include("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID");
+    });
+});
