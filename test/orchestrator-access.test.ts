@@ -1,5 +1,9 @@
 // The one STS check per account that `npm run org` makes before any engine work (moto server).
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { runScript } from "./support/childProcess";
 import { checkAccess } from "../orchestrator/access";
 import { OrgTarget } from "../orchestrator/targets";
 import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
@@ -43,5 +47,22 @@ describe("checkAccess: every account reachable before any engine work (moto serv
         const problems = await checkAccess([target("111111111111", "us-east-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")], 4);
         expect(problems.map((p) => p.accountId)).to.deep.equal(["111111111111", "222222222222"]);
         for (const p of problems) expect(p.message).to.include("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID");
+    });
+
+    it("npm run org stops before any engine work, one line per account, when there are no credentials", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-access-"));
+        try {
+            const config = path.join(dir, "org.yaml");
+            fs.writeFileSync(config, 'config:\n  aws:region: us-east-1\n  sessionManager:targets:\n    - accountId: "111111111111"\n      regions: [us-east-1, eu-west-1]\n      roleName: OrgAdmin\n');
+            const env: Record<string, string> = { ...motoEnv(moto), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_EC2_METADATA_DISABLED: "true" };
+            const run = await runScript("scripts/org.ts", ["preview", "--json", "--config", config, "--log-dir", path.join(dir, "logs"), "--project-dir", dir], { env, timeoutMs: 50_000 });
+            expect(run.code, run.stderr).to.equal(1);
+            expect(run.stdout).to.equal("");
+            expect(run.stderr).to.match(/error: account 111111111111 \(role OrgAdmin\): no AWS credentials were found/);
+            expect(run.stderr).to.include("preview: nothing was run");
+            expect(fs.existsSync(path.join(dir, "logs"))).to.equal(false);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
