@@ -85,6 +85,18 @@ export = async (): Promise<Record<string, unknown>> => {
         pulumi.log.warn("sessionManager:organizationalUnitIds is not expanded by a direct deployment: only `targets` are deployed here (`npm run org` discovers accounts; deployment: stackset uses the OUs)");
     }
     const plans = planTargets(settings, settings.targets.length === 0 ? await currentTarget() : undefined);
+    // At preview nothing else talks to AWS for a document-only target: check now that every
+    // account can be reached as the document provider will reach it, so preview fails where up would.
+    if (pulumi.runtime.isDryRun()) {
+        const { checkAccess, describeAccessProblems }: typeof import("./providers/targetAccess") = require("./providers/targetAccess");
+        const problems = await checkAccess(
+            plans.map((p) => p.target),
+            8,
+        );
+        if (problems.length > 0) {
+            throw new pulumi.RunError(`cannot act in every target account:\n${describeAccessProblems(problems).map((l) => `  - ${l}`).join("\n")}`);
+        }
+    }
     if (plans.length === 0) pulumi.log.warn("every target is excluded by sessionManager:excludeAccounts or excludeRegions: nothing to deploy");
     const targets: Record<string, TargetOutputs> = {};
     for (const plan of plans) {

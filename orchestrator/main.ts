@@ -9,7 +9,7 @@ import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { renderJson, renderMarkdown, renderText } from "./report";
 import { exitCodeFor, exitCodes, RolloutReport } from "./result";
-import { checkAccess } from "./access";
+import { checkAccess, describeAccessProblems } from "../providers/targetAccess";
 import { findStaleStacks, runRollout } from "./run";
 import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
 
@@ -122,7 +122,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     }
     const problems = await checkAccess(resolved.targets, options.parallel);
     if (problems.length > 0) {
-        for (const p of problems) io.stderr.write(`error: account ${p.accountId}${p.roleName ? ` (role ${p.roleName})` : ""}: ${p.message}\n`);
+        for (const line of describeAccessProblems(problems)) io.stderr.write(`error: ${line}\n`);
         io.stderr.write(`${options.command}: nothing was run; ${problems.length} of the accounts cannot be reached\n`);
         return { exitCode: exitCodes.failed };
     }

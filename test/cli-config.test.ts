@@ -158,6 +158,23 @@ describe("bad configuration through the real CLI: preview fails naming the key, 
         await expectUnchanged();
     });
 
+    it("fails a preview whose credentials act in another account than a target's, naming the account: up would fail there", async () => {
+        if (validStackFile === undefined) throw new Error("the valid stack did not preview");
+        // No role: the ambient credentials, moto's default account, are not 111111111111's.
+        await stack.setAllConfig(toConfigMap({ targets: [{ accountId: "111111111111", regions: ["us-east-1"] }] }));
+        let failure: unknown;
+        try {
+            await stack.preview();
+        } catch (err) {
+            failure = err;
+        }
+        expect(failure, "preview succeeded").to.be.instanceOf(Error);
+        const message = String(failure);
+        expect(message).to.include("cannot act in every target account");
+        expect(message).to.match(/account 111111111111: the credentials this runs with act in account \d{12} .*not 111111111111/);
+        await expectUnchanged();
+    });
+
     for (const c of cases) {
         it(`rejects ${c.title}`, async () => {
             if (validStackFile === undefined) throw new Error("the valid stack did not preview");

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runScript } from "./support/childProcess";
-import { checkAccess } from "../orchestrator/access";
+import { checkAccess } from "../providers/targetAccess";
 import { OrgTarget } from "../orchestrator/targets";
 import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
 

@@ -1,9 +1,8 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { partitionOf, roleArn } from "../core/partition";
-import { roleSessionName } from "../providers/sessionDocument";
-import { mapBounded } from "./run";
-import { OrgTarget } from "./targets";
+import { TargetRegion } from "../core/settings";
+import { roleSessionName } from "./sessionDocument";
 
 /** An account the rollout cannot act in, with what to do about it. */
 export interface AccessProblem {
@@ -16,7 +15,7 @@ const noCredentialsHint =
     "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where credentials are provided " +
     "(in GitHub Actions, aws-actions/configure-aws-credentials)";
 
-function explain(err: unknown, target: OrgTarget, arn: string | undefined): string {
+function explain(err: unknown, target: TargetRegion, arn: string | undefined): string {
     const error = err as { name?: string; message?: string };
     if (error.name === "CredentialsProviderError" && !arn) return noCredentialsHint;
     const text = error.message ?? String(err);
@@ -28,18 +27,18 @@ function explain(err: unknown, target: OrgTarget, arn: string | undefined): stri
 }
 
 /**
- * One STS call per account (and role) before any engine work: assume the role the stacks
- * will assume, and check the account it lands in. Missing credentials or a role that cannot
- * be assumed then fail the rollout at once, saying what to set, instead of every target
- * failing separately after the engine's retries.
+ * One STS call per account (and role): assume the role the document provider will assume,
+ * and check the account it lands in. `npm run org` makes it before any engine work, and the
+ * program at preview, so missing credentials, a role that cannot be assumed or credentials
+ * for another account fail at once, saying what to set, rather than at `up`.
  */
-export async function checkAccess(targets: readonly OrgTarget[], parallel: number): Promise<AccessProblem[]> {
-    const firstPerAccount = new Map<string, OrgTarget>();
+export async function checkAccess(targets: readonly TargetRegion[], parallel: number): Promise<AccessProblem[]> {
+    const firstPerAccount = new Map<string, TargetRegion>();
     for (const target of targets) {
         const key = `${target.accountId}/${target.roleName ?? ""}`;
         if (!firstPerAccount.has(key)) firstPerAccount.set(key, target);
     }
-    const problems = await mapBounded([...firstPerAccount.values()], parallel, async (target): Promise<AccessProblem | undefined> => {
+    const check = async (target: TargetRegion): Promise<AccessProblem | undefined> => {
         const clientConfig = { region: target.region, maxAttempts: 3 };
         const arn = target.roleName ? roleArn(partitionOf(target.region), target.accountId, target.roleName) : undefined;
         const credentials = arn ? fromTemporaryCredentials({ params: { RoleArn: arn, RoleSessionName: roleSessionName }, clientConfig }) : undefined;
@@ -54,6 +53,20 @@ export async function checkAccess(targets: readonly OrgTarget[], parallel: numbe
         } finally {
             sts.destroy();
         }
+    };
+    const queue = [...firstPerAccount.values()];
+    const problems: AccessProblem[] = [];
+    const lanes = Array.from({ length: Math.max(1, Math.min(parallel, queue.length)) }, async () => {
+        for (let target = queue.shift(); target; target = queue.shift()) {
+            const problem = await check(target);
+            if (problem) problems.push(problem);
+        }
     });
-    return problems.filter((p): p is AccessProblem => p !== undefined);
+    await Promise.all(lanes);
+    return problems.sort((a, b) => a.accountId.localeCompare(b.accountId));
+}
+
+/** The problems as lines for a person: `account 111111111111 (role OrgAdmin): ...`. */
+export function describeAccessProblems(problems: readonly AccessProblem[]): string[] {
+    return problems.map((p) => `account ${p.accountId}${p.roleName ? ` (role ${p.roleName})` : ""}: ${p.message}`);
 }
