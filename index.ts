@@ -5,6 +5,7 @@ import { ConfigErrors, parseStackSettings } from "./core/config";
 import { planTargets, TargetPlan } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
 import { currentRegion } from "./core/stackConfig";
+import { knownRegions } from "./providers/regionCatalogue";
 
 /** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
 interface TargetOutputs {
@@ -16,7 +17,7 @@ interface TargetOutputs {
 
 function readSettings(): Settings {
     try {
-        return parseStackSettings(pulumi.runtime.allConfig());
+        return parseStackSettings(pulumi.runtime.allConfig(), knownRegions());
     } catch (err) {
         // The message already names every key at fault; a stack trace would only bury it.
         if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);

@@ -45,7 +45,7 @@ function nearMissNamespace(namespace: string): boolean {
  * Parses the `sessionManager` namespace out of a whole stack config (`namespace:key` keys),
  * and reports keys in a near-miss namespace with the rest, rather than ignoring them.
  */
-export function parseStackSettings(all: Readonly<Record<string, unknown>>): Settings {
+export function parseStackSettings(all: Readonly<Record<string, unknown>>, knownRegions?: readonly string[]): Settings {
     const misspelt = Object.entries(all)
         .filter(([key]) => key.includes(":") && nearMissNamespace(key.split(":")[0]))
         .map(([key, value]) => new NamespaceError(key, value));
@@ -53,12 +53,29 @@ export function parseStackSettings(all: Readonly<Record<string, unknown>>): Sett
     const raw = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
     try {
         const settings = parseSettings(raw);
-        if (misspelt.length > 0) throw new ConfigErrors(misspelt);
+        const problems = [...misspelt, ...(knownRegions ? unknownRegionErrors(settings, knownRegions) : [])];
+        if (problems.length > 0) throw new ConfigErrors(problems);
         return settings;
     } catch (err) {
         if (err instanceof ConfigErrors && !(err.errors[0] instanceof NamespaceError)) throw new ConfigErrors([...misspelt, ...err.errors]);
         throw err;
     }
+}
+
+/**
+ * Regions that are well formed but not ones `knownRegions` (the AWS SDK's partition data)
+ * has, e.g. eu-wst-1, each with the closest known name.
+ */
+export function unknownRegionErrors(settings: Settings, knownRegions: readonly string[]): ConfigError[] {
+    const known = new Set(knownRegions);
+    const named: [string, string][] = [
+        ...settings.targets.flatMap((t, i) => t.regions.map((r, j): [string, string] => [`targets[${i}].regions[${j}]`, r])),
+        ...settings.regions.map((r, j): [string, string] => [`regions[${j}]`, r]),
+        ...settings.excludeRegions.map((r, j): [string, string] => [`excludeRegions[${j}]`, r]),
+    ];
+    return named
+        .filter(([, region]) => !known.has(region))
+        .map(([key, region]) => new ConfigError(key, region, `a Region the AWS SDK knows; did you mean ${closest(region, [...known])}?`));
 }
 
 /** Every problem found in one configuration, so a user fixes them all in one pass. */

@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import { parseStackSettings } from "../core/config";
+import { knownRegions } from "../providers/regionCatalogue";
 import { Settings } from "../core/settings";
 import { configNamespace } from "../core/stackConfig";
 import { OrgTarget } from "./targets";
@@ -62,7 +63,7 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
         if (key.startsWith(prefix)) raw[key.slice(prefix.length)] = value;
         else if (key === "aws:region") region = String(value);
     }
-    const settings = parseStackSettings(config as Record<string, unknown>);
+    const settings = parseStackSettings(config as Record<string, unknown>, knownRegions());
     if (settings.deployment === "stackset") {
         throw new OrgConfigError(
             `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct`,

@@ -2,6 +2,7 @@ import { expect } from "chai";
 import * as fc from "fast-check";
 import { ConfigError, ConfigErrors, knownKeys, parseSettings, parseStackSettings } from "../core/config";
 import { desiredDocument } from "../core/document";
+import { knownRegions } from "../providers/regionCatalogue";
 import { resolveKeyArnTemplate } from "../core/rules";
 import { defaultOrganizationSettings, defaultPreferences } from "../core/settings";
 
@@ -349,6 +350,31 @@ describe("configuration", () => {
                 expect((err as ConfigErrors).errors.map((e) => e.key)).to.deep.equal(["sessionManger:runAsEnabled", "idleSessionTimeout"]);
             }
             expect(parseStackSettings({ "aws:region": "eu-west-1", "session:x": "1", "sessionManager:idleSessionTimeout": "15" }).idleSessionTimeout).to.equal(15);
+        });
+    });
+
+    describe("Region names against the AWS SDK's partition data", () => {
+        it("knows the Regions of every partition, and none that is only well formed", () => {
+            expect(knownRegions()).to.include.members(["us-east-1", "eu-west-1", "ap-southeast-5", "us-gov-west-1", "cn-north-1"]);
+            expect(knownRegions()).to.not.include("eu-wst-1");
+        });
+
+        it("rejects a misspelt Region wherever Regions are listed, with the closest known one", () => {
+            try {
+                parseStackSettings(
+                    {
+                        "sessionManager:targets": [{ accountId: "111111111111", regions: ["eu-west-1", "eu-wst-1"] }],
+                        "sessionManager:excludeRegions": ["us-esat-1"],
+                    },
+                    knownRegions(),
+                );
+                expect.fail("a misspelt Region should be an error");
+            } catch (err) {
+                const errors = (err as ConfigErrors).errors;
+                expect(errors.map((e) => e.key)).to.deep.equal(["targets[0].regions[1]", "excludeRegions[0]"]);
+                expect(errors[0].message).to.include('"eu-wst-1" is not valid: a Region the AWS SDK knows; did you mean eu-west-1?');
+                expect(errors[1].message).to.include("did you mean us-east-1?");
+            }
         });
     });
 });
