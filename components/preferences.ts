@@ -5,12 +5,21 @@ import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
 import { DocumentPreferences, documentPreferencesOf } from "../core/plan";
 import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, sessionDataKeyPolicy } from "../core/policies";
 import { defaultPreferences, OnDelete } from "../core/settings";
+import {
+    instancePolicyDescription,
+    instancePolicyName,
+    instancePolicyPath,
+    logsKeyAlias,
+    logsKeyDescription,
+    sessionDataKeyAlias,
+    sessionDataKeyDeletionWindowInDays,
+    sessionDataKeyDescription,
+    sessionDataKeyParameterDescription,
+    sessionDataKeyParameterName,
+} from "../core/names";
 import { SessionDocument } from "../providers/sessionDocument";
 
-export const sessionDataKeyAlias = "alias/session-manager/data";
-export const logsKeyAlias = "alias/session-manager/logs";
-/** Where other stacks and scripts find the session-data key, as in the CloudFormation sample. */
-export const sessionDataKeyParameterName = "/session-manager/session-data-key";
+export { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 
 /** The document's preferences, each as in the README's configuration table and with its default. */
 export type DocumentPreferencesArgs = { [K in keyof DocumentPreferences]?: pulumi.Input<DocumentPreferences[K]> };
@@ -183,9 +192,9 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const key = new aws.kms.Key(
             `${name}-session-data-key`,
             {
-                description: "Session Manager: encrypts session data between users and instances",
+                description: sessionDataKeyDescription,
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
-                deletionWindowInDays: choice.args?.deletionWindowInDays ?? 30,
+                deletionWindowInDays: choice.args?.deletionWindowInDays ?? sessionDataKeyDeletionWindowInDays,
                 policy: scope.apply((s) => JSON.stringify(sessionDataKeyPolicy(s))),
             },
             { parent: this, retainOnDelete },
@@ -194,7 +203,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         new aws.ssm.Parameter(
             `${name}-session-data-key-id`,
             // insecureValue: `value` is always stored as a secret, and a key ID is not one; plain, it shows in diffs.
-            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: "ID of the KMS key that encrypts Session Manager session data" },
+            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: sessionDataKeyParameterDescription },
             { parent: this },
         );
         // The key ID, as the CloudFormation sample writes it, so documents it managed compare equal.
@@ -212,7 +221,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const key = new aws.kms.Key(
             `${name}-logs-key`,
             {
-                description: "Session Manager: encrypts the session log group",
+                description: logsKeyDescription,
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
                 policy: pulumi.all([scope, groupName]).apply(([s, group]) => JSON.stringify(logsKeyPolicy(s, group))),
             },
@@ -244,10 +253,9 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const policy = new aws.iam.Policy(
             `${name}-instance-policy`,
             {
-                // IAM names are account-wide, and each Region's policy differs in its ARNs.
-                name: scope.apply((s) => `SessionManagerInstance-${s.region}`),
-                path: "/session-manager/",
-                description: "What instances need for Session Manager with this account's and Region's preferences",
+                name: scope.apply((s) => instancePolicyName(s.region)),
+                path: instancePolicyPath,
+                description: instancePolicyDescription,
                 policy: document,
             },
             { parent: this },

@@ -13,6 +13,18 @@
 import { desiredDocument } from "./document";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, sessionDataKeyPolicy } from "./policies";
+import {
+    instancePolicyDescription,
+    instancePolicyName,
+    instancePolicyPath,
+    logsKeyAlias,
+    logsKeyDescription,
+    sessionDataKeyAlias,
+    sessionDataKeyDeletionWindowInDays,
+    sessionDataKeyDescription,
+    sessionDataKeyParameterDescription,
+    sessionDataKeyParameterName,
+} from "./names";
 import { defaultDocumentName, Preferences } from "./settings";
 
 /** A value in a template: JSON, where objects may be intrinsic functions. */
@@ -59,11 +71,6 @@ export const customResourceType = "Custom::SessionPreferencesDocument";
 export const handlerRuntime = "nodejs22.x";
 /** Seconds. The handler answers FAILED a few seconds before this runs out. */
 export const handlerTimeoutSeconds = 120;
-
-// The direct mode's names (components/preferences.ts, which core cannot import); a test keeps them equal.
-const sessionDataKeyAlias = "alias/session-manager/data";
-const logsKeyAlias = "alias/session-manager/logs";
-const sessionDataKeyParameterName = "/session-manager/session-data-key";
 
 export class TemplateTooLargeError extends Error {
     constructor(
@@ -181,9 +188,9 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
         resources[logicalIds.sessionDataKey] = {
             Type: "AWS::KMS::Key",
             Properties: {
-                Description: "Session Manager: encrypts session data between users and instances",
+                Description: sessionDataKeyDescription,
                 EnableKeyRotation: keyPart.args?.enableKeyRotation ?? true,
-                PendingWindowInDays: 30,
+                PendingWindowInDays: sessionDataKeyDeletionWindowInDays,
                 KeyPolicy: policy(sessionDataKeyPolicy(scope), s),
             },
             // A retained document still names this key; deleting it would break every session.
@@ -200,7 +207,7 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
                 Name: sessionDataKeyParameterName,
                 Type: "String",
                 Value: ref(logicalIds.sessionDataKey),
-                Description: "ID of the KMS key that encrypts Session Manager session data",
+                Description: sessionDataKeyParameterDescription,
             },
         };
         outputs.SessionDataKeyId = { Description: "ID of the session-data KMS key", Value: ref(logicalIds.sessionDataKey) };
@@ -215,7 +222,7 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
             resources[logicalIds.logsKey] = {
                 Type: "AWS::KMS::Key",
                 Properties: {
-                    Description: "Session Manager: encrypts the session log group",
+                    Description: logsKeyDescription,
                     EnableKeyRotation: prefs.kmsKeyRotation,
                     KeyPolicy: policy(logsKeyPolicy(scope, group.name), s),
                 },
@@ -255,10 +262,9 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
         resources[logicalIds.instancePolicy] = {
             Type: "AWS::IAM::ManagedPolicy",
             Properties: {
-                // IAM names are account-wide, and each Region's policy differs in its ARNs.
-                ManagedPolicyName: { "Fn::Sub": "SessionManagerInstance-${AWS::Region}" },
-                Path: "/session-manager/",
-                Description: "What instances need for Session Manager with this account's and Region's preferences",
+                ManagedPolicyName: { "Fn::Sub": instancePolicyName("${AWS::Region}") },
+                Path: instancePolicyPath,
+                Description: instancePolicyDescription,
                 PolicyDocument: policy(document, s),
                 ...(roleNames.length > 0 ? { Roles: roleNames } : {}),
             },

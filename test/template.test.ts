@@ -3,7 +3,7 @@ import * as fc from "fast-check";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
+import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 import { desiredDocument, s3KeyPrefixFor } from "../core/document";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
 import { sessionDataKeyPart } from "../core/plan";
