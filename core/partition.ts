@@ -23,6 +23,21 @@ export function dnsSuffixOf(partition: Partition): string {
     }
 }
 
+/**
+ * Organizations is a global service answered from one Region per partition. The isolated
+ * partitions are not told apart here: the orchestrator has always called us-east-1 for them.
+ */
+export function organizationsRegionOf(partition: Partition): string {
+    switch (partition) {
+        case "aws-us-gov":
+            return "us-gov-west-1";
+        case "aws-cn":
+            return "cn-northwest-1";
+        default:
+            return "us-east-1";
+    }
+}
+
 export function roleArn(partition: Partition, accountId: string, roleName: string): string {
     return `arn:${partition}:iam::${accountId}:role/${roleName}`;
 }

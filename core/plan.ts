@@ -1,7 +1,7 @@
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
-import { OnDelete, Preferences, Settings, TargetRegion, targetRegions } from "./settings";
+import { OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
 
 /** The preferences that only shape the document's content; the rest decide which parts exist. */
 export type DocumentPreferences = Pick<
@@ -117,7 +117,7 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
 
 /**
  * One plan per account and Region, in config order, less `excludeAccounts` and
- * `excludeRegions` (applied as `npm run org` applies them, so both rollouts agree).
+ * `excludeRegions` (withoutExcluded, as `npm run org` applies them, so both rollouts agree).
  * `current` is the caller's account and aws:region, used only when no target is configured.
  */
 export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
@@ -126,7 +126,5 @@ export function planTargets(settings: Settings, current?: TargetRegion): TargetP
         if (!current) throw new Error("sessionManager:targets is empty and the current account and Region are unknown");
         targets.push(current);
     }
-    const excludedAccounts = new Set(settings.excludeAccounts);
-    const excludedRegions = new Set(settings.excludeRegions);
-    return targets.filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region)).map((t) => planTarget(settings, t));
+    return withoutExcluded(settings, targets).map((t) => planTarget(settings, t));
 }

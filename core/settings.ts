@@ -130,6 +130,19 @@ export const defaultOrganizationSettings: OrganizationSettings = {
 
 export const defaultDocumentName = "SSM-SessionManagerRunShell";
 
+/**
+ * Targets less `excludeAccounts` and `excludeRegions`: the one exclusion rule of the direct
+ * mode's plan (core/plan.ts) and `npm run org` (orchestrator/targets.ts), so both agree.
+ */
+export function withoutExcluded<T extends { accountId: string; region: string }>(
+    settings: Pick<OrganizationSettings, "excludeAccounts" | "excludeRegions">,
+    targets: readonly T[],
+): T[] {
+    const excludedAccounts = new Set(settings.excludeAccounts);
+    const excludedRegions = new Set(settings.excludeRegions);
+    return targets.filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region));
+}
+
 /** Flattens targets into one entry per account and Region, in config order. */
 export function targetRegions(targets: Target[]): TargetRegion[] {
     return targets.flatMap((t) => t.regions.map((region) => ({ accountId: t.accountId, region, roleName: t.roleName })));
