@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { desiredDocument, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
 import { DocumentPreferences, documentPreferencesOf } from "../core/plan";
-import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, sessionDataKeyPolicy } from "../core/policies";
+import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
 import { defaultPreferences, OnDelete } from "../core/settings";
 import {
     instancePolicyDescription,
@@ -106,7 +106,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 
         super("session-manager-preferences:index:Preferences", name, {}, opts);
 
-        const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => ({ accountId, region }));
+        const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => policyScope(accountId, region));
         const preferences = pulumi.output(args.preferences ?? {}).apply((given) => withDefaults(given));
 
         // A retained document still names the session-data key; deleting the key would break every session.

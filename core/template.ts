@@ -12,7 +12,7 @@
  */
 import { desiredDocument } from "./document";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
-import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, sessionDataKeyPolicy } from "./policies";
+import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, sessionDataKeyPolicy } from "./policies";
 import {
     instancePolicyDescription,
     instancePolicyName,
@@ -95,13 +95,16 @@ export interface TemplateContext {
 }
 
 /**
- * Placeholders for what only CloudFormation knows. They are put where the account, Region
- * and key go, then the rendered text is escaped for Fn::Sub and each placeholder becomes
- * its `${...}` reference. A run of @ longer than any in the content keeps them unique.
+ * Placeholders for what only CloudFormation knows. They are put where the account, Region,
+ * partition, DNS suffix and key go, then the rendered text is escaped for Fn::Sub and each
+ * placeholder becomes its `${...}` reference. A run of @ longer than any in the content
+ * keeps them unique.
  */
 interface Placeholders {
     accountId: string;
     region: string;
+    partition: string;
+    urlSuffix: string;
     keyId: string;
     keyArn: string;
 }
@@ -110,7 +113,14 @@ function placeholdersAvoiding(text: string): Placeholders {
     let fence = "@@";
     while (text.includes(fence)) fence += "@";
     const mark = (name: string) => `${fence}${name}${fence}`;
-    return { accountId: mark("AccountId"), region: mark("Region"), keyId: mark("KeyId"), keyArn: mark("KeyArn") };
+    return {
+        accountId: mark("AccountId"),
+        region: mark("Region"),
+        partition: mark("Partition"),
+        urlSuffix: mark("URLSuffix"),
+        keyId: mark("KeyId"),
+        keyArn: mark("KeyArn"),
+    };
 }
 
 interface Substitution {
@@ -121,15 +131,12 @@ interface Substitution {
 }
 
 /** Text for CloudFormation: placeholders resolved, in Fn::Sub (with literal `${` escaped) only when it refers to something. */
-function sub(text: string, s: Substitution, partitionAware = false): CfnValue {
+function sub(text: string, s: Substitution): CfnValue {
     const p = s.placeholders;
     const resolve = (t: string): string => {
-        if (partitionAware) {
-            // policies.ts builds ARNs and service principals for the placeholder Region, which it takes for the aws partition.
-            t = t.replace(/^arn:aws:/, "arn:${AWS::Partition}:").replace(/\.amazonaws\.com$/, ".${AWS::URLSuffix}");
-        }
         // Keys first: an existing key's ARN can itself hold the account and Region placeholders.
         t = t.split(p.keyId).join(s.keyId).split(p.keyArn).join(s.keyArn);
+        t = t.split(p.partition).join("${AWS::Partition}").split(p.urlSuffix).join("${AWS::URLSuffix}");
         return t.split(p.accountId).join("${AWS::AccountId}").split(p.region).join("${AWS::Region}");
     };
     const out = resolve(text.split("${").join("${!"));
@@ -141,7 +148,7 @@ function sub(text: string, s: Substitution, partitionAware = false): CfnValue {
 
 function policy(document: PolicyDocument, s: Substitution): CfnValue {
     const walk = (value: unknown): CfnValue => {
-        if (typeof value === "string") return sub(value, s, true);
+        if (typeof value === "string") return sub(value, s);
         if (Array.isArray(value)) return value.map(walk);
         if (value !== null && typeof value === "object") {
             return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, walk(v)]));
@@ -163,7 +170,7 @@ const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as c
 export function sessionManagerTemplate(prefs: Preferences, context: TemplateContext): CfnTemplate {
     const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
     const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
-    const scope = { accountId: placeholders.accountId, region: placeholders.region };
+    const scope: PolicyScope = { accountId: placeholders.accountId, region: placeholders.region, partition: placeholders.partition, urlSuffix: placeholders.urlSuffix };
 
     const keyPart = sessionDataKeyPart(prefs, scope);
     const groupPart = logGroupPart(prefs);
