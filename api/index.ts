@@ -28,8 +28,8 @@ export type { SessionDocumentArgs, SessionDocumentState } from "../providers/ses
 export { ownerTagKey } from "../providers/documentOperations";
 export type { DocumentFormat } from "../providers/documentOperations";
 
-export { awsDefaultDocument, desiredDocument, maxDocumentContentBytes } from "../core/document";
-export type { DocumentContext, SessionDocumentContent } from "../core/document";
+export { awsDefaultDocument, desiredDocument, documentContent, maxDocumentContentBytes } from "../core/document";
+export type { DocumentContext, DocumentParts, SessionContentInputs, SessionDocumentContent } from "../core/document";
 
 export { PartConflictError } from "../core/parts";
 export type { OptionalPart, Part } from "../core/parts";

@@ -1,10 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { desiredDocument, s3KeyPrefixFor } from "../core/document";
+import { documentContent, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
-import { DocumentPreferences, documentPreferencesOf } from "../core/plan";
 import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultPreferences, OnDelete } from "../core/settings";
+import { defaultPreferences, DocumentPreferences, documentPreferencesOf, OnDelete } from "../core/settings";
 import {
     instancePolicyDescription,
     instancePolicyName,
@@ -139,18 +138,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 
         const content = pulumi
             .all([scope, preferences, sessionKey?.reference ?? "", this.logGroupName ?? ""])
-            .apply(([s, prefs, kmsKeyId, logGroupName]) =>
-                desiredDocument(
-                    {
-                        ...defaultPreferences,
-                        ...prefs,
-                        sessionDataEncryption: keyChoice.kind !== "skip",
-                        cwLogging: logGroupChoice.kind !== "skip",
-                        cwLogGroupName: logGroupName,
-                    },
-                    { accountId: s.accountId, region: s.region, kmsKeyId },
-                ),
-            );
+            .apply(([s, prefs, kmsKeyId, logGroupName]) => documentContent(prefs, { accountId: s.accountId, region: s.region, kmsKeyId, logGroupName }));
         const document = new SessionDocument(
             `${name}-document`,
             {
@@ -267,6 +255,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
     }
 }
 
+/** The component's own argument parsing: preferences not given take the configuration's defaults (core/settings.ts). */
 function withDefaults(given: Partial<DocumentPreferences>): DocumentPreferences {
     const prefs = documentPreferencesOf(defaultPreferences);
     for (const key of Object.keys(prefs) as (keyof DocumentPreferences)[]) {

@@ -1,41 +1,10 @@
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
-import { OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
+import { DocumentPreferences, documentPreferencesOf, OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
 
-/** The preferences that only shape the document's content; the rest decide which parts exist. */
-export type DocumentPreferences = Pick<
-    Preferences,
-    | "s3Logging"
-    | "s3BucketName"
-    | "s3KeyPrefix"
-    | "s3EncryptionEnabled"
-    | "cwEncryptionEnabled"
-    | "cwStreamingEnabled"
-    | "runAsEnabled"
-    | "runAsDefaultUser"
-    | "idleSessionTimeout"
-    | "maxSessionDuration"
-    | "winShellProfile"
-    | "linuxShellProfile"
->;
-
-export function documentPreferencesOf(prefs: Preferences): DocumentPreferences {
-    return {
-        s3Logging: prefs.s3Logging,
-        s3BucketName: prefs.s3BucketName,
-        s3KeyPrefix: prefs.s3KeyPrefix,
-        s3EncryptionEnabled: prefs.s3EncryptionEnabled,
-        cwEncryptionEnabled: prefs.cwEncryptionEnabled,
-        cwStreamingEnabled: prefs.cwStreamingEnabled,
-        runAsEnabled: prefs.runAsEnabled,
-        runAsDefaultUser: prefs.runAsDefaultUser,
-        idleSessionTimeout: prefs.idleSessionTimeout,
-        maxSessionDuration: prefs.maxSessionDuration,
-        winShellProfile: prefs.winShellProfile,
-        linuxShellProfile: prefs.linuxShellProfile,
-    };
-}
+export type { DocumentPreferences } from "./settings";
+export { documentPreferencesOf } from "./settings";
 
 export type SessionDataKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
 export type LogsKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;

@@ -89,6 +89,29 @@ export interface Settings extends Preferences, OrganizationSettings {
     targets: Target[];
 }
 
+/** The preferences that only shape the document's content; the rest decide which parts exist. */
+export const documentPreferenceKeys = [
+    "s3Logging",
+    "s3BucketName",
+    "s3KeyPrefix",
+    "s3EncryptionEnabled",
+    "cwEncryptionEnabled",
+    "cwStreamingEnabled",
+    "runAsEnabled",
+    "runAsDefaultUser",
+    "idleSessionTimeout",
+    "maxSessionDuration",
+    "winShellProfile",
+    "linuxShellProfile",
+] as const satisfies readonly (keyof Preferences)[];
+
+export type DocumentPreferences = Pick<Preferences, (typeof documentPreferenceKeys)[number]>;
+
+/** The document preferences of complete preferences. */
+export function documentPreferencesOf(prefs: DocumentPreferences): DocumentPreferences {
+    return Object.fromEntries(documentPreferenceKeys.map((key) => [key, prefs[key]])) as unknown as DocumentPreferences;
+}
+
 export const defaultPreferences: Preferences = {
     s3Logging: false,
     s3BucketName: "",
