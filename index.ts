@@ -1,9 +1,8 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SessionManagerPreferences } from "./components/preferences";
+import { deployPlannedTarget } from "./components/preferences";
 import { ConfigErrors, parseSettings } from "./core/config";
-import { planTargets, TargetPlan } from "./core/plan";
+import { planTargets } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
 import { currentRegion, namespaceValues } from "./core/stackConfig";
 
@@ -34,35 +33,6 @@ async function currentTarget(): Promise<TargetRegion> {
     return { accountId: identity.Account, region };
 }
 
-function deployTarget(plan: TargetPlan): SessionManagerPreferences {
-    const { accountId, region } = plan.target;
-    // Only the document would use it otherwise, and the document assumes its role by itself.
-    const provider = plan.createsAwsResources
-        ? new aws.Provider(plan.name, {
-              region,
-              // A wrong role or profile then fails at preview instead of changing another account.
-              allowedAccountIds: [accountId],
-              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: "session-manager-preferences" }] : undefined,
-          })
-        : undefined;
-    return new SessionManagerPreferences(
-        plan.name,
-        {
-            accountId,
-            region,
-            roleArn: plan.roleArn,
-            preferences: plan.preferences,
-            sessionDataKey: plan.sessionDataKey,
-            logGroup: plan.logGroup,
-            instancePolicy: plan.instancePolicy,
-            onDelete: plan.onDelete,
-            keepDocumentVersions: plan.keepDocumentVersions,
-            takeOver: plan.takeOver,
-        },
-        provider ? { providers: [provider] } : undefined,
-    );
-}
-
 interface StackSetModule {
     deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
 }
@@ -87,7 +57,7 @@ export = async (): Promise<Record<string, unknown>> => {
     if (plans.length === 0) pulumi.log.warn("every target is excluded by sessionManager:excludeAccounts or excludeRegions: nothing to deploy");
     const targets: Record<string, TargetOutputs> = {};
     for (const plan of plans) {
-        const component = deployTarget(plan);
+        const component = deployPlannedTarget(plan);
         targets[plan.outputKey] = {
             documentVersion: component.documentVersion,
             sessionDataKeyId: component.sessionDataKeyId,

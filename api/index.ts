@@ -13,7 +13,7 @@
 
 // --- Components and resources -----------------------------------------------------------
 
-export { SessionManagerPreferences, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
+export { SessionManagerPreferences, deployPlannedTarget, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
 export type {
     DocumentPreferencesArgs,
     InstancePolicyArgs,

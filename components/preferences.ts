@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { documentContent, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
 import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
+import { TargetPlan } from "../core/plan";
 import { defaultPreferences, DocumentPreferences, documentPreferencesOf, OnDelete } from "../core/settings";
 import {
     instancePolicyDescription,
@@ -10,6 +11,7 @@ import {
     instancePolicyPath,
     logsKeyAlias,
     logsKeyDescription,
+    roleSessionName,
     sessionDataKeyAlias,
     sessionDataKeyDeletionWindowInDays,
     sessionDataKeyDescription,
@@ -253,6 +255,40 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         }
         return policy.arn;
     }
+}
+
+/**
+ * One target of the plan (core/plan.ts) as a component: how the program (index.ts) and the
+ * package's example deploy a target. The @pulumi/aws resources get a provider in the target
+ * account and Region; a document-only plan needs none (nor the aws plugin), and the document
+ * assumes its role by itself.
+ */
+export function deployPlannedTarget(plan: TargetPlan): SessionManagerPreferences {
+    const { accountId, region } = plan.target;
+    const provider = plan.createsAwsResources
+        ? new aws.Provider(plan.name, {
+              region,
+              // A wrong role or profile then fails at preview instead of changing another account.
+              allowedAccountIds: [accountId],
+              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: roleSessionName }] : undefined,
+          })
+        : undefined;
+    return new SessionManagerPreferences(
+        plan.name,
+        {
+            accountId,
+            region,
+            roleArn: plan.roleArn,
+            preferences: plan.preferences,
+            sessionDataKey: plan.sessionDataKey,
+            logGroup: plan.logGroup,
+            instancePolicy: plan.instancePolicy,
+            onDelete: plan.onDelete,
+            keepDocumentVersions: plan.keepDocumentVersions,
+            takeOver: plan.takeOver,
+        },
+        provider ? { providers: [provider] } : undefined,
+    );
 }
 
 /** The component's own argument parsing: preferences not given take the configuration's defaults (core/settings.ts). */

@@ -25,3 +25,6 @@ export const instancePolicyDescription = "What instances need for Session Manage
 export function instancePolicyName(region: string): string {
     return `SessionManagerInstance-${region}`;
 }
+
+/** The session name on assumed-role sessions (the document provider's and the aws provider's), so CloudTrail shows which product made the calls. */
+export const roleSessionName = "session-manager-preferences";

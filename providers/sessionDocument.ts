@@ -10,6 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
 import { maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { roleSessionName } from "../core/names";
 import * as rules from "../core/rules";
 import { defaultDocumentName, defaultPreferences, OnDelete, onDeleteValues } from "../core/settings";
 import * as operations from "./documentOperations";
@@ -69,8 +70,7 @@ export const defaultKeepDocumentVersions: number = defaultPreferences.keepDocume
 /** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
 export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The session name on assumed-role sessions, so CloudTrail shows which product made the calls. */
-export const roleSessionName = "session-manager-preferences";
+export { roleSessionName } from "../core/names";
 
 type Failure = pulumi.dynamic.CheckFailure;
 type Checked<T> = { value: T } | { reason: string };
