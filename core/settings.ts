@@ -1,7 +1,8 @@
 /**
  * The validated preferences model. Everything in core/ is pure: no Pulumi, no AWS SDK.
  * Config parsing (core/config.ts) turns raw stack configuration into these types; the
- * document, policies and template are computed from them.
+ * document, policies and template are computed from them. Defaults are applied once, by
+ * the parser; see docs/architecture.md for where each rule lives.
  */
 
 export type OnDelete = "restore" | "reset" | "retain";

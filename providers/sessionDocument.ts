@@ -1,7 +1,7 @@
 /**
  * The Session document as a Pulumi resource: one SSM Session document in one account and
  * Region, adopted (what was there is recorded), kept equal to the desired content, and
- * handed back per `onDelete`.
+ * handed back per `onDelete` (the state machine: docs/architecture.md).
  *
  * The provider object below is serialized by Pulumi into the dynamic provider process,
  * together with every function it reaches. So it never touches `pulumi` at run time,
