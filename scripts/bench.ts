@@ -12,10 +12,10 @@ import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
 import { runRollout } from "../orchestrator/run";
 import { OrgTarget, stackNameFor } from "../orchestrator/targets";
-import { AwsProxy, isWrite, startAwsProxy } from "../test/aws-proxy/awsProxy";
-import { createLocalStack, engineEnv, pulumiBin } from "../test/support/engine";
-import { projectCopy } from "../test/support/project";
-import { startMoto } from "../test/support/moto";
+import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
+import { createLocalStack, engineEnv, pulumiBin } from "../devtools/engine";
+import { projectCopy } from "../devtools/project";
+import { startMoto } from "../devtools/moto";
 
 const sizes = [1, 4, 16];
 const regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];

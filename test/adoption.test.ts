@@ -6,7 +6,7 @@ import * as ssm from "@aws-sdk/client-ssm";
 import { desiredDocument, SessionDocumentContent } from "../core/document";
 import { defaultPreferences } from "../core/settings";
 import * as operations from "../providers/documentOperations";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const region = "eu-central-1";
 const documentName = "SSM-SessionManagerRunShell";

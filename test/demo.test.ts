@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { runScript } from "./support/childProcess";
-import { pulumiBin } from "./support/engine";
+import { pulumiBin } from "../devtools/engine";
 
 /** `npm run demo` is the README's main command: it must keep doing what the README says. */
 describe("npm run demo", function () {

@@ -1,4 +1,4 @@
-import { repoRoot } from "./support/engine";
+import { repoRoot } from "../devtools/engine";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";

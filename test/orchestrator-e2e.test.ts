@@ -4,11 +4,11 @@ import * as path from "node:path";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { GetDocumentCommand, SSMClient, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
-import { AwsProxy, startAwsProxy } from "./aws-proxy/awsProxy";
+import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
 import { ChildRun, runScript } from "./support/childProcess";
-import { engineEnv } from "./support/engine";
-import { projectCopy } from "./support/project";
-import { Moto, startMoto } from "./support/moto";
+import { engineEnv } from "../devtools/engine";
+import { projectCopy } from "../devtools/project";
+import { Moto, startMoto } from "../devtools/moto";
 
 const accounts = ["111111111111", "222222222222", "333333333333"];
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];

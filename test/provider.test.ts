@@ -8,7 +8,7 @@ import { awsDefaultDocument, desiredDocument, SessionDocumentContent, SessionCon
 import { defaultPreferences } from "../core/settings";
 import * as operations from "../providers/documentOperations";
 import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const region = "eu-west-1";
 const documentName = "SSM-SessionManagerRunShell";
