@@ -98,7 +98,7 @@ export function s3BucketNameProblem(s: string): string | undefined {
 /** Session Manager appends /<account>/<region>, so the prefix keeps to S3's safe key characters. */
 export function s3KeyPrefixProblem(s: string): string | undefined {
     if (s.length > 900) return "an S3 key prefix of at most 900 characters";
-    if (!/^[A-Za-z0-9!_.*'()\/-]*$/.test(s)) return "an S3 key prefix of letters, digits and !_.*'()/- only";
+    if (!/^[A-Za-z0-9!_.*'()/-]*$/.test(s)) return "an S3 key prefix of letters, digits and !_.*'()/- only";
     if (s.split("/").some((part, i, all) => part === "" && i > 0 && i < all.length - 1)) return "an S3 key prefix without empty path segments (//)";
     return undefined;
 }

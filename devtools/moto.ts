@@ -68,7 +68,7 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
         await waitUntilUp(endpoint, child, options.timeoutMs ?? 30_000);
     } catch (err) {
         child.kill("SIGKILL");
-        throw new Error(`${(err as Error).message}\n${stderr}`);
+        throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
     }
     return {
         endpoint,
