@@ -1,10 +1,10 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import * as pulumi from "@pulumi/pulumi";
 import { deployPlannedTarget } from "./components/preferences";
-import { ConfigErrors, parseSettings } from "./core/config";
+import { readStackSettings } from "./components/stackSettings";
 import { planTargets } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
-import { currentRegion, namespaceValues } from "./core/stackConfig";
+import { currentRegion } from "./core/stackConfig";
 
 /** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
 interface TargetOutputs {
@@ -12,16 +12,6 @@ interface TargetOutputs {
     sessionDataKeyId?: pulumi.Output<string>;
     logGroupName?: pulumi.Output<string>;
     instancePolicyArn?: pulumi.Output<string>;
-}
-
-function readSettings(): Settings {
-    try {
-        return parseSettings(namespaceValues(pulumi.runtime.allConfig()));
-    } catch (err) {
-        // The message already names every key at fault; a stack trace would only bury it.
-        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
-        throw err;
-    }
 }
 
 /** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
@@ -40,7 +30,7 @@ interface StackSetModule {
 // Validated as the program loads, before any resource: a bad configuration then fails the
 // run at once. Thrown from the async entry point instead, the same error took the engine
 // about 25 s longer to report (measured with this repository's CLI build).
-const settings = readSettings();
+const settings = readStackSettings();
 
 export = async (): Promise<Record<string, unknown>> => {
 

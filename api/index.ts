@@ -13,6 +13,7 @@
 
 // --- Components and resources -----------------------------------------------------------
 
+export { readStackSettings } from "../components/stackSettings";
 export { SessionManagerPreferences, deployPlannedTarget, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
 export type {
     DocumentPreferencesArgs,

@@ -3,19 +3,10 @@
 // same keys and defaults as the package's own program), and each of the account's Regions
 // gets a SessionManagerPreferences component.
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigErrors, deployPlannedTarget, namespaceValues, parseSettings, planTargets, Settings } from "session-manager-preferences";
+import { deployPlannedTarget, planTargets, readStackSettings } from "session-manager-preferences";
 
-function readSettings(): Settings {
-    try {
-        return parseSettings(namespaceValues(pulumi.runtime.allConfig()));
-    } catch (err) {
-        // The message names every key at fault; a stack trace would only bury it.
-        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
-        throw err;
-    }
-}
-
-const settings = readSettings();
+// Validated by the package's parser; a bad configuration fails naming every key at fault.
+const settings = readStackSettings();
 const accounts = new Set(settings.targets.map((t) => t.accountId));
 if (accounts.size !== 1) {
     throw new pulumi.RunError(`sessionManager:targets must name exactly one account (with its Regions and, optionally, a roleName); it names ${accounts.size}`);
