@@ -1,3 +1,5 @@
+// The Pulumi program: this stack's settings, validated, deployed to every target (direct) or
+// as a StackSet. The layers and the path of a setting to SSM: docs/architecture.md.
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import * as pulumi from "@pulumi/pulumi";
 import { deployPlannedTarget } from "./components/preferences";

@@ -1,3 +1,5 @@
+// The direct mode's resources for one account and Region; the StackSet template
+// (core/template.ts) makes the same from the same core functions. See docs/architecture.md.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { documentContent, s3KeyPrefixFor } from "../core/document";

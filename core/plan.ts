@@ -1,3 +1,7 @@
+/**
+ * Validated settings to one plan per account and Region: which parts are created, taken as
+ * existing or skipped, and what the document gets (docs/architecture.md, "The data path").
+ */
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
