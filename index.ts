@@ -1,11 +1,11 @@
-import * as aws from "@pulumi/aws";
+// The Pulumi program: this stack's settings, validated, deployed to every target (direct) or
+// as a StackSet. The layers and the path of a setting to SSM: docs/architecture.md.
 import * as pulumi from "@pulumi/pulumi";
-import { SessionManagerPreferences } from "./components/preferences";
-import { ConfigErrors, parseStackSettings } from "./core/config";
-import { planTargets, TargetPlan } from "./core/plan";
+import { deployPlannedTarget } from "./components/preferences";
+import { readStackSettings } from "./components/stackSettings";
+import { planTargets } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
 import { currentRegion } from "./core/stackConfig";
-import { knownRegions } from "./providers/regionCatalogue";
 
 /** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
 interface TargetOutputs {
@@ -13,16 +13,6 @@ interface TargetOutputs {
     sessionDataKeyId?: pulumi.Output<string>;
     logGroupName?: pulumi.Output<string>;
     instancePolicyArn?: pulumi.Output<string>;
-}
-
-function readSettings(): Settings {
-    try {
-        return parseStackSettings(pulumi.runtime.allConfig(), knownRegions());
-    } catch (err) {
-        // The message already names every key at fault; a stack trace would only bury it.
-        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
-        throw err;
-    }
 }
 
 /** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
@@ -36,35 +26,6 @@ async function currentTarget(): Promise<TargetRegion> {
     return { accountId: identity.Account, region };
 }
 
-function deployTarget(plan: TargetPlan): SessionManagerPreferences {
-    const { accountId, region } = plan.target;
-    // Only the document would use it otherwise, and the document assumes its role by itself.
-    const provider = plan.createsAwsResources
-        ? new aws.Provider(plan.name, {
-              region,
-              // A wrong role or profile then fails at preview instead of changing another account.
-              allowedAccountIds: [accountId],
-              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: "session-manager-preferences" }] : undefined,
-          })
-        : undefined;
-    return new SessionManagerPreferences(
-        plan.name,
-        {
-            accountId,
-            region,
-            roleArn: plan.roleArn,
-            preferences: plan.preferences,
-            sessionDataKey: plan.sessionDataKey,
-            logGroup: plan.logGroup,
-            instancePolicy: plan.instancePolicy,
-            onDelete: plan.onDelete,
-            keepDocumentVersions: plan.keepDocumentVersions,
-            takeOver: plan.takeOver,
-        },
-        provider ? { providers: [provider] } : undefined,
-    );
-}
-
 interface StackSetModule {
     deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
 }
@@ -72,7 +33,7 @@ interface StackSetModule {
 // Validated as the program loads, before any resource: a bad configuration then fails the
 // run at once. Thrown from the async entry point instead, the same error took the engine
 // about 25 s longer to report (measured with this repository's CLI build).
-const settings = readSettings();
+const settings = readStackSettings();
 
 export = async (): Promise<Record<string, unknown>> => {
 
@@ -101,7 +62,7 @@ export = async (): Promise<Record<string, unknown>> => {
     if (plans.length === 0) pulumi.log.warn("every target is excluded by sessionManager:excludeAccounts or excludeRegions: nothing to deploy");
     const targets: Record<string, TargetOutputs> = {};
     for (const plan of plans) {
-        const component = deployTarget(plan);
+        const component = deployPlannedTarget(plan);
         targets[plan.outputKey] = {
             documentVersion: component.documentVersion,
             sessionDataKeyId: component.sessionDataKeyId,

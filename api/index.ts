@@ -13,7 +13,8 @@
 
 // --- Components and resources -----------------------------------------------------------
 
-export { SessionManagerPreferences, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
+export { readStackSettings } from "../components/stackSettings";
+export { SessionManagerPreferences, deployPlannedTarget, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
 export type {
     DocumentPreferencesArgs,
     InstancePolicyArgs,
@@ -28,8 +29,8 @@ export type { SessionDocumentArgs, SessionDocumentState } from "../providers/ses
 export { ownerTagKey } from "../providers/documentOperations";
 export type { DocumentFormat } from "../providers/documentOperations";
 
-export { awsDefaultDocument, desiredDocument, maxDocumentContentBytes } from "../core/document";
-export type { DocumentContext, SessionDocumentContent } from "../core/document";
+export { awsDefaultDocument, desiredDocument, documentContent, maxDocumentContentBytes } from "../core/document";
+export type { DocumentContext, DocumentParts, SessionContentInputs, SessionDocumentContent } from "../core/document";
 
 export { PartConflictError } from "../core/parts";
 export type { OptionalPart, Part } from "../core/parts";

@@ -1,16 +1,28 @@
+// The direct mode's resources for one account and Region; the StackSet template
+// (core/template.ts) makes the same from the same core functions. See docs/architecture.md.
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { desiredDocument, s3KeyPrefixFor } from "../core/document";
+import { documentContent, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
-import { DocumentPreferences, documentPreferencesOf } from "../core/plan";
-import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultPreferences, OnDelete } from "../core/settings";
+import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
+import { TargetPlan } from "../core/plan";
+import { defaultPreferences, DocumentPreferences, documentPreferencesOf, OnDelete } from "../core/settings";
+import {
+    instancePolicyDescription,
+    instancePolicyName,
+    instancePolicyPath,
+    logsKeyAlias,
+    logsKeyDescription,
+    roleSessionName,
+    sessionDataKeyAlias,
+    sessionDataKeyDeletionWindowInDays,
+    sessionDataKeyDescription,
+    sessionDataKeyParameterDescription,
+    sessionDataKeyParameterName,
+} from "../core/names";
 import { SessionDocument } from "../providers/sessionDocument";
 
-export const sessionDataKeyAlias = "alias/session-manager/data";
-export const logsKeyAlias = "alias/session-manager/logs";
-/** Where other stacks and scripts find the session-data key, as in the CloudFormation sample. */
-export const sessionDataKeyParameterName = "/session-manager/session-data-key";
+export { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 
 /** The document's preferences, each as in the README's configuration table and with its default. */
 export type DocumentPreferencesArgs = { [K in keyof DocumentPreferences]?: pulumi.Input<DocumentPreferences[K]> };
@@ -97,7 +109,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 
         super("session-manager-preferences:index:Preferences", name, {}, opts);
 
-        const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => ({ accountId, region }));
+        const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => policyScope(accountId, region));
         const preferences = pulumi.output(args.preferences ?? {}).apply((given) => withDefaults(given));
 
         // A retained document still names the session-data key; deleting the key would break every session.
@@ -130,18 +142,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 
         const content = pulumi
             .all([scope, preferences, sessionKey?.reference ?? "", this.logGroupName ?? ""])
-            .apply(([s, prefs, kmsKeyId, logGroupName]) =>
-                desiredDocument(
-                    {
-                        ...defaultPreferences,
-                        ...prefs,
-                        sessionDataEncryption: keyChoice.kind !== "skip",
-                        cwLogging: logGroupChoice.kind !== "skip",
-                        cwLogGroupName: logGroupName,
-                    },
-                    { accountId: s.accountId, region: s.region, kmsKeyId },
-                ),
-            );
+            .apply(([s, prefs, kmsKeyId, logGroupName]) => documentContent(prefs, { accountId: s.accountId, region: s.region, kmsKeyId, logGroupName }));
         const document = new SessionDocument(
             `${name}-document`,
             {
@@ -183,9 +184,9 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const key = new aws.kms.Key(
             `${name}-session-data-key`,
             {
-                description: "Session Manager: encrypts session data between users and instances",
+                description: sessionDataKeyDescription,
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
-                deletionWindowInDays: choice.args?.deletionWindowInDays ?? 30,
+                deletionWindowInDays: choice.args?.deletionWindowInDays ?? sessionDataKeyDeletionWindowInDays,
                 policy: scope.apply((s) => JSON.stringify(sessionDataKeyPolicy(s))),
             },
             { parent: this, retainOnDelete },
@@ -194,7 +195,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         new aws.ssm.Parameter(
             `${name}-session-data-key-id`,
             // insecureValue: `value` is always stored as a secret, and a key ID is not one; plain, it shows in diffs.
-            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: "ID of the KMS key that encrypts Session Manager session data" },
+            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: sessionDataKeyParameterDescription },
             { parent: this },
         );
         // The key ID, as the CloudFormation sample writes it, so documents it managed compare equal.
@@ -212,7 +213,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const key = new aws.kms.Key(
             `${name}-logs-key`,
             {
-                description: "Session Manager: encrypts the session log group",
+                description: logsKeyDescription,
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
                 policy: pulumi.all([scope, groupName]).apply(([s, group]) => JSON.stringify(logsKeyPolicy(s, group))),
             },
@@ -244,10 +245,9 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const policy = new aws.iam.Policy(
             `${name}-instance-policy`,
             {
-                // IAM names are account-wide, and each Region's policy differs in its ARNs.
-                name: scope.apply((s) => `SessionManagerInstance-${s.region}`),
-                path: "/session-manager/",
-                description: "What instances need for Session Manager with this account's and Region's preferences",
+                name: scope.apply((s) => instancePolicyName(s.region)),
+                path: instancePolicyPath,
+                description: instancePolicyDescription,
                 policy: document,
             },
             { parent: this },
@@ -259,6 +259,41 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
     }
 }
 
+/**
+ * One target of the plan (core/plan.ts) as a component: how the program (index.ts) and the
+ * package's example deploy a target. The @pulumi/aws resources get a provider in the target
+ * account and Region; a document-only plan needs none (nor the aws plugin), and the document
+ * assumes its role by itself.
+ */
+export function deployPlannedTarget(plan: TargetPlan): SessionManagerPreferences {
+    const { accountId, region } = plan.target;
+    const provider = plan.createsAwsResources
+        ? new aws.Provider(plan.name, {
+              region,
+              // A wrong role or profile then fails at preview instead of changing another account.
+              allowedAccountIds: [accountId],
+              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: roleSessionName }] : undefined,
+          })
+        : undefined;
+    return new SessionManagerPreferences(
+        plan.name,
+        {
+            accountId,
+            region,
+            roleArn: plan.roleArn,
+            preferences: plan.preferences,
+            sessionDataKey: plan.sessionDataKey,
+            logGroup: plan.logGroup,
+            instancePolicy: plan.instancePolicy,
+            onDelete: plan.onDelete,
+            keepDocumentVersions: plan.keepDocumentVersions,
+            takeOver: plan.takeOver,
+        },
+        provider ? { providers: [provider] } : undefined,
+    );
+}
+
+/** The component's own argument parsing: preferences not given take the configuration's defaults (core/settings.ts). */
 function withDefaults(given: Partial<DocumentPreferences>): DocumentPreferences {
     const prefs = documentPreferencesOf(defaultPreferences);
     for (const key of Object.keys(prefs) as (keyof DocumentPreferences)[]) {

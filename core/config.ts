@@ -156,9 +156,9 @@ function list<T>(item: Parser<T>): Parser<T[]> {
     };
 }
 
-const accountId = text((s) => (rules.isAccountId(s) ? undefined : "a 12-digit AWS account ID (quote it in YAML so leading zeros survive)"));
-const region = text((s) => (rules.isRegion(s) ? undefined : "an AWS Region name such as eu-west-1 or us-gov-west-1"));
-const roleName = text((s) => (rules.isRoleName(s) ? undefined : "an IAM role name: 1 to 64 of letters, digits and +=,.@_-"));
+const accountId = text((s) => (rules.isAccountId(s) ? undefined : `${rules.accountIdRule} (quote it in YAML so leading zeros survive)`));
+const region = text((s) => (rules.isRegion(s) ? undefined : rules.regionRule));
+const roleName = text((s) => (rules.isRoleName(s) ? undefined : rules.roleNameRule));
 
 const targetKeys = ["accountId", "regions", "roleName"];
 
@@ -170,7 +170,7 @@ const target: Parser<Target> = (value, key) => {
     for (const k of Object.keys(record)) {
         if (!targetKeys.includes(k)) throw new ConfigError(`${key}.${k}`, record[k], `not a target field; did you mean ${closest(k, targetKeys)}? Allowed: ${targetKeys.join(", ")}`);
     }
-    if (record.accountId === undefined) throw new ConfigError(`${key}.accountId`, undefined, "required: a 12-digit AWS account ID");
+    if (record.accountId === undefined) throw new ConfigError(`${key}.accountId`, undefined, `required: ${rules.accountIdRule}`);
     const regions = list(region)(record.regions ?? [], `${key}.regions`);
     if (regions.length === 0) throw new ConfigError(`${key}.regions`, record.regions, "at least one Region");
     const parsed: Target = { accountId: accountId(record.accountId, `${key}.accountId`), regions };
@@ -286,12 +286,17 @@ function crossFieldErrors(s: Settings): ConfigError[] {
     if (s.idleSessionTimeout > s.maxSessionDuration) {
         errors.push(new ConfigError("idleSessionTimeout", s.idleSessionTimeout, `at most maxSessionDuration (${s.maxSessionDuration} minutes)`));
     }
-    if (s.deployment === "stackset" && s.organizationalUnitIds.length === 0) {
-        errors.push(new ConfigError("organizationalUnitIds", s.organizationalUnitIds, "at least one OU or root ID when deployment is stackset"));
-    }
+    const noOrganizationalUnits = s.deployment === "stackset" ? organizationalUnitsProblem(s) : undefined;
+    if (noOrganizationalUnits) errors.push(noOrganizationalUnits);
     const profileProblem = shellProfileProblem(s);
     if (profileProblem) errors.push(profileProblem);
     return errors;
+}
+
+/** A StackSet deploys to OUs: without one it has nowhere to go (parseSettings, and core/stackSet.ts's planStackSet). */
+export function organizationalUnitsProblem(s: Pick<Settings, "organizationalUnitIds">): ConfigError | undefined {
+    if (s.organizationalUnitIds.length > 0) return undefined;
+    return new ConfigError("organizationalUnitIds", s.organizationalUnitIds, "at least one OU or root ID when deployment is stackset");
 }
 
 /** Shell profiles are the only unbounded text in the document: they must leave it under SSM's size limit. */

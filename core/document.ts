@@ -1,7 +1,7 @@
-import { Preferences } from "./settings";
+import { DocumentPreferences, Preferences } from "./settings";
 
-/** The twelve inputs of a Session Manager preferences (Session type) document. */
-export interface SessionDocumentInputs {
+/** The twelve inputs of a Session Manager preferences (Session type) document: its `inputs` block. */
+export interface SessionContentInputs {
     s3BucketName: string;
     s3KeyPrefix: string;
     s3EncryptionEnabled: boolean;
@@ -21,7 +21,7 @@ export interface SessionDocumentContent {
     schemaVersion: "1.0";
     description: string;
     sessionType: "Standard_Stream";
-    inputs: SessionDocumentInputs;
+    inputs: SessionContentInputs;
 }
 
 export const documentDescription = "Document to hold regional settings for Session Manager";
@@ -30,28 +30,53 @@ export const documentDescription = "Document to hold regional settings for Sessi
 export interface DocumentContext {
     accountId: string;
     region: string;
-    /** Session-data key ID or ARN; empty when session data encryption is off. */
+    /** Session-data key ID or ARN; ignored when session data encryption is off. */
     kmsKeyId: string;
 }
 
+/** Where the document's key and log group come from once the parts are made: "" for none. */
+export interface DocumentParts {
+    accountId: string;
+    region: string;
+    /** The session-data key ID or ARN; "" when session data is not encrypted. */
+    kmsKeyId: string;
+    /** The session log group; "" when there is no CloudWatch logging. */
+    logGroupName: string;
+}
+
 /**
- * The Session document content for one account and Region. The S3 prefix follows the
- * sample: `<prefix>/<account>/<region>`, so one bucket can serve the whole organization.
+ * The Session document content for validated settings in one account and Region: the
+ * settings decide whether the key and the log group are named (see documentContent).
  */
 export function desiredDocument(prefs: Preferences, ctx: DocumentContext): SessionDocumentContent {
+    return documentContent(prefs, {
+        accountId: ctx.accountId,
+        region: ctx.region,
+        kmsKeyId: prefs.sessionDataEncryption ? ctx.kmsKeyId : "",
+        logGroupName: prefs.cwLogging ? prefs.cwLogGroupName : "",
+    });
+}
+
+/**
+ * The Session document content from the document preferences and the parts it points at;
+ * the one place preferences become document inputs (docs/architecture.md). The S3 prefix
+ * follows the sample: `<prefix>/<account>/<region>`, so one bucket can serve the whole
+ * organization.
+ */
+export function documentContent(prefs: DocumentPreferences, parts: DocumentParts): SessionDocumentContent {
     return {
         schemaVersion: "1.0",
         description: documentDescription,
         sessionType: "Standard_Stream",
         inputs: {
             s3BucketName: prefs.s3Logging ? prefs.s3BucketName : "",
-            s3KeyPrefix: prefs.s3Logging ? s3KeyPrefixFor(prefs.s3KeyPrefix, ctx.accountId, ctx.region) : "",
+            s3KeyPrefix: prefs.s3Logging ? s3KeyPrefixFor(prefs.s3KeyPrefix, parts.accountId, parts.region) : "",
             s3EncryptionEnabled: prefs.s3EncryptionEnabled,
             // An empty name is how the document says "no CloudWatch logging".
-            cloudWatchLogGroupName: prefs.cwLogging ? prefs.cwLogGroupName : "",
+            cloudWatchLogGroupName: parts.logGroupName,
             cloudWatchEncryptionEnabled: prefs.cwEncryptionEnabled,
             cloudWatchStreamingEnabled: prefs.cwStreamingEnabled,
-            kmsKeyId: prefs.sessionDataEncryption ? ctx.kmsKeyId : "",
+            kmsKeyId: parts.kmsKeyId,
             runAsEnabled: prefs.runAsEnabled,
             runAsDefaultUser: prefs.runAsEnabled ? prefs.runAsDefaultUser : "",
             idleSessionTimeout: String(prefs.idleSessionTimeout),

@@ -9,18 +9,27 @@ export function partitionOf(region: string): Partition {
     return "aws";
 }
 
+/**
+ * What differs between partitions: the DNS suffix of service principals and endpoints, and
+ * the Region Organizations (a global service) answers from. The isolated partitions keep
+ * us-east-1 for Organizations, as the orchestrator has always called it.
+ */
+const partitionFacts: Record<Partition, { dnsSuffix: string; organizationsRegion: string }> = {
+    aws: { dnsSuffix: "amazonaws.com", organizationsRegion: "us-east-1" },
+    "aws-us-gov": { dnsSuffix: "amazonaws.com", organizationsRegion: "us-gov-west-1" },
+    "aws-cn": { dnsSuffix: "amazonaws.com.cn", organizationsRegion: "cn-northwest-1" },
+    "aws-iso": { dnsSuffix: "c2s.ic.gov", organizationsRegion: "us-east-1" },
+    "aws-iso-b": { dnsSuffix: "sc2s.sgov.gov", organizationsRegion: "us-east-1" },
+};
+
 /** The DNS suffix of service principals and endpoints in a partition. */
 export function dnsSuffixOf(partition: Partition): string {
-    switch (partition) {
-        case "aws-cn":
-            return "amazonaws.com.cn";
-        case "aws-iso":
-            return "c2s.ic.gov";
-        case "aws-iso-b":
-            return "sc2s.sgov.gov";
-        default:
-            return "amazonaws.com";
-    }
+    return partitionFacts[partition].dnsSuffix;
+}
+
+/** Where to call Organizations in a partition. */
+export function organizationsRegionOf(partition: Partition): string {
+    return partitionFacts[partition].organizationsRegion;
 }
 
 export function roleArn(partition: Partition, accountId: string, roleName: string): string {

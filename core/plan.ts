@@ -1,41 +1,14 @@
+/**
+ * Validated settings to one plan per account and Region: which parts are created, taken as
+ * existing or skipped, and what the document gets (docs/architecture.md, "The data path").
+ */
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
-import { OnDelete, Preferences, Settings, TargetRegion, targetRegions } from "./settings";
+import { DocumentPreferences, documentPreferencesOf, OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
 
-/** The preferences that only shape the document's content; the rest decide which parts exist. */
-export type DocumentPreferences = Pick<
-    Preferences,
-    | "s3Logging"
-    | "s3BucketName"
-    | "s3KeyPrefix"
-    | "s3EncryptionEnabled"
-    | "cwEncryptionEnabled"
-    | "cwStreamingEnabled"
-    | "runAsEnabled"
-    | "runAsDefaultUser"
-    | "idleSessionTimeout"
-    | "maxSessionDuration"
-    | "winShellProfile"
-    | "linuxShellProfile"
->;
-
-export function documentPreferencesOf(prefs: Preferences): DocumentPreferences {
-    return {
-        s3Logging: prefs.s3Logging,
-        s3BucketName: prefs.s3BucketName,
-        s3KeyPrefix: prefs.s3KeyPrefix,
-        s3EncryptionEnabled: prefs.s3EncryptionEnabled,
-        cwEncryptionEnabled: prefs.cwEncryptionEnabled,
-        cwStreamingEnabled: prefs.cwStreamingEnabled,
-        runAsEnabled: prefs.runAsEnabled,
-        runAsDefaultUser: prefs.runAsDefaultUser,
-        idleSessionTimeout: prefs.idleSessionTimeout,
-        maxSessionDuration: prefs.maxSessionDuration,
-        winShellProfile: prefs.winShellProfile,
-        linuxShellProfile: prefs.linuxShellProfile,
-    };
-}
+export type { DocumentPreferences } from "./settings";
+export { documentPreferencesOf } from "./settings";
 
 export type SessionDataKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
 export type LogsKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
@@ -117,7 +90,7 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
 
 /**
  * One plan per account and Region, in config order, less `excludeAccounts` and
- * `excludeRegions` (applied as `npm run org` applies them, so both rollouts agree).
+ * `excludeRegions` (withoutExcluded, as `npm run org` applies them, so both rollouts agree).
  * `current` is the caller's account and aws:region, used only when no target is configured.
  */
 export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
@@ -126,7 +99,5 @@ export function planTargets(settings: Settings, current?: TargetRegion): TargetP
         if (!current) throw new Error("sessionManager:targets is empty and the current account and Region are unknown");
         targets.push(current);
     }
-    const excludedAccounts = new Set(settings.excludeAccounts);
-    const excludedRegions = new Set(settings.excludeRegions);
-    return targets.filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region)).map((t) => planTarget(settings, t));
+    return withoutExcluded(settings, targets).map((t) => planTarget(settings, t));
 }

@@ -1,5 +1,4 @@
 import { dnsSuffixOf, partitionOf } from "./partition";
-import { Partition } from "./settings";
 
 /** An IAM or KMS key policy statement, as AWS reads it. */
 export interface PolicyStatement {
@@ -16,23 +15,35 @@ export interface PolicyDocument {
     Statement: PolicyStatement[];
 }
 
-/** Where a policy applies: the account and Region its ARNs point into. */
+/**
+ * Where a policy applies: the account and Region its ARNs point into, and that Region's
+ * partition and DNS suffix. Given, not derived here, so the StackSet template can pass
+ * placeholders for what only CloudFormation knows (`${AWS::Partition}`, `${AWS::URLSuffix}`).
+ */
 export interface PolicyScope {
     accountId: string;
     region: string;
+    partition: string;
+    urlSuffix: string;
 }
 
-export function accountRootArn(partition: Partition, accountId: string): string {
-    return `arn:${partition}:iam::${accountId}:root`;
+/** The scope of an account and Region, with the partition facts of core/partition.ts. */
+export function policyScope(accountId: string, region: string): PolicyScope {
+    const partition = partitionOf(region);
+    return { accountId, region, partition, urlSuffix: dnsSuffixOf(partition) };
+}
+
+export function accountRootArn(scope: PolicyScope): string {
+    return `arn:${scope.partition}:iam::${scope.accountId}:root`;
 }
 
 /** The ARN form IAM and KMS conditions use for a log group (no trailing `:*`). */
 export function logGroupArn(scope: PolicyScope, logGroupName: string): string {
-    return `arn:${partitionOf(scope.region)}:logs:${scope.region}:${scope.accountId}:log-group:${logGroupName}`;
+    return `arn:${scope.partition}:logs:${scope.region}:${scope.accountId}:log-group:${logGroupName}`;
 }
 
-export function logsServicePrincipal(region: string): string {
-    return `logs.${region}.${dnsSuffixOf(partitionOf(region))}`;
+export function logsServicePrincipal(scope: PolicyScope): string {
+    return `logs.${scope.region}.${scope.urlSuffix}`;
 }
 
 /**
@@ -44,7 +55,7 @@ function delegateToAccount(scope: PolicyScope): PolicyStatement {
     return {
         Sid: "EnableIamPoliciesInTheAccount",
         Effect: "Allow",
-        Principal: { AWS: accountRootArn(partitionOf(scope.region), scope.accountId) },
+        Principal: { AWS: accountRootArn(scope) },
         Action: "kms:*",
         Resource: "*",
     };
@@ -72,7 +83,7 @@ export function logsKeyPolicy(scope: PolicyScope, logGroupName: string): PolicyD
             {
                 Sid: "CloudWatchLogsEncryptsTheSessionLogGroup",
                 Effect: "Allow",
-                Principal: { Service: logsServicePrincipal(scope.region) },
+                Principal: { Service: logsServicePrincipal(scope) },
                 Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 Resource: "*",
                 Condition: { ArnEquals: { "kms:EncryptionContext:aws:logs:arn": logGroupArn(scope, logGroupName) } },
@@ -97,7 +108,6 @@ export interface InstancePolicyInputs extends PolicyScope {
  * bucket prefix and key.
  */
 export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocument {
-    const partition = partitionOf(inputs.region);
     const statements: PolicyStatement[] = [
         {
             Sid: "SessionChannels",
@@ -125,7 +135,7 @@ export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocum
         );
     }
     if (inputs.s3 !== undefined) {
-        const bucketArn = `arn:${partition}:s3:::${inputs.s3.bucketName}`;
+        const bucketArn = `arn:${inputs.partition}:s3:::${inputs.s3.bucketName}`;
         const prefix = inputs.s3.keyPrefix.replace(/^\/+|\/+$/g, "");
         statements.push(
             {

@@ -3,18 +3,47 @@
  * undefined for a good value, or a sentence saying what is allowed.
  */
 
+/** Region names across partitions: eu-west-1, us-gov-west-1, cn-north-1, us-isob-east-1, ap-southeast-5. */
+const regionPattern = "[a-z]{2}(-(gov|iso|isob|isof))?-[a-z]+-\\d{1,2}";
+/** ARN partitions: aws, aws-us-gov, aws-cn, aws-iso, aws-iso-b, ... */
+const partitionPattern = "aws(-[a-z]+)*";
+
+export const accountIdRule = "a 12-digit AWS account ID";
+
 export function isAccountId(s: string): boolean {
     return /^\d{12}$/.test(s);
 }
 
-/** Region names across partitions: eu-west-1, us-gov-west-1, cn-north-1, us-isob-east-1, ap-southeast-5. */
+export const regionRule = "an AWS Region name such as eu-west-1 or us-gov-west-1";
+
 export function isRegion(s: string): boolean {
-    return /^[a-z]{2}(-(gov|iso|isob|isof))?-[a-z]+-\d{1,2}$/.test(s);
+    return new RegExp(`^${regionPattern}$`).test(s);
 }
+
+export const roleNameRule = "an IAM role name: 1 to 64 of letters, digits and +=,.@_-";
 
 /** IAM role names (without a path). */
 export function isRoleName(s: string): boolean {
     return /^[\w+=,.@-]{1,64}$/.test(s);
+}
+
+export const roleArnRule = "an IAM role ARN such as arn:aws:iam::111122223333:role/Name";
+
+/** IAM role ARNs, with a path or without, in any partition. */
+export function isRoleArn(s: string): boolean {
+    return new RegExp(`^arn:${partitionPattern}:iam::\\d{12}:role/[\\w+=,.@/-]{1,512}$`).test(s);
+}
+
+/** The account an ARN belongs to (its fifth field). */
+export function accountOfArn(arn: string): string {
+    return arn.split(":")[4];
+}
+
+export const documentNameRule = 'an SSM document name: 3 to 128 letters, digits, "_", "-" or ".", not starting with aws-, amazon or amzn';
+
+/** Names SSM accepts for a document this program creates (the aws-, amazon and amzn prefixes are reserved). */
+export function isDocumentName(s: string): boolean {
+    return /^[A-Za-z0-9_.-]{3,128}$/.test(s) && !/^(aws-|amazon|amzn)/i.test(s);
 }
 
 export const linuxUserNameRule = "a Linux user name: starts with a lower-case letter or _, then up to 31 of a-z, 0-9, _ and -";
@@ -25,14 +54,14 @@ export function isLinuxUserName(s: string): boolean {
 
 // Multi-Region key IDs are mrk- and 32 hex digits in AWS; moto writes them as mrk- and a UUID.
 export function isKmsKeyArn(s: string): boolean {
-    return /^arn:aws(-[a-z]+)*:kms:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:key\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(mrk-([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})))$/.test(s);
+    const uuid = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+    return new RegExp(`^arn:${partitionPattern}:kms:${regionPattern}:\\d{12}:key/(${uuid}|mrk-([0-9a-f]{32}|${uuid}))$`).test(s);
 }
 
 /**
  * A key ARN that may say `{region}` and `{accountId}` where the Region and account go, so one
  * setting can name a multi-Region key (same key ID in every Region) or a per-account key.
  */
-// Multi-Region key IDs are mrk- and 32 hex digits in AWS; moto writes them as mrk- and a UUID.
 export function isKmsKeyArnTemplate(s: string): boolean {
     return isKmsKeyArn(s.replace("{region}", "us-east-1").replace("{accountId}", "000000000000"));
 }
@@ -69,7 +98,7 @@ export function s3BucketNameProblem(s: string): string | undefined {
 /** Session Manager appends /<account>/<region>, so the prefix keeps to S3's safe key characters. */
 export function s3KeyPrefixProblem(s: string): string | undefined {
     if (s.length > 900) return "an S3 key prefix of at most 900 characters";
-    if (!/^[A-Za-z0-9!_.*'()\/-]*$/.test(s)) return "an S3 key prefix of letters, digits and !_.*'()/- only";
+    if (!/^[A-Za-z0-9!_.*'()/-]*$/.test(s)) return "an S3 key prefix of letters, digits and !_.*'()/- only";
     if (s.split("/").some((part, i, all) => part === "" && i > 0 && i < all.length - 1)) return "an S3 key prefix without empty path segments (//)";
     return undefined;
 }

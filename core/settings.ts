@@ -1,7 +1,8 @@
 /**
  * The validated preferences model. Everything in core/ is pure: no Pulumi, no AWS SDK.
  * Config parsing (core/config.ts) turns raw stack configuration into these types; the
- * document, policies and template are computed from them.
+ * document, policies and template are computed from them. Defaults are applied once, by
+ * the parser; see docs/architecture.md for where each rule lives.
  */
 
 export type OnDelete = "restore" | "reset" | "retain";
@@ -89,6 +90,29 @@ export interface Settings extends Preferences, OrganizationSettings {
     targets: Target[];
 }
 
+/** The preferences that only shape the document's content; the rest decide which parts exist. */
+export const documentPreferenceKeys = [
+    "s3Logging",
+    "s3BucketName",
+    "s3KeyPrefix",
+    "s3EncryptionEnabled",
+    "cwEncryptionEnabled",
+    "cwStreamingEnabled",
+    "runAsEnabled",
+    "runAsDefaultUser",
+    "idleSessionTimeout",
+    "maxSessionDuration",
+    "winShellProfile",
+    "linuxShellProfile",
+] as const satisfies readonly (keyof Preferences)[];
+
+export type DocumentPreferences = Pick<Preferences, (typeof documentPreferenceKeys)[number]>;
+
+/** The document preferences of complete preferences. */
+export function documentPreferencesOf(prefs: DocumentPreferences): DocumentPreferences {
+    return Object.fromEntries(documentPreferenceKeys.map((key) => [key, prefs[key]])) as unknown as DocumentPreferences;
+}
+
 export const defaultPreferences: Preferences = {
     s3Logging: false,
     s3BucketName: "",
@@ -129,6 +153,19 @@ export const defaultOrganizationSettings: OrganizationSettings = {
 };
 
 export const defaultDocumentName = "SSM-SessionManagerRunShell";
+
+/**
+ * Targets less `excludeAccounts` and `excludeRegions`: the one exclusion rule of the direct
+ * mode's plan (core/plan.ts) and `npm run org` (orchestrator/targets.ts), so both agree.
+ */
+export function withoutExcluded<T extends { accountId: string; region: string }>(
+    settings: Pick<OrganizationSettings, "excludeAccounts" | "excludeRegions">,
+    targets: readonly T[],
+): T[] {
+    const excludedAccounts = new Set(settings.excludeAccounts);
+    const excludedRegions = new Set(settings.excludeRegions);
+    return targets.filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region));
+}
 
 /** Flattens targets into one entry per account and Region, in config order. */
 export function targetRegions(targets: Target[]): TargetRegion[] {

@@ -2,7 +2,7 @@
  * What `deployment: stackset` asks CloudFormation StackSets to do: where the stack
  * instances go and how fast the rollout runs. The template itself is core/template.ts.
  */
-import { ConfigError } from "./config";
+import { ConfigError, organizationalUnitsProblem } from "./config";
 import { Settings, StackSetCallAs } from "./settings";
 
 export interface StackSetOperationPreferences {
@@ -46,9 +46,8 @@ export interface StackSetPlan {
  * when no `regions` are configured, as it does for direct mode's default target.
  */
 export function planStackSet(settings: Settings, currentRegion?: string): StackSetPlan {
-    if (settings.organizationalUnitIds.length === 0) {
-        throw new ConfigError("organizationalUnitIds", settings.organizationalUnitIds, "at least one OU or root ID when deployment is stackset");
-    }
+    const noOrganizationalUnits = organizationalUnitsProblem(settings);
+    if (noOrganizationalUnits) throw noOrganizationalUnits;
     const configured = settings.regions.length > 0 ? settings.regions : currentRegion ? [currentRegion] : [];
     if (configured.length === 0) throw new ConfigError("regions", settings.regions, "at least one Region, or aws:region set, when deployment is stackset");
     const regions = [...new Set(configured)].filter((r) => !settings.excludeRegions.includes(r));

@@ -10,9 +10,21 @@
  * sample's conditions (S3 logging, session data encryption, log group creation, its
  * encryption, Run As, shell profiles) become which resources and content are emitted.
  */
-import { desiredDocument } from "./document";
+import { desiredDocument, SessionDocumentContent } from "./document";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
-import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, sessionDataKeyPolicy } from "./policies";
+import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, sessionDataKeyPolicy } from "./policies";
+import {
+    instancePolicyDescription,
+    instancePolicyName,
+    instancePolicyPath,
+    logsKeyAlias,
+    logsKeyDescription,
+    sessionDataKeyAlias,
+    sessionDataKeyDeletionWindowInDays,
+    sessionDataKeyDescription,
+    sessionDataKeyParameterDescription,
+    sessionDataKeyParameterName,
+} from "./names";
 import { defaultDocumentName, Preferences } from "./settings";
 
 /** A value in a template: JSON, where objects may be intrinsic functions. */
@@ -60,11 +72,6 @@ export const handlerRuntime = "nodejs22.x";
 /** Seconds. The handler answers FAILED a few seconds before this runs out. */
 export const handlerTimeoutSeconds = 120;
 
-// The direct mode's names (components/preferences.ts, which core cannot import); a test keeps them equal.
-const sessionDataKeyAlias = "alias/session-manager/data";
-const logsKeyAlias = "alias/session-manager/logs";
-const sessionDataKeyParameterName = "/session-manager/session-data-key";
-
 export class TemplateTooLargeError extends Error {
     constructor(
         public readonly bytes: number,
@@ -88,13 +95,16 @@ export interface TemplateContext {
 }
 
 /**
- * Placeholders for what only CloudFormation knows. They are put where the account, Region
- * and key go, then the rendered text is escaped for Fn::Sub and each placeholder becomes
- * its `${...}` reference. A run of @ longer than any in the content keeps them unique.
+ * Placeholders for what only CloudFormation knows. They are put where the account, Region,
+ * partition, DNS suffix and key go, then the rendered text is escaped for Fn::Sub and each
+ * placeholder becomes its `${...}` reference. A run of @ longer than any in the content
+ * keeps them unique.
  */
 interface Placeholders {
     accountId: string;
     region: string;
+    partition: string;
+    urlSuffix: string;
     keyId: string;
     keyArn: string;
 }
@@ -103,7 +113,14 @@ function placeholdersAvoiding(text: string): Placeholders {
     let fence = "@@";
     while (text.includes(fence)) fence += "@";
     const mark = (name: string) => `${fence}${name}${fence}`;
-    return { accountId: mark("AccountId"), region: mark("Region"), keyId: mark("KeyId"), keyArn: mark("KeyArn") };
+    return {
+        accountId: mark("AccountId"),
+        region: mark("Region"),
+        partition: mark("Partition"),
+        urlSuffix: mark("URLSuffix"),
+        keyId: mark("KeyId"),
+        keyArn: mark("KeyArn"),
+    };
 }
 
 interface Substitution {
@@ -114,15 +131,12 @@ interface Substitution {
 }
 
 /** Text for CloudFormation: placeholders resolved, in Fn::Sub (with literal `${` escaped) only when it refers to something. */
-function sub(text: string, s: Substitution, partitionAware = false): CfnValue {
+function sub(text: string, s: Substitution): CfnValue {
     const p = s.placeholders;
     const resolve = (t: string): string => {
-        if (partitionAware) {
-            // policies.ts builds ARNs and service principals for the placeholder Region, which it takes for the aws partition.
-            t = t.replace(/^arn:aws:/, "arn:${AWS::Partition}:").replace(/\.amazonaws\.com$/, ".${AWS::URLSuffix}");
-        }
         // Keys first: an existing key's ARN can itself hold the account and Region placeholders.
         t = t.split(p.keyId).join(s.keyId).split(p.keyArn).join(s.keyArn);
+        t = t.split(p.partition).join("${AWS::Partition}").split(p.urlSuffix).join("${AWS::URLSuffix}");
         return t.split(p.accountId).join("${AWS::AccountId}").split(p.region).join("${AWS::Region}");
     };
     const out = resolve(text.split("${").join("${!"));
@@ -134,7 +148,7 @@ function sub(text: string, s: Substitution, partitionAware = false): CfnValue {
 
 function policy(document: PolicyDocument, s: Substitution): CfnValue {
     const walk = (value: unknown): CfnValue => {
-        if (typeof value === "string") return sub(value, s, true);
+        if (typeof value === "string") return sub(value, s);
         if (Array.isArray(value)) return value.map(walk);
         if (value !== null && typeof value === "object") {
             return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, walk(v)]));
@@ -149,6 +163,21 @@ const arnOf = (logicalId: string): CfnValue => ({ "Fn::GetAtt": [logicalId, "Arn
 const retained = { DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" } as const;
 const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as const;
 
+type CfnOutputs = CfnTemplate["Outputs"];
+
+/** Some of the template: the resources and outputs of one part. */
+interface Fragment {
+    resources: Record<string, CfnResource>;
+    outputs: CfnOutputs;
+}
+
+/** Where the template's parts point: placeholders for what only CloudFormation knows. */
+interface Synthesis {
+    prefs: Preferences;
+    scope: PolicyScope;
+    s: Substitution;
+}
+
 /**
  * The template for these preferences. The handler's code is an argument so that this
  * module stays pure.
@@ -156,12 +185,11 @@ const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as c
 export function sessionManagerTemplate(prefs: Preferences, context: TemplateContext): CfnTemplate {
     const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
     const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
-    const scope = { accountId: placeholders.accountId, region: placeholders.region };
+    const scope: PolicyScope = { accountId: placeholders.accountId, region: placeholders.region, partition: placeholders.partition, urlSuffix: placeholders.urlSuffix };
 
     const keyPart = sessionDataKeyPart(prefs, scope);
     const groupPart = logGroupPart(prefs);
     const policyPart = instancePolicyPart(prefs);
-    const documentName = defaultDocumentName;
     // An existing key's ARN may name `{region}` and `{accountId}`: the plan puts the placeholders there.
     const existingKeyArn = "existing" in keyPart ? keyPart.existing.arn : undefined;
     const s: Substitution = {
@@ -170,126 +198,145 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
         keyId: existingKeyArn ?? `\${${logicalIds.sessionDataKey}}`,
         keyArn: existingKeyArn ?? `\${${logicalIds.sessionDataKey}.Arn}`,
     };
+    const at: Synthesis = { prefs, scope, s };
     const content = desiredDocument(prefs, { ...scope, kmsKeyId: placeholders.keyId });
 
-    const resources: Record<string, CfnResource> = {};
-    const outputs: CfnTemplate["Outputs"] = {
-        DocumentName: { Description: "The Session document that holds the preferences", Value: documentName },
-    };
-
-    if ("args" in keyPart) {
-        resources[logicalIds.sessionDataKey] = {
-            Type: "AWS::KMS::Key",
-            Properties: {
-                Description: "Session Manager: encrypts session data between users and instances",
-                EnableKeyRotation: keyPart.args?.enableKeyRotation ?? true,
-                PendingWindowInDays: 30,
-                KeyPolicy: policy(sessionDataKeyPolicy(scope), s),
-            },
-            // A retained document still names this key; deleting it would break every session.
-            // Otherwise the document stops naming it on delete, and KMS still waits 30 days.
-            ...(prefs.onDelete === "retain" ? retained : deleted),
-        };
-        resources[logicalIds.sessionDataKeyAlias] = {
-            Type: "AWS::KMS::Alias",
-            Properties: { AliasName: sessionDataKeyAlias, TargetKeyId: ref(logicalIds.sessionDataKey) },
-        };
-        resources[logicalIds.sessionDataKeyParameter] = {
-            Type: "AWS::SSM::Parameter",
-            Properties: {
-                Name: sessionDataKeyParameterName,
-                Type: "String",
-                Value: ref(logicalIds.sessionDataKey),
-                Description: "ID of the KMS key that encrypts Session Manager session data",
-            },
-        };
-        outputs.SessionDataKeyId = { Description: "ID of the session-data KMS key", Value: ref(logicalIds.sessionDataKey) };
-        outputs.SessionDataKeyArn = { Description: "ARN of the session-data KMS key", Value: arnOf(logicalIds.sessionDataKey) };
-    }
-
-    const logGroupDependency: string[] = [];
-    if ("args" in groupPart && groupPart.args) {
-        const group = groupPart.args;
-        const encrypted = "args" in group.kmsKey;
-        if (encrypted) {
-            resources[logicalIds.logsKey] = {
-                Type: "AWS::KMS::Key",
-                Properties: {
-                    Description: "Session Manager: encrypts the session log group",
-                    EnableKeyRotation: prefs.kmsKeyRotation,
-                    KeyPolicy: policy(logsKeyPolicy(scope, group.name), s),
-                },
-                // Kept with the log group it encrypts: deleting it would make the kept logs unreadable.
-                ...retained,
-            };
-            resources[logicalIds.logsKeyAlias] = {
-                Type: "AWS::KMS::Alias",
-                Properties: { AliasName: logsKeyAlias, TargetKeyId: ref(logicalIds.logsKey) },
-            };
-            outputs.LogsKeyArn = { Description: "ARN of the KMS key that encrypts the session log group", Value: arnOf(logicalIds.logsKey) };
-        }
-        resources[logicalIds.logGroup] = {
-            Type: "AWS::Logs::LogGroup",
-            Properties: {
-                LogGroupName: group.name,
-                ...(group.retentionInDays > 0 ? { RetentionInDays: group.retentionInDays } : {}),
-                ...(encrypted ? { KmsKeyId: arnOf(logicalIds.logsKey) } : {}),
-            },
-            // Session logs are audit records: removing the stack must not destroy them.
-            ...retained,
-        };
-        logGroupDependency.push(logicalIds.logGroup);
-        outputs.LogGroupName = { Description: "The session log group", Value: ref(logicalIds.logGroup) };
-    } else if ("existing" in groupPart) {
-        outputs.LogGroupName = { Description: "The session log group", Value: groupPart.existing.name };
-    }
-
+    const fragments: Fragment[] = [{ resources: {}, outputs: { DocumentName: { Description: "The Session document that holds the preferences", Value: defaultDocumentName } } }];
+    if ("args" in keyPart) fragments.push(sessionDataKeyResources(at));
+    if ("args" in groupPart && groupPart.args) fragments.push(logGroupResources(at, groupPart.args));
+    else if ("existing" in groupPart) fragments.push({ resources: {}, outputs: { LogGroupName: { Description: "The session log group", Value: groupPart.existing.name } } });
     if ("args" in policyPart) {
-        const roleNames = policyPart.args?.roleNames ?? [];
         const document = instanceProfilePolicy({
             ...scope,
             logGroupName: "skip" in groupPart ? undefined : prefs.cwLogGroupName,
             s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix } : undefined,
             sessionDataKeyArn: "skip" in keyPart ? undefined : placeholders.keyArn,
         });
-        resources[logicalIds.instancePolicy] = {
-            Type: "AWS::IAM::ManagedPolicy",
-            Properties: {
-                // IAM names are account-wide, and each Region's policy differs in its ARNs.
-                ManagedPolicyName: { "Fn::Sub": "SessionManagerInstance-${AWS::Region}" },
-                Path: "/session-manager/",
-                Description: "What instances need for Session Manager with this account's and Region's preferences",
-                PolicyDocument: policy(document, s),
-                ...(roleNames.length > 0 ? { Roles: roleNames } : {}),
-            },
-        };
-        outputs.InstanceProfilePolicyArn = { Description: "ARN of the instance-profile policy", Value: ref(logicalIds.instancePolicy) };
+        fragments.push(instancePolicyResources(at, document, policyPart.args?.roleNames ?? []));
     }
+    fragments.push({ resources: documentHandler(defaultDocumentName, context.handlerCode, prefs.logRetentionInDays), outputs: {} });
+    const createsLogGroup = fragments.some((f) => logicalIds.logGroup in f.resources);
+    fragments.push(documentResource(at, content, context.owner, createsLogGroup));
 
-    Object.assign(resources, documentHandler(documentName, context.handlerCode, prefs.logRetentionInDays));
-    resources[logicalIds.document] = {
+    return {
+        AWSTemplateFormatVersion: "2010-09-09",
+        Description: "Session Manager preferences for this account and Region (generated by session-manager-preferences)",
+        Resources: Object.assign({}, ...fragments.map((f) => f.resources)),
+        Outputs: Object.assign({}, ...fragments.map((f) => f.outputs)),
+    };
+}
+
+/** The created session-data key, its alias and the parameter holding its ID. */
+function sessionDataKeyResources({ prefs, scope, s }: Synthesis): Fragment {
+    return {
+        resources: {
+            [logicalIds.sessionDataKey]: {
+                Type: "AWS::KMS::Key",
+                Properties: {
+                    Description: sessionDataKeyDescription,
+                    EnableKeyRotation: prefs.kmsKeyRotation,
+                    PendingWindowInDays: sessionDataKeyDeletionWindowInDays,
+                    KeyPolicy: policy(sessionDataKeyPolicy(scope), s),
+                },
+                // A retained document still names this key; deleting it would break every session.
+                // Otherwise the document stops naming it on delete, and KMS still waits 30 days.
+                ...(prefs.onDelete === "retain" ? retained : deleted),
+            },
+            [logicalIds.sessionDataKeyAlias]: {
+                Type: "AWS::KMS::Alias",
+                Properties: { AliasName: sessionDataKeyAlias, TargetKeyId: ref(logicalIds.sessionDataKey) },
+            },
+            [logicalIds.sessionDataKeyParameter]: {
+                Type: "AWS::SSM::Parameter",
+                Properties: {
+                    Name: sessionDataKeyParameterName,
+                    Type: "String",
+                    Value: ref(logicalIds.sessionDataKey),
+                    Description: sessionDataKeyParameterDescription,
+                },
+            },
+        },
+        outputs: {
+            SessionDataKeyId: { Description: "ID of the session-data KMS key", Value: ref(logicalIds.sessionDataKey) },
+            SessionDataKeyArn: { Description: "ARN of the session-data KMS key", Value: arnOf(logicalIds.sessionDataKey) },
+        },
+    };
+}
+
+/** The created log group, and its key and alias when it is encrypted. */
+function logGroupResources({ prefs, scope, s }: Synthesis, group: { name: string; retentionInDays: number; kmsKey: object }): Fragment {
+    const resources: Record<string, CfnResource> = {};
+    const outputs: CfnOutputs = {};
+    const encrypted = "args" in group.kmsKey;
+    if (encrypted) {
+        resources[logicalIds.logsKey] = {
+            Type: "AWS::KMS::Key",
+            Properties: {
+                Description: logsKeyDescription,
+                EnableKeyRotation: prefs.kmsKeyRotation,
+                KeyPolicy: policy(logsKeyPolicy(scope, group.name), s),
+            },
+            // Kept with the log group it encrypts: deleting it would make the kept logs unreadable.
+            ...retained,
+        };
+        resources[logicalIds.logsKeyAlias] = {
+            Type: "AWS::KMS::Alias",
+            Properties: { AliasName: logsKeyAlias, TargetKeyId: ref(logicalIds.logsKey) },
+        };
+        outputs.LogsKeyArn = { Description: "ARN of the KMS key that encrypts the session log group", Value: arnOf(logicalIds.logsKey) };
+    }
+    resources[logicalIds.logGroup] = {
+        Type: "AWS::Logs::LogGroup",
+        Properties: {
+            LogGroupName: group.name,
+            ...(group.retentionInDays > 0 ? { RetentionInDays: group.retentionInDays } : {}),
+            ...(encrypted ? { KmsKeyId: arnOf(logicalIds.logsKey) } : {}),
+        },
+        // Session logs are audit records: removing the stack must not destroy them.
+        ...retained,
+    };
+    outputs.LogGroupName = { Description: "The session log group", Value: ref(logicalIds.logGroup) };
+    return { resources, outputs };
+}
+
+/** The instance-profile managed policy, attached to the named roles. */
+function instancePolicyResources({ s }: Synthesis, document: PolicyDocument, roleNames: string[]): Fragment {
+    return {
+        resources: {
+            [logicalIds.instancePolicy]: {
+                Type: "AWS::IAM::ManagedPolicy",
+                Properties: {
+                    ManagedPolicyName: { "Fn::Sub": instancePolicyName("${AWS::Region}") },
+                    Path: instancePolicyPath,
+                    Description: instancePolicyDescription,
+                    PolicyDocument: policy(document, s),
+                    ...(roleNames.length > 0 ? { Roles: roleNames } : {}),
+                },
+            },
+        },
+        outputs: { InstanceProfilePolicyArn: { Description: "ARN of the instance-profile policy", Value: ref(logicalIds.instancePolicy) } },
+    };
+}
+
+/** The Session document as a custom resource, after the log group it names when the template creates it. */
+function documentResource({ prefs, s }: Synthesis, content: SessionDocumentContent, owner: string, afterLogGroup: boolean): Fragment {
+    const resource: CfnResource = {
         Type: customResourceType,
         Properties: {
             ServiceToken: arnOf(logicalIds.handler),
             // Seconds CloudFormation waits for an answer; the handler always answers well within it.
             ServiceTimeout: handlerTimeoutSeconds + 60,
-            DocumentName: documentName,
+            DocumentName: defaultDocumentName,
             Content: sub(JSON.stringify(content), s),
             // Strings, as CloudFormation would make them anyway: lambda/handler.ts parses them.
             OnDelete: prefs.onDelete,
             KeepDocumentVersions: String(prefs.keepDocumentVersions),
-            Owner: context.owner,
+            Owner: owner,
             TakeOver: String(prefs.takeOver),
         },
-        ...(logGroupDependency.length > 0 ? { DependsOn: logGroupDependency } : {}),
+        ...(afterLogGroup ? { DependsOn: [logicalIds.logGroup] } : {}),
     };
-
-    return {
-        AWSTemplateFormatVersion: "2010-09-09",
-        Description: "Session Manager preferences for this account and Region (generated by session-manager-preferences)",
-        Resources: resources,
-        Outputs: outputs,
-    };
+    return { resources: { [logicalIds.document]: resource }, outputs: {} };
 }
 
 /** What the document operations call (providers/documentOperations.ts), on the document alone. */

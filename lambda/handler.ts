@@ -204,7 +204,7 @@ export function parseProperties(props: Partial<Record<keyof DocumentProperties, 
     try {
         content = JSON.parse(text("Content"));
     } catch (err) {
-        throw new Error(`malformed event: Content is not JSON: ${(err as Error).message}`);
+        throw new Error(`malformed event: Content is not JSON: ${(err as Error).message}`, { cause: err });
     }
     return {
         desired: { name, content, owner: text("Owner"), takeOver: takeOver === "true", keepDocumentVersions: Number(keep) },

@@ -1,9 +1,10 @@
 import { formatDuration } from "./format";
+import { Outcome, outcomes } from "./result";
 
-/** Where a target is in its run. */
-export type TargetState = "queued" | "preparing" | "running" | "succeeded" | "failed" | "drifted" | "in sync" | "not deployed";
+/** Where a target is in its run: waiting, under way, or ended with one of the outcomes (orchestrator/result.ts). */
+export type TargetState = "queued" | "preparing" | "running" | Outcome;
 
-const finalStates: readonly TargetState[] = ["succeeded", "failed", "drifted", "in sync", "not deployed"];
+const finalStates: readonly TargetState[] = outcomes;
 
 /** Receives state changes from the runner; the runner does not care how they are shown. */
 export interface ProgressListener {

@@ -7,7 +7,8 @@ export type Command = (typeof commands)[number];
  * How one target ended. `drifted`, `in sync` and `not deployed` are drift outcomes;
  * `not deployed` also ends refresh and destroy of a target that has no stack yet.
  */
-export type Outcome = "succeeded" | "failed" | "drifted" | "in sync" | "not deployed";
+export const outcomes = ["succeeded", "failed", "drifted", "in sync", "not deployed"] as const;
+export type Outcome = (typeof outcomes)[number];
 
 export interface TargetResult {
     stackName: string;

@@ -4,7 +4,8 @@ import {
     ListOrganizationalUnitsForParentCommand,
     OrganizationsClient,
 } from "@aws-sdk/client-organizations";
-import { Settings, targetRegions } from "../core/settings";
+import { organizationsRegionOf, partitionOf } from "../core/partition";
+import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
 
 /** One account and Region of the rollout, and the stack that owns its preferences. */
 export interface OrgTarget {
@@ -45,21 +46,17 @@ export interface DeriveOptions {
  * keeps its own Regions and role even when an OU also holds it. Exclusions apply to both.
  */
 export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTarget[] {
-    const excludedAccounts = new Set(settings.excludeAccounts);
-    const excludedRegions = new Set(settings.excludeRegions);
     const explicitAccounts = new Set(settings.targets.map((t) => t.accountId));
     const discoveryRegions = settings.regions.length > 0 ? settings.regions : options.defaultRegion ? [options.defaultRegion] : [];
     const discovered = [...new Set(options.discoveredAccounts)]
         .filter((accountId) => !explicitAccounts.has(accountId))
         .sort()
-        .flatMap((accountId) => discoveryRegions.map((region) => ({ accountId, region, roleName: options.discoveredRoleName as string | undefined })));
-    return [...targetRegions(settings.targets), ...discovered]
-        .filter((t) => !excludedAccounts.has(t.accountId) && !excludedRegions.has(t.region))
-        .map((t) => {
-            const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
-            if (t.roleName) target.roleName = t.roleName;
-            return target;
-        });
+        .flatMap((accountId) => discoveryRegions.map((region): TargetRegion => ({ accountId, region, roleName: options.discoveredRoleName })));
+    return withoutExcluded(settings, [...targetRegions(settings.targets), ...discovered]).map((t) => {
+        const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
+        if (t.roleName) target.roleName = t.roleName;
+        return target;
+    });
 }
 
 /** Why discovery cannot run, e.g. OUs given but no Region to deploy discovered accounts to. */
@@ -107,9 +104,7 @@ function isActive(account: { State?: string; Status?: string }): boolean {
     return account.Status === undefined || account.Status === AccountStatus.ACTIVE;
 }
 
-/** Organizations is a global service answered from one Region per partition. */
+/** Where to call Organizations from, for the organization config's `aws:region` (us-east-1 when unset). */
 export function organizationsRegion(region: string | undefined): string {
-    if (region?.startsWith("us-gov-")) return "us-gov-west-1";
-    if (region?.startsWith("cn-")) return "cn-northwest-1";
-    return "us-east-1";
+    return organizationsRegionOf(partitionOf(region ?? "us-east-1"));
 }

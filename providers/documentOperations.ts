@@ -1,7 +1,7 @@
 /**
  * What the Session document provider does to one document, as plain functions over an
  * SSM client: read, adopt, converge, promote, prune, hand back. The provider and the
- * tests share this one implementation.
+ * tests share this one implementation. docs/architecture.md has them as a state machine.
  *
  * Pulumi serializes these functions by value into the dynamic provider, so modules from
  * node_modules are `require`d inside the functions (resolved where the provider runs)

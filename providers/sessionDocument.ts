@@ -1,7 +1,7 @@
 /**
  * The Session document as a Pulumi resource: one SSM Session document in one account and
  * Region, adopted (what was there is recorded), kept equal to the desired content, and
- * handed back per `onDelete`.
+ * handed back per `onDelete` (the state machine: docs/architecture.md).
  *
  * The provider object below is serialized by Pulumi into the dynamic provider process,
  * together with every function it reaches. So it never touches `pulumi` at run time,
@@ -10,7 +10,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
 import { maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
-import { defaultDocumentName, OnDelete, onDeleteValues } from "../core/settings";
+import { roleSessionName } from "../core/names";
+import * as rules from "../core/rules";
+import { defaultDocumentName, defaultPreferences, OnDelete, onDeleteValues } from "../core/settings";
 import * as operations from "./documentOperations";
 import type { DocumentFormat } from "./documentOperations";
 import { requireFromPackage } from "./packageRequire";
@@ -61,14 +63,14 @@ export interface SessionDocumentState extends Omit<SessionDocumentInputs, "conte
     adoptedVersion: string | null;
 }
 
-export const defaultOnDelete: OnDelete = "restore";
-export const defaultKeepDocumentVersions = 100;
+/** The document's defaults are the configuration's (core/settings.ts). */
+export const defaultOnDelete: OnDelete = defaultPreferences.onDelete;
+export const defaultKeepDocumentVersions: number = defaultPreferences.keepDocumentVersions;
 
 /** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
 export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The session name on assumed-role sessions, so CloudTrail shows which product made the calls. */
-export const roleSessionName = "session-manager-preferences";
+export { roleSessionName } from "../core/names";
 
 type Failure = pulumi.dynamic.CheckFailure;
 type Checked<T> = { value: T } | { reason: string };
@@ -88,27 +90,25 @@ function shown(value: unknown): string {
 }
 
 function checkAccountId(value: unknown): Checked<string> {
-    if (typeof value === "string" && /^\d{12}$/.test(value)) return { value };
-    return { reason: `accountId must be a 12-digit AWS account ID as a string; got ${shown(value)}` };
+    if (typeof value === "string" && rules.isAccountId(value)) return { value };
+    return { reason: `accountId must be ${rules.accountIdRule} as a string; got ${shown(value)}` };
 }
 
 function checkRegion(value: unknown): Checked<string> {
-    if (typeof value === "string" && /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(value)) return { value };
-    return { reason: `region must be an AWS Region name such as "eu-west-1" or "us-gov-west-1"; got ${shown(value)}` };
+    if (typeof value === "string" && rules.isRegion(value)) return { value };
+    return { reason: `region must be ${rules.regionRule}; got ${shown(value)}` };
 }
 
 function checkRoleArn(value: unknown): Checked<string | undefined> {
     if (value === undefined || value === null || value === "") return { value: undefined };
-    if (typeof value === "string" && /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/.test(value)) return { value };
-    return { reason: `roleArn must be an IAM role ARN such as "arn:aws:iam::111122223333:role/Name"; got ${shown(value)}` };
+    if (typeof value === "string" && rules.isRoleArn(value)) return { value };
+    return { reason: `roleArn must be ${rules.roleArnRule}; got ${shown(value)}` };
 }
 
 function checkDocumentName(value: unknown): Checked<string> {
     if (value === undefined || value === null || value === "") return { value: defaultDocumentName };
-    if (typeof value === "string" && /^[A-Za-z0-9_.-]{3,128}$/.test(value) && !/^(aws-|amazon|amzn)/i.test(value)) return { value };
-    return {
-        reason: `documentName must be 3 to 128 letters, digits, "_", "-" or ".", not starting with aws-, amazon or amzn; got ${shown(value)}`,
-    };
+    if (typeof value === "string" && rules.isDocumentName(value)) return { value };
+    return { reason: `documentName must be ${rules.documentNameRule}; got ${shown(value)}` };
 }
 
 function checkContent(value: unknown): Checked<SessionDocumentContent> {
@@ -139,7 +139,7 @@ function checkOwner(value: unknown): Checked<string> {
 }
 
 function checkTakeOver(value: unknown): Checked<boolean> {
-    if (value === undefined || value === null) return { value: false };
+    if (value === undefined || value === null) return { value: defaultPreferences.takeOver };
     if (typeof value === "boolean") return { value };
     if (value === "true" || value === "false") return { value: value === "true" };
     return { reason: `takeOver must be true or false; got ${shown(value)}` };
@@ -148,7 +148,7 @@ function checkTakeOver(value: unknown): Checked<boolean> {
 /** An assumed role in another account would pass the account check only to write somewhere unexpected. */
 function roleAccountFailure(inputs: SessionDocumentInputs): Failure | undefined {
     if (!inputs.roleArn || containsUnknown(inputs.roleArn) || containsUnknown(inputs.accountId)) return undefined;
-    const roleAccount = inputs.roleArn.split(":")[4];
+    const roleAccount = rules.accountOfArn(inputs.roleArn);
     if (roleAccount === inputs.accountId) return undefined;
     return { property: "roleArn", reason: `roleArn ${inputs.roleArn} is in account ${roleAccount}, but accountId is ${inputs.accountId}` };
 }
@@ -195,7 +195,8 @@ function withoutUndefined<T extends object>(value: T): T {
     return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-interface Target {
+/** Where a document is and how to reach it. */
+interface DocumentLocation {
     accountId: string;
     region: string;
     roleArn?: string;
@@ -206,7 +207,7 @@ interface Target {
  * target's account: wrong credentials must fail here, not write another account's
  * document. Endpoints are not set: the SDK honours AWS_ENDPOINT_URL, which tests use.
  */
-async function connect(target: Target): Promise<SSMClient> {
+async function connect(target: DocumentLocation): Promise<SSMClient> {
     const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = requireFromPackage("@aws-sdk/client-ssm");
     const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
     // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
@@ -302,7 +303,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async read(id, props) {
         const known: Partial<SessionDocumentState> = props && typeof props.accountId === "string" ? props : stateFromId(id);
-        const client = await connect(known as Target);
+        const client = await connect(known as DocumentLocation);
         const live = await operations.readDefault(client, known.documentName ?? defaultDocumentName);
         const imported = known.adoptedContent === undefined;
         const adoption: operations.Adoption = imported
@@ -370,7 +371,7 @@ export class SessionDocument extends pulumi.dynamic.Resource {
             onDelete: args.onDelete ?? defaultOnDelete,
             keepDocumentVersions: args.keepDocumentVersions ?? defaultKeepDocumentVersions,
             owner: args.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
-            takeOver: args.takeOver ?? false,
+            takeOver: args.takeOver ?? defaultPreferences.takeOver,
             documentVersion: undefined,
             adoptedContent: undefined,
             adoptedFormat: undefined,

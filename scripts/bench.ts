@@ -5,7 +5,7 @@
 // of the tests: it prints figures. The engine runs with the user's environment (the
 // harness's engineEnv adds only where AWS and the backend are).
 //
-// SSM calls are counted at a loopback proxy in front of moto (test/aws-proxy), which sees
+// SSM calls are counted at a loopback proxy in front of moto (devtools/awsProxy), which sees
 // every request the document provider makes, whichever process makes it.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -16,10 +16,10 @@ import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
 import { runRollout } from "../orchestrator/run";
 import { OrgTarget, stackNameFor } from "../orchestrator/targets";
-import { AwsProxy, isWrite, startAwsProxy } from "../test/aws-proxy/awsProxy";
-import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
-import { projectCopy } from "../test/support/project";
-import { startMoto } from "../test/support/moto";
+import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
+import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { projectCopy } from "../devtools/project";
+import { startMoto } from "../devtools/moto";
 
 const sizes = [1, 4, 16];
 const regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];

@@ -29,10 +29,10 @@ import { defaultDocumentName, targetRegions, TargetRegion } from "../core/settin
 import { driftFromRefreshEvents } from "../orchestrator/drift";
 import { textTable } from "../orchestrator/format";
 import { showValue } from "../orchestrator/report";
-import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../test/support/engine";
-import { Moto, motoEnv, startMoto } from "../test/support/moto";
-import { consoleDocument } from "../test/support/documents";
-import { projectCopy } from "../test/support/project";
+import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { Moto, motoEnv, startMoto } from "../devtools/moto";
+import { consoleDocument } from "../devtools/documents";
+import { projectCopy } from "../devtools/project";
 
 const stackFile = "Pulumi.local.yaml";
 const securityAccount = "999999999999";

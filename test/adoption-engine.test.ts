@@ -8,11 +8,11 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "./support/engine";
-import { asStackConfig, consoleDocument, desiredFor, DocumentInspector, settingsOf, stackFileConfig, TargetKey } from "./support/documents";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "../devtools/engine";
+import { asStackConfig, consoleDocument, desiredFor, DocumentInspector, settingsOf, stackFileConfig, TargetKey } from "../devtools/documents";
 import { FaultProxy, startFaultProxy } from "./support/faultProxy";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const account = "111111111111";
 /** Enough Regions for a reference target plus up to 8 failure points per original format. */

@@ -6,7 +6,7 @@ import * as ssm from "@aws-sdk/client-ssm";
 import { desiredDocument, SessionDocumentContent } from "../core/document";
 import { defaultPreferences } from "../core/settings";
 import * as operations from "../providers/documentOperations";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const region = "eu-central-1";
 const documentName = "SSM-SessionManagerRunShell";
@@ -49,6 +49,7 @@ function clientWith(faults: Faults): ssm.SSMClient {
                 result = await next(args);
             } finally {
                 // Also when SSM answered with an error: the caller must not get to see that answer.
+                // eslint-disable-next-line no-unsafe-finally -- replacing SSM's answer is the point
                 if (failing) throw new InjectedFailure(`injected after call ${faults.failAt} (${context.commandName}) was applied`);
             }
             return result;

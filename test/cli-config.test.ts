@@ -7,10 +7,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, toConfigMap } from "./support/engine";
-import { consoleDocument, DocumentInspector, DocumentView, settingsOf, stackFileConfig, TargetKey, targetKeys } from "./support/documents";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, toConfigMap } from "../devtools/engine";
+import { consoleDocument, DocumentInspector, DocumentView, settingsOf, stackFileConfig, TargetKey, targetKeys } from "../devtools/documents";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 interface Rule {
     /** The key the message must name, as `sessionManager:<key>`. */

@@ -1,4 +1,4 @@
-import { repoRoot } from "./support/engine";
+import { repoRoot } from "../devtools/engine";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "chai";
@@ -8,6 +8,7 @@ import { parseCli } from "../orchestrator/cli";
 // Pulumi Cloud and GitHub are not reachable from the tests, so these check the fields the
 // deployment settings and the workflow depend on, as their readers would see them.
 const root = repoRoot;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- parsed YAML, read by deep paths
 const read = (file: string) => yaml.load(fs.readFileSync(path.join(root, file), "utf8")) as Record<string, any>;
 
 /** Go's time.Duration text, as Pulumi Deployments parses `duration`: e.g. 2h0m0s, 45m. */

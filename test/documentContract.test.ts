@@ -16,7 +16,7 @@ import { ownerTagKey, serializeContent } from "../providers/documentOperations";
 import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState } from "../providers/sessionDocument";
 import { StackValues } from "./support/cloudformation";
 import { CfnResponse, CustomResourceInvoker, documentProperties, loadTemplateHandler, ResponseServer } from "./support/customResource";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const region = "eu-west-1";
 const documentName = "SSM-SessionManagerRunShell";

@@ -7,8 +7,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as ts from "typescript";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot, userEquivalentEngineSettings } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot, userEquivalentEngineSettings } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
 
 describe("the engine as users run it", function () {
     this.timeout(5 * 60_000);

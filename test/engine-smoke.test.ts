@@ -4,8 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Stack } from "@pulumi/pulumi/automation";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
 
 const fixture = path.join(repoRoot, "test", "fixtures", "engine-smoke");
 

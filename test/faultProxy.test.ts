@@ -2,7 +2,7 @@ import { expect } from "chai";
 import * as http from "node:http";
 import { GetParameterCommand, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { FaultCounts, FaultProxy, startFaultProxy } from "./support/faultProxy";
-import { Moto, startMoto } from "./support/moto";
+import { Moto, startMoto } from "../devtools/moto";
 
 const region = "us-east-1";
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };

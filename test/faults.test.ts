@@ -9,11 +9,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { serializeContent } from "../providers/documentOperations";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "./support/engine";
-import { consoleDocument, desiredFor, DocumentInspector, DocumentView, settingsOf, stackFileConfig, TargetKey, targetKeys } from "./support/documents";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "../devtools/engine";
+import { consoleDocument, desiredFor, DocumentInspector, DocumentView, settingsOf, stackFileConfig, TargetKey, targetKeys } from "../devtools/documents";
 import { FaultProxy, FaultStats, startFaultProxy } from "./support/faultProxy";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const rates = { throttleRate: 0.25, dropRate: 0.1 };
 

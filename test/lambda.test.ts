@@ -12,7 +12,7 @@ import { sessionManagerTemplate } from "../core/template";
 import { handlerBundle } from "../lambda/bundle";
 import type { CustomResourceEvent, DocumentProperties } from "../lambda/handler";
 import { CustomResourceInvoker, documentProperties, Handler, lambdaContext, loadTemplateHandler, ResponseServer } from "./support/customResource";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const name = defaultDocumentName;
 const region = "us-east-1";

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { awsDefaultDocument } from "../core/document";
 import { ownerTagKey } from "../providers/documentOperations";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "./support/engine";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "../devtools/engine";
 import {
     asStackConfig,
     consoleDocument,
@@ -20,9 +20,9 @@ import {
     stackFileConfig,
     TargetKey,
     targetKeys,
-} from "./support/documents";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+} from "../devtools/documents";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const project = "session-manager-preferences";
 const localConfig = stackFileConfig("Pulumi.local.yaml");

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { runScript } from "./support/childProcess";
 import { checkAccess } from "../providers/targetAccess";
 import { OrgTarget } from "../orchestrator/targets";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 function target(accountId: string, region: string, roleName?: string): OrgTarget {
     return { accountId, region, roleName, stackName: `org.${accountId}.${region}` };

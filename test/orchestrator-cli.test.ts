@@ -10,9 +10,9 @@ import { expect } from "chai";
 import { closestFlag, parseCli, UsageError } from "../orchestrator/cli";
 import { main } from "../orchestrator/main";
 import { ChildRun, runScript } from "./support/childProcess";
-import { engineEnv, pulumiBin, repoRoot } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
     let text = "";

@@ -1,14 +1,14 @@
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { GetDocumentCommand, SSMClient, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
-import { AwsProxy, startAwsProxy } from "./aws-proxy/awsProxy";
-import { engineEnv, repoRoot } from "./support/engine";
-import { projectCopy } from "./support/project";
-import { Moto, startMoto } from "./support/moto";
+import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
+import { ChildRun, runScript } from "./support/childProcess";
+import { engineEnv } from "../devtools/engine";
+import { projectCopy } from "../devtools/project";
+import { Moto, startMoto } from "../devtools/moto";
 
 const accounts = ["111111111111", "222222222222", "333333333333"];
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -16,12 +16,6 @@ const documentName = "SSM-SessionManagerRunShell";
 /** The target edited out of band, and the one whose endpoint goes away. */
 const edited = "222222222222/eu-west-1";
 const unreachable = "333333333333/ap-southeast-2";
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
 
 interface JsonTarget {
     target: string;
@@ -43,27 +37,12 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
     let workDir: string;
     let env: Record<string, string>;
 
-    function org(...args: string[]): Promise<Run> {
-        return new Promise((resolve, reject) => {
-            const child = spawn(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", "scripts/org.ts", ...args, "--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3", "--project-dir", path.join(workDir, "project")],
-                { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] },
-            );
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            const timer = setTimeout(() => child.kill("SIGKILL"), 10 * 60_000);
-            child.on("error", reject);
-            child.on("close", (code) => {
-                clearTimeout(timer);
-                resolve({ code, stdout, stderr });
-            });
-        });
+    function org(...args: string[]): Promise<ChildRun> {
+        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3", "--project-dir", path.join(workDir, "project")];
+        return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 10 * 60_000 });
     }
 
-    function targetsOf(run: Run): Map<string, JsonTarget> {
+    function targetsOf(run: ChildRun): Map<string, JsonTarget> {
         const report = JSON.parse(run.stdout) as { targets: JsonTarget[] };
         return new Map(report.targets.map((t) => [t.target, t]));
     }

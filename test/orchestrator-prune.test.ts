@@ -8,10 +8,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { ChildRun, runScript } from "./support/childProcess";
-import { consoleDocument, DocumentInspector } from "./support/documents";
-import { engineEnv, pulumiBin } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { consoleDocument, DocumentInspector } from "../devtools/documents";
+import { engineEnv, pulumiBin } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const account = "111111111111";
 const kept = `${account}/us-east-1`;

@@ -8,11 +8,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { adoptedVersionTagKey } from "../providers/documentOperations";
 import { ChildRun, killGroup, runScript } from "./support/childProcess";
-import { consoleDocument, DocumentInspector } from "./support/documents";
-import { engineEnv, pulumiBin } from "./support/engine";
+import { consoleDocument, DocumentInspector } from "../devtools/documents";
+import { engineEnv, pulumiBin } from "../devtools/engine";
 import { FaultProxy, startFaultProxy } from "./support/faultProxy";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const account = "111111111111";
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];

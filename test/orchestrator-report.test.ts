@@ -175,6 +175,7 @@ describe("orchestrator report", () => {
             const p = new Progress(["org.222222222222.ap-southeast-2", "org.1.x"], stream, () => 0);
             p.update("org.222222222222.ap-southeast-2", "failed", longError);
             p.finish();
+            // eslint-disable-next-line no-control-regex -- strips the terminal's cursor movements
             const last = chunks[chunks.length - 1].replace(/\x1b\[\d*[A-Za-z]/g, "");
             const lines = last.split("\n").filter(Boolean);
             expect(lines).to.have.length(2);

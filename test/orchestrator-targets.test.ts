@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { parseSettings } from "../core/config";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
 import { deriveTargets, discoverAccounts, stackNameFor, stackPrefixProblem } from "../orchestrator/targets";
-import { Moto, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoEnv, startMoto } from "../devtools/moto";
 
 const noDiscovery = { prefix: "org", discoveredAccounts: [], discoveredRoleName: "OrganizationAccountAccessRole" };
 

@@ -7,9 +7,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
-import { engineEnv, pulumiBin, repoRoot } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
-import { projectCopy } from "./support/project";
+import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
 
 const columns = 80;
 

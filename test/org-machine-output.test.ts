@@ -9,8 +9,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
-import { engineEnv, pulumiBin, repoRoot } from "./support/engine";
-import { Moto, startMoto } from "./support/moto";
+import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
 
 interface Step {
     run?: string;

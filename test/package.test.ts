@@ -12,9 +12,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { ownerTagKey } from "../providers/documentOperations";
-import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } from "./support/engine";
-import { consoleDocument, desiredFor, DocumentInspector, documentStates, settingsOf } from "./support/documents";
-import { Moto, startMoto } from "./support/moto";
+import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } from "../devtools/engine";
+import { consoleDocument, desiredFor, DocumentInspector, documentStates, settingsOf } from "../devtools/documents";
+import { Moto, startMoto } from "../devtools/moto";
 import * as api from "../api";
 
 const packageName = "session-manager-preferences";

@@ -8,6 +8,7 @@ import {
     logsKeyPolicy,
     PolicyDocument,
     PolicyStatement,
+    policyScope,
     sessionDataKeyPolicy,
 } from "../core/policies";
 
@@ -34,7 +35,7 @@ function arnsIn(value: unknown): string[] {
 describe("policies", () => {
     describe("session-data key policy", () => {
         it("only delegates the key to the account's IAM: no other principal, no service", () => {
-            const policy = sessionDataKeyPolicy({ accountId: account, region: "eu-west-1" });
+            const policy = sessionDataKeyPolicy(policyScope(account, "eu-west-1"));
             expect(policy.Version).to.equal("2012-10-17");
             expect(policy.Statement).to.deep.equal([
                 { Sid: "EnableIamPoliciesInTheAccount", Effect: "Allow", Principal: { AWS: `arn:aws:iam::${account}:root` }, Action: "kms:*", Resource: "*" },
@@ -42,14 +43,14 @@ describe("policies", () => {
         });
 
         it("names the account root in the target's partition", () => {
-            expect(sessionDataKeyPolicy({ accountId: account, region: "us-gov-west-1" }).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-us-gov:iam::${account}:root` });
-            expect(sessionDataKeyPolicy({ accountId: account, region: "cn-north-1" }).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-cn:iam::${account}:root` });
+            expect(sessionDataKeyPolicy(policyScope(account, "us-gov-west-1")).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-us-gov:iam::${account}:root` });
+            expect(sessionDataKeyPolicy(policyScope(account, "cn-north-1")).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-cn:iam::${account}:root` });
         });
     });
 
     describe("CloudWatch Logs key policy", () => {
         it("lets the Region's logs service use the key only for the session log group", () => {
-            const policy = logsKeyPolicy({ accountId: account, region: "eu-west-1" }, "ssm-sessionmanager-logs");
+            const policy = logsKeyPolicy(policyScope(account, "eu-west-1"), "ssm-sessionmanager-logs");
             const logs = statement(policy, "CloudWatchLogsEncryptsTheSessionLogGroup");
             expect(logs.Principal).to.deep.equal({ Service: "logs.eu-west-1.amazonaws.com" });
             expect(logs.Condition).to.deep.equal({
@@ -60,25 +61,25 @@ describe("policies", () => {
         });
 
         it("keeps the account able to manage the key", () => {
-            const policy = logsKeyPolicy({ accountId: account, region: "eu-west-1" }, "g");
+            const policy = logsKeyPolicy(policyScope(account, "eu-west-1"), "g");
             expect(statement(policy, "EnableIamPoliciesInTheAccount").Principal).to.deep.equal({ AWS: `arn:aws:iam::${account}:root` });
         });
 
         it("uses the GovCloud partition and logs principal in us-gov Regions", () => {
-            const policy = logsKeyPolicy({ accountId: account, region: "us-gov-east-1" }, "g");
+            const policy = logsKeyPolicy(policyScope(account, "us-gov-east-1"), "g");
             expect(statement(policy, "CloudWatchLogsEncryptsTheSessionLogGroup").Principal).to.deep.equal({ Service: "logs.us-gov-east-1.amazonaws.com" });
             expect(arnsIn(policy).every((a) => a.startsWith("arn:aws-us-gov:"))).to.equal(true);
         });
 
         it("uses the China partition and the amazonaws.com.cn principal in cn Regions", () => {
-            const policy = logsKeyPolicy({ accountId: account, region: "cn-northwest-1" }, "g");
+            const policy = logsKeyPolicy(policyScope(account, "cn-northwest-1"), "g");
             expect(statement(policy, "CloudWatchLogsEncryptsTheSessionLogGroup").Principal).to.deep.equal({ Service: "logs.cn-northwest-1.amazonaws.com.cn" });
             expect(arnsIn(policy).every((a) => a.startsWith("arn:aws-cn:"))).to.equal(true);
         });
     });
 
     describe("instance-profile policy", () => {
-        const base: InstancePolicyInputs = { accountId: account, region: "eu-west-1" };
+        const base: InstancePolicyInputs = policyScope(account, "eu-west-1");
 
         it("with nothing to log or decrypt, grants only the session channels", () => {
             const policy = instanceProfilePolicy(base);
@@ -141,7 +142,7 @@ describe("policies", () => {
             ["eu-central-1", "aws"],
         ] as const) {
             it(`builds every ARN in the ${partition} partition for ${region}`, () => {
-                const policy = instanceProfilePolicy({ accountId: account, region, logGroupName: "g", s3: { bucketName: "b", keyPrefix: "p" } });
+                const policy = instanceProfilePolicy({ ...policyScope(account, region), logGroupName: "g", s3: { bucketName: "b", keyPrefix: "p" } });
                 const arns = arnsIn(policy);
                 expect(arns).to.have.length(3);
                 expect(arns.every((a) => a.startsWith(`arn:${partition}:`))).to.equal(true, arns.join(", "));
@@ -151,7 +152,7 @@ describe("policies", () => {
 
     describe("ARN helpers", () => {
         it("builds log group ARNs without the trailing :* that KMS conditions do not match", () => {
-            expect(logGroupArn({ accountId: account, region: "us-gov-west-1" }, "a/b")).to.equal(`arn:aws-us-gov:logs:us-gov-west-1:${account}:log-group:a/b`);
+            expect(logGroupArn(policyScope(account, "us-gov-west-1"), "a/b")).to.equal(`arn:aws-us-gov:logs:us-gov-west-1:${account}:log-group:a/b`);
         });
 
         it("takes the key ID from single- and multi-Region key ARNs", () => {

@@ -13,8 +13,8 @@ import { templateObjectKey } from "../components/stackSetPreferences";
 import { stackSetOwner } from "../core/stackSet";
 import { CfnTemplate, logicalIds, renderTemplate } from "../core/template";
 import { handlerBundle } from "../lambda/bundle";
-import { settingsOf, stackFileConfig } from "./support/documents";
-import { repoRoot } from "./support/engine";
+import { settingsOf, stackFileConfig } from "../devtools/documents";
+import { repoRoot } from "../devtools/engine";
 
 const run = promisify(execFile);
 

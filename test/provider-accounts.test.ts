@@ -10,7 +10,7 @@ import { desiredDocument, SessionDocumentContent } from "../core/document";
 import { defaultPreferences } from "../core/settings";
 import { ownerTagKey } from "../providers/documentOperations";
 import { SessionDocument, sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 import { dynamicResourceType, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 const region = "us-west-2";

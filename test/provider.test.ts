@@ -4,11 +4,11 @@ import { expect } from "chai";
 import * as ssm from "@aws-sdk/client-ssm";
 import * as yaml from "js-yaml";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { awsDefaultDocument, desiredDocument, SessionDocumentContent, SessionDocumentInputs as DocumentInputs } from "../core/document";
+import { awsDefaultDocument, desiredDocument, SessionDocumentContent, SessionContentInputs as DocumentInputs } from "../core/document";
 import { defaultPreferences } from "../core/settings";
 import * as operations from "../providers/documentOperations";
 import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
-import { Moto, motoDefaultAccount, motoEnv, startMoto } from "./support/moto";
+import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
 
 const region = "eu-west-1";
 const documentName = "SSM-SessionManagerRunShell";

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { runScript } from "./support/childProcess";
-import { repoRoot } from "./support/engine";
+import { repoRoot } from "../devtools/engine";
 
 const script = path.join(repoRoot, "scripts", "pulumi-cli.sh");
 const nodeDir = path.dirname(process.execPath);

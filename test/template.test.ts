@@ -3,11 +3,11 @@ import * as fc from "fast-check";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../components/preferences";
+import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 import { desiredDocument, s3KeyPrefixFor } from "../core/document";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
 import { sessionDataKeyPart } from "../core/plan";
-import { instanceProfilePolicy, logsKeyPolicy, sessionDataKeyPolicy } from "../core/policies";
+import { instanceProfilePolicy, logsKeyPolicy, policyScope, sessionDataKeyPolicy } from "../core/policies";
 import { defaultDocumentName, defaultPreferences, Preferences } from "../core/settings";
 import {
     CfnTemplate,
@@ -233,14 +233,13 @@ describe("StackSet template", () => {
                         const t = sessionManagerTemplate(p, context);
                         const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
                         const part = sessionDataKeyPart(p, { accountId, region });
-                        if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy({ accountId, region }));
+                        if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy(policyScope(accountId, region)));
                         if (p.cwLogging && p.createCWLogGroup && p.cwEncryptionEnabled) {
-                            expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy({ accountId, region }, p.cwLogGroupName));
+                            expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy(policyScope(accountId, region), p.cwLogGroupName));
                         }
                         if (p.instancePolicy) {
                             const expected = instanceProfilePolicy({
-                                accountId,
-                                region,
+                                ...policyScope(accountId, region),
                                 logGroupName: p.cwLogging ? p.cwLogGroupName : undefined,
                                 s3: p.s3Logging ? { bucketName: p.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region) } : undefined,
                                 sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],

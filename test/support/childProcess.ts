@@ -3,7 +3,7 @@
 // whole process group (the CLI, language hosts and providers the script started).
 import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import * as path from "node:path";
-import { repoRoot } from "./engine";
+import { repoRoot } from "../../devtools/engine";
 
 export interface ChildRun {
     code: number | null;

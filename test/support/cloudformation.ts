@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import { pythonVenv } from "./moto";
+import { pythonVenv } from "../../devtools/moto";
 
 /**
  * What CloudFormation would substitute in one account and Region: pseudo parameters by

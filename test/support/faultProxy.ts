@@ -6,7 +6,7 @@
 //     const env = await engineEnv({ ...moto, endpoint: proxy.endpoint }, backendDir);
 import * as http from "node:http";
 import * as net from "node:net";
-import { credentialScope } from "../aws-proxy/awsProxy";
+import { credentialScope } from "../../devtools/awsProxy";
 
 export interface FaultRates {
     /** Share of faultable requests answered with HTTP 400 ThrottlingException, not forwarded. */

@@ -8,7 +8,7 @@ import { Moto, motoEnv } from "./moto";
 
 /** The repository root: the Pulumi project (Pulumi.yaml, index.ts) the stacks run. */
 export const repoRoot = (() => {
-    // Compiled tests run from dist/test/support, ts-node from test/support.
+    // Compiled, this runs from dist/devtools; through ts-node, from devtools.
     let dir = __dirname;
     for (let i = 0; i < 6; i++) {
         if (fs.existsSync(path.join(dir, "package-lock.json"))) return dir;

@@ -14,11 +14,11 @@ import {
 } from "@aws-sdk/client-ssm";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import * as yaml from "js-yaml";
-import { parseSettings } from "../../core/config";
-import { desiredDocument, SessionDocumentContent } from "../../core/document";
-import { resolveKeyArnTemplate } from "../../core/rules";
-import { Settings } from "../../core/settings";
-import { ownerTagKey } from "../../providers/documentOperations";
+import { parseSettings } from "../core/config";
+import { desiredDocument, SessionDocumentContent } from "../core/document";
+import { resolveKeyArnTemplate } from "../core/rules";
+import { Settings } from "../core/settings";
+import { ownerTagKey } from "../providers/documentOperations";
 import { configNamespace, ConfigInput, repoRoot } from "./engine";
 
 export const documentName = "SSM-SessionManagerRunShell";

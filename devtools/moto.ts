@@ -17,8 +17,9 @@ export interface Moto {
 
 /** The virtualenv scripts/bootstrap.js installed the pinned Python tools into. */
 export function pythonVenv(): string {
-    const marker = path.resolve(__dirname, "..", "..", "..", "node_modules", ".python-venv");
-    const fallback = path.resolve(__dirname, "..", "..", "node_modules", ".python-venv");
+    // Compiled, this runs from dist/devtools; through ts-node, from devtools.
+    const marker = path.resolve(__dirname, "..", "..", "node_modules", ".python-venv");
+    const fallback = path.resolve(__dirname, "..", "node_modules", ".python-venv");
     const file = fs.existsSync(marker) ? marker : fallback;
     if (!fs.existsSync(file)) throw new Error("Python tools are not installed: run `node scripts/bootstrap.js` (npm test does)");
     return fs.readFileSync(file, "utf8").trim();
@@ -67,7 +68,7 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
         await waitUntilUp(endpoint, child, options.timeoutMs ?? 30_000);
     } catch (err) {
         child.kill("SIGKILL");
-        throw new Error(`${(err as Error).message}\n${stderr}`);
+        throw new Error(`${(err as Error).message}\n${stderr}`, { cause: err });
     }
     return {
         endpoint,

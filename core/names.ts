@@ -1,0 +1,30 @@
+/**
+ * The names and descriptions of what the preferences create in each account and Region,
+ * shared by the direct mode (components/preferences.ts) and the StackSet template
+ * (core/template.ts), so both create the same things. See docs/architecture.md.
+ */
+
+/** Alias of the created session-data key. */
+export const sessionDataKeyAlias = "alias/session-manager/data";
+/** Alias of the created key that encrypts the session log group. */
+export const logsKeyAlias = "alias/session-manager/logs";
+/** Where other stacks and scripts find the session-data key, as in the CloudFormation sample. */
+export const sessionDataKeyParameterName = "/session-manager/session-data-key";
+
+export const sessionDataKeyDescription = "Session Manager: encrypts session data between users and instances";
+export const logsKeyDescription = "Session Manager: encrypts the session log group";
+export const sessionDataKeyParameterDescription = "ID of the KMS key that encrypts Session Manager session data";
+/** Days KMS waits before deleting a created session-data key once it is removed. */
+export const sessionDataKeyDeletionWindowInDays = 30;
+
+/** IAM path of the instance-profile policy. */
+export const instancePolicyPath = "/session-manager/";
+export const instancePolicyDescription = "What instances need for Session Manager with this account's and Region's preferences";
+
+/** IAM names are account-wide, and each Region's policy differs in its ARNs: one policy per Region. */
+export function instancePolicyName(region: string): string {
+    return `SessionManagerInstance-${region}`;
+}
+
+/** The session name on assumed-role sessions (the document provider's and the aws provider's), so CloudTrail shows which product made the calls. */
+export const roleSessionName = "session-manager-preferences";
