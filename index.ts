@@ -18,7 +18,10 @@ interface TargetOutputs {
 /** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
 async function currentTarget(): Promise<TargetRegion> {
     const region = currentRegion(pulumi.runtime.allConfig(), process.env);
-    if (!region) throw new pulumi.RunError("sessionManager:targets is empty, so the current account and Region are used, but no Region is set: set aws:region or AWS_REGION");
+    if (!region)
+        throw new pulumi.RunError(
+            "sessionManager:targets is empty, so the current account and Region are used, but no Region is set: set aws:region or AWS_REGION",
+        );
     // Loaded only here: most stacks name their targets, and every engine run loads this program.
     const { GetCallerIdentityCommand, STSClient }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
     const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
@@ -36,7 +39,6 @@ interface StackSetModule {
 const settings = readStackSettings();
 
 export = async (): Promise<Record<string, unknown>> => {
-
     if (settings.deployment === "stackset") {
         // Required here so that direct deployments never load (or need) the StackSet code.
         const { deployStackSet } = require("./components/stackSetPreferences") as StackSetModule;
@@ -44,7 +46,9 @@ export = async (): Promise<Record<string, unknown>> => {
     }
 
     if (settings.organizationalUnitIds.length > 0) {
-        pulumi.log.warn("sessionManager:organizationalUnitIds is not expanded by a direct deployment: only `targets` are deployed here (`npm run org` discovers accounts; deployment: stackset uses the OUs)");
+        pulumi.log.warn(
+            "sessionManager:organizationalUnitIds is not expanded by a direct deployment: only `targets` are deployed here (`npm run org` discovers accounts; deployment: stackset uses the OUs)",
+        );
     }
     const plans = planTargets(settings, settings.targets.length === 0 ? await currentTarget() : undefined);
     // At preview nothing else talks to AWS for a document-only target: check now that every
@@ -56,7 +60,11 @@ export = async (): Promise<Record<string, unknown>> => {
             8,
         );
         if (problems.length > 0) {
-            throw new pulumi.RunError(`cannot act in every target account:\n${describeAccessProblems(problems).map((l) => `  - ${l}`).join("\n")}`);
+            throw new pulumi.RunError(
+                `cannot act in every target account:\n${describeAccessProblems(problems)
+                    .map((l) => `  - ${l}`)
+                    .join("\n")}`,
+            );
         }
     }
     if (plans.length === 0) pulumi.log.warn("every target is excluded by sessionManager:excludeAccounts or excludeRegions: nothing to deploy");

@@ -230,18 +230,16 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         scope: pulumi.Output<PolicyScope>,
         preferences: pulumi.Output<DocumentPreferences>,
     ): pulumi.Output<string> {
-        const document = pulumi
-            .all([scope, preferences, this.logGroupName, this.sessionDataKeyArn])
-            .apply(([s, prefs, logGroupName, sessionDataKeyArn]) =>
-                JSON.stringify(
-                    instanceProfilePolicy({
-                        ...s,
-                        logGroupName,
-                        sessionDataKeyArn,
-                        s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: s3KeyPrefixFor(prefs.s3KeyPrefix, s.accountId, s.region) } : undefined,
-                    }),
-                ),
-            );
+        const document = pulumi.all([scope, preferences, this.logGroupName, this.sessionDataKeyArn]).apply(([s, prefs, logGroupName, sessionDataKeyArn]) =>
+            JSON.stringify(
+                instanceProfilePolicy({
+                    ...s,
+                    logGroupName,
+                    sessionDataKeyArn,
+                    s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: s3KeyPrefixFor(prefs.s3KeyPrefix, s.accountId, s.region) } : undefined,
+                }),
+            ),
+        );
         const policy = new aws.iam.Policy(
             `${name}-instance-policy`,
             {

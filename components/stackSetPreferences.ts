@@ -81,7 +81,8 @@ export class StackSetPreferences extends pulumi.ComponentResource {
             name,
             {
                 name: plan.name,
-                description: "Session Manager preferences: the Session document and what it points at, in every account and Region (session-manager-preferences)",
+                description:
+                    "Session Manager preferences: the Session document and what it points at, in every account and Region (session-manager-preferences)",
                 permissionModel: "SERVICE_MANAGED",
                 // New accounts in the OUs get the preferences without a deployment from here; leaving
                 // the organization deletes the stack, and with it the document goes back per onDelete.

@@ -1,14 +1,6 @@
 import { closest, distance } from "fastest-levenshtein";
 import { desiredDocument, maxDocumentContentBytes } from "./document";
-import {
-    defaultOrganizationSettings,
-    defaultPreferences,
-    deploymentValues,
-    onDeleteValues,
-    Settings,
-    stackSetCallAsValues,
-    Target,
-} from "./settings";
+import { defaultOrganizationSettings, defaultPreferences, deploymentValues, onDeleteValues, Settings, stackSetCallAsValues, Target } from "./settings";
 import * as rules from "./rules";
 import { configNamespace } from "./stackConfig";
 
@@ -50,7 +42,11 @@ export function parseStackSettings(all: Readonly<Record<string, unknown>>, known
         .filter(([key]) => key.includes(":") && nearMissNamespace(key.split(":")[0]))
         .map(([key, value]) => new NamespaceError(key, value));
     const prefix = `${configNamespace}:`;
-    const raw = Object.fromEntries(Object.entries(all).filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+    const raw = Object.fromEntries(
+        Object.entries(all)
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), value]),
+    );
     try {
         const settings = parseSettings(raw);
         const problems = [...misspelt, ...(knownRegions ? unknownRegionErrors(settings, knownRegions) : [])];
@@ -168,7 +164,8 @@ const target: Parser<Target> = (value, key) => {
     }
     const record = value as Record<string, unknown>;
     for (const k of Object.keys(record)) {
-        if (!targetKeys.includes(k)) throw new ConfigError(`${key}.${k}`, record[k], `not a target field; did you mean ${closest(k, targetKeys)}? Allowed: ${targetKeys.join(", ")}`);
+        if (!targetKeys.includes(k))
+            throw new ConfigError(`${key}.${k}`, record[k], `not a target field; did you mean ${closest(k, targetKeys)}? Allowed: ${targetKeys.join(", ")}`);
     }
     if (record.accountId === undefined) throw new ConfigError(`${key}.accountId`, undefined, `required: ${rules.accountIdRule}`);
     const regions = list(region)(record.regions ?? [], `${key}.regions`);
@@ -188,7 +185,11 @@ const targets: Parser<Target[]> = (value, key) => {
             const id = `${t.accountId}/${r}`;
             const first = seen.get(id);
             if (first !== undefined) {
-                throw new ConfigError(`${key}[${i}]`, v[i], `account ${t.accountId} Region ${r} is already a target in ${key}[${first}]; each account and Region once`);
+                throw new ConfigError(
+                    `${key}[${i}]`,
+                    v[i],
+                    `account ${t.accountId} Region ${r} is already a target in ${key}[${first}]; each account and Region once`,
+                );
             }
             seen.set(id, i);
         }
@@ -204,7 +205,9 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     s3EncryptionEnabled: boolean,
     cwLogging: boolean,
     createCWLogGroup: boolean,
-    cwLogGroupName: text((s) => (s === "" ? "a log group name; to log to S3 only, or not at all, set cwLogging to false instead" : rules.logGroupNameProblem(s))),
+    cwLogGroupName: text((s) =>
+        s === "" ? "a log group name; to log to S3 only, or not at all, set cwLogging to false instead" : rules.logGroupNameProblem(s),
+    ),
     cwEncryptionEnabled: boolean,
     cwStreamingEnabled: boolean,
     sessionDataEncryption: boolean,
@@ -215,7 +218,9 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     winShellProfile: text(),
     linuxShellProfile: text(),
     sessionDataKeyArn: text((s) =>
-        rules.isKmsKeyArnTemplate(s) ? undefined : "a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key-id>, where <region> and <account> may be {region} and {accountId}",
+        rules.isKmsKeyArnTemplate(s)
+            ? undefined
+            : "a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key-id>, where <region> and <account> may be {region} and {accountId}",
     ),
     kmsKeyRotation: boolean,
     logRetentionInDays: (value, key) => {
@@ -232,7 +237,9 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     deployment: oneOf(deploymentValues),
     takeOver: boolean,
     targets,
-    organizationalUnitIds: list(text((s) => (rules.isOrganizationalUnitId(s) ? undefined : "an organizational unit ID (ou-xxxx-xxxxxxxx) or root ID (r-xxxx)"))),
+    organizationalUnitIds: list(
+        text((s) => (rules.isOrganizationalUnitId(s) ? undefined : "an organizational unit ID (ou-xxxx-xxxxxxxx) or root ID (r-xxxx)")),
+    ),
     regions: list(region),
     excludeAccounts: list(accountId),
     excludeRegions: list(region),
@@ -302,10 +309,18 @@ export function organizationalUnitsProblem(s: Pick<Settings, "organizationalUnit
 /** Shell profiles are the only unbounded text in the document: they must leave it under SSM's size limit. */
 function shellProfileProblem(s: Settings): ConfigError | undefined {
     // Measure with the longest values the other inputs can take (a key ARN, a 12-digit account).
-    const longest = desiredDocument(s, { accountId: "000000000000", region: "ap-southeast-5", kmsKeyId: `arn:aws-us-gov:kms:ap-southeast-5:000000000000:key/${"0".repeat(36)}` });
+    const longest = desiredDocument(s, {
+        accountId: "000000000000",
+        region: "ap-southeast-5",
+        kmsKeyId: `arn:aws-us-gov:kms:ap-southeast-5:000000000000:key/${"0".repeat(36)}`,
+    });
     const bytes = Buffer.byteLength(JSON.stringify(longest), "utf8");
     if (bytes <= maxDocumentContentBytes) return undefined;
     const key = Buffer.byteLength(s.linuxShellProfile) >= Buffer.byteLength(s.winShellProfile) ? "linuxShellProfile" : "winShellProfile";
     const value = s[key];
-    return new ConfigError(key, value, `the shell profiles make the document ${bytes} bytes; SSM documents are limited to ${maxDocumentContentBytes} bytes (profile is ${Buffer.byteLength(value)} bytes)`);
+    return new ConfigError(
+        key,
+        value,
+        `the shell profiles make the document ${bytes} bytes; SSM documents are limited to ${maxDocumentContentBytes} bytes (profile is ${Buffer.byteLength(value)} bytes)`,
+    );
 }

@@ -7,10 +7,7 @@ export type Part<TArgs, TExisting> = { args?: TArgs } | { existing: TExisting } 
 /** A part that is created or left out, but never taken as existing. */
 export type OptionalPart<TArgs> = { args?: TArgs } | { skip: true };
 
-export type PartChoice<TArgs, TExisting> =
-    | { kind: "create"; args: TArgs | undefined }
-    | { kind: "existing"; existing: TExisting }
-    | { kind: "skip" };
+export type PartChoice<TArgs, TExisting> = { kind: "create"; args: TArgs | undefined } | { kind: "existing"; existing: TExisting } | { kind: "skip" };
 
 export class PartConflictError extends Error {
     constructor(
@@ -27,10 +24,7 @@ export class PartConflictError extends Error {
  * that is what a caller who says nothing about a part expects. Types alone cannot stop
  * `{ args, existing }` (an object literal with a union is checked loosely), so this does.
  */
-export function choosePart<TArgs, TExisting>(
-    part: string,
-    given: Part<TArgs, TExisting> | OptionalPart<TArgs> | undefined,
-): PartChoice<TArgs, TExisting> {
+export function choosePart<TArgs, TExisting>(part: string, given: Part<TArgs, TExisting> | OptionalPart<TArgs> | undefined): PartChoice<TArgs, TExisting> {
     if (given === undefined) return { kind: "create", args: undefined };
     const present = (["args", "existing", "skip"] as const).filter((k) => k in given && (given as Record<string, unknown>)[k] !== undefined);
     if (present.length > 1) throw new PartConflictError(part, [...present]);

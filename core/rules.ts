@@ -75,9 +75,7 @@ export function isOrganizationalUnitId(s: string): boolean {
 }
 
 /** The retention periods CloudWatch Logs accepts, plus 0 for "never expire" (no retention policy). */
-export const logRetentionDays: readonly number[] = [
-    0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-];
+export const logRetentionDays: readonly number[] = [0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
 /** SSM keeps at most this many versions of one document. */
 export const maxDocumentVersions = 1000;

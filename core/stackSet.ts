@@ -51,7 +51,8 @@ export function planStackSet(settings: Settings, currentRegion?: string): StackS
     const configured = settings.regions.length > 0 ? settings.regions : currentRegion ? [currentRegion] : [];
     if (configured.length === 0) throw new ConfigError("regions", settings.regions, "at least one Region, or aws:region set, when deployment is stackset");
     const regions = [...new Set(configured)].filter((r) => !settings.excludeRegions.includes(r));
-    if (regions.length === 0) throw new ConfigError("excludeRegions", settings.excludeRegions, `fewer Regions than all of ${configured.join(", ")}: nothing would be deployed`);
+    if (regions.length === 0)
+        throw new ConfigError("excludeRegions", settings.excludeRegions, `fewer Regions than all of ${configured.join(", ")}: nothing would be deployed`);
     const deploymentTargets: StackSetDeploymentTargets = { organizationalUnitIds: [...settings.organizationalUnitIds] };
     if (settings.excludeAccounts.length > 0) {
         deploymentTargets.accounts = [...settings.excludeAccounts];

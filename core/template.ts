@@ -151,7 +151,11 @@ function policy(document: PolicyDocument, s: Substitution): CfnValue {
         if (typeof value === "string") return sub(value, s);
         if (Array.isArray(value)) return value.map(walk);
         if (value !== null && typeof value === "object") {
-            return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined).map(([k, v]) => [k, walk(v)]));
+            return Object.fromEntries(
+                Object.entries(value)
+                    .filter(([, v]) => v !== undefined)
+                    .map(([k, v]) => [k, walk(v)]),
+            );
         }
         return value as number | boolean;
     };
@@ -185,7 +189,12 @@ interface Synthesis {
 export function sessionManagerTemplate(prefs: Preferences, context: TemplateContext): CfnTemplate {
     const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
     const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
-    const scope: PolicyScope = { accountId: placeholders.accountId, region: placeholders.region, partition: placeholders.partition, urlSuffix: placeholders.urlSuffix };
+    const scope: PolicyScope = {
+        accountId: placeholders.accountId,
+        region: placeholders.region,
+        partition: placeholders.partition,
+        urlSuffix: placeholders.urlSuffix,
+    };
 
     const keyPart = sessionDataKeyPart(prefs, scope);
     const groupPart = logGroupPart(prefs);
@@ -201,10 +210,13 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
     const at: Synthesis = { prefs, scope, s };
     const content = desiredDocument(prefs, { ...scope, kmsKeyId: placeholders.keyId });
 
-    const fragments: Fragment[] = [{ resources: {}, outputs: { DocumentName: { Description: "The Session document that holds the preferences", Value: defaultDocumentName } } }];
+    const fragments: Fragment[] = [
+        { resources: {}, outputs: { DocumentName: { Description: "The Session document that holds the preferences", Value: defaultDocumentName } } },
+    ];
     if ("args" in keyPart) fragments.push(sessionDataKeyResources(at));
     if ("args" in groupPart && groupPart.args) fragments.push(logGroupResources(at, groupPart.args));
-    else if ("existing" in groupPart) fragments.push({ resources: {}, outputs: { LogGroupName: { Description: "The session log group", Value: groupPart.existing.name } } });
+    else if ("existing" in groupPart)
+        fragments.push({ resources: {}, outputs: { LogGroupName: { Description: "The session log group", Value: groupPart.existing.name } } });
     if ("args" in policyPart) {
         const document = instanceProfilePolicy({
             ...scope,

@@ -198,7 +198,8 @@ export function targetKeys(settings: Settings): TargetKey[] {
  */
 export function desiredFor(settings: Settings, target: TargetKey): SessionDocumentContent {
     const [accountId, region] = target.split("/");
-    const kmsKeyId = settings.sessionDataEncryption && settings.sessionDataKeyArn ? resolveKeyArnTemplate(settings.sessionDataKeyArn, { accountId, region }) : "";
+    const kmsKeyId =
+        settings.sessionDataEncryption && settings.sessionDataKeyArn ? resolveKeyArnTemplate(settings.sessionDataKeyArn, { accountId, region }) : "";
     return desiredDocument(settings, { accountId, region, kmsKeyId });
 }
 
@@ -214,7 +215,9 @@ export interface DocumentResourceState {
 }
 
 /** The Session document resources in a stack's exported state, keyed "<account>/<region>". */
-export function documentStates(deployment: { deployment?: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } }): Map<TargetKey, DocumentResourceState> {
+export function documentStates(deployment: {
+    deployment?: { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] };
+}): Map<TargetKey, DocumentResourceState> {
     const found = new Map<TargetKey, DocumentResourceState>();
     for (const resource of deployment.deployment?.resources ?? []) {
         if (resource.type !== "pulumi-nodejs:dynamic:Resource" || !resource.urn.endsWith("-document")) continue;

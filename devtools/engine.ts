@@ -34,17 +34,13 @@ let command: Promise<PulumiCommand> | undefined;
 export function pulumiBin(): Promise<string> {
     if (binDir) return binDir;
     binDir = new Promise<string>((resolve, reject) => {
-        const child = execFile(
-            path.join(repoRoot, "scripts", "pulumi-cli.sh"),
-            [],
-            { cwd: repoRoot, maxBuffer: 1 << 20 },
-            (err, stdout) => {
-                if (err) return reject(new Error(`scripts/pulumi-cli.sh failed: ${err.message}`));
-                const dir = stdout.trim().split("\n").pop() ?? "";
-                if (!fs.existsSync(path.join(dir, "pulumi"))) return reject(new Error(`scripts/pulumi-cli.sh printed no usable directory: ${JSON.stringify(stdout)}`));
-                resolve(dir);
-            },
-        );
+        const child = execFile(path.join(repoRoot, "scripts", "pulumi-cli.sh"), [], { cwd: repoRoot, maxBuffer: 1 << 20 }, (err, stdout) => {
+            if (err) return reject(new Error(`scripts/pulumi-cli.sh failed: ${err.message}`));
+            const dir = stdout.trim().split("\n").pop() ?? "";
+            if (!fs.existsSync(path.join(dir, "pulumi")))
+                return reject(new Error(`scripts/pulumi-cli.sh printed no usable directory: ${JSON.stringify(stdout)}`));
+            resolve(dir);
+        });
         // Build progress is for the person waiting, so it goes straight through.
         child.stderr?.pipe(process.stderr);
     });
@@ -146,10 +142,7 @@ export async function createLocalStack(options: LocalStackOptions): Promise<Stac
         command.catch(() => (command = undefined));
     }
     const pulumiCommand = await command;
-    const stack = await LocalWorkspace.createOrSelectStack(
-        { stackName: options.stackName, workDir: options.workDir ?? repoRoot },
-        { envVars, pulumiCommand },
-    );
+    const stack = await LocalWorkspace.createOrSelectStack({ stackName: options.stackName, workDir: options.workDir ?? repoRoot }, { envVars, pulumiCommand });
     if (options.config) {
         const map = toConfigMap(options.config);
         if (Object.keys(map).length > 0) await stack.setAllConfig(map);

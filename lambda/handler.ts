@@ -190,12 +190,14 @@ export function parsePhysicalId(id: string | undefined): AdoptionRecord | undefi
 export function parseProperties(props: Partial<Record<keyof DocumentProperties, unknown>> | undefined): DocumentSettings {
     const text = (key: keyof DocumentProperties): string => {
         const value = props?.[key];
-        if (typeof value !== "string" || value === "") throw new Error(`malformed event: property ${key} must be a non-empty string; got ${JSON.stringify(value)}`);
+        if (typeof value !== "string" || value === "")
+            throw new Error(`malformed event: property ${key} must be a non-empty string; got ${JSON.stringify(value)}`);
         return value;
     };
     const name = text("DocumentName");
     const onDelete = text("OnDelete");
-    if (!onDeleteValues.some((allowed) => allowed === onDelete)) throw new Error(`malformed event: OnDelete must be one of ${onDeleteValues.join(", ")}; got "${onDelete}"`);
+    if (!onDeleteValues.some((allowed) => allowed === onDelete))
+        throw new Error(`malformed event: OnDelete must be one of ${onDeleteValues.join(", ")}; got "${onDelete}"`);
     const keep = text("KeepDocumentVersions");
     if (!/^\d+$/.test(keep)) throw new Error(`malformed event: KeepDocumentVersions must be a whole number; got "${keep}"`);
     const takeOver = text("TakeOver");

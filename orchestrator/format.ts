@@ -10,7 +10,11 @@ export function formatDuration(ms: number): string {
 /** A plain-text table: columns padded to their widest cell, a rule under the header. */
 export function textTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-    const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join("  ").trimEnd();
+    const line = (cells: readonly string[]) =>
+        cells
+            .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+            .join("  ")
+            .trimEnd();
     return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
 

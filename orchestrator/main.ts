@@ -55,8 +55,16 @@ export async function resolveTargets(options: CliOptions): Promise<{ targets: Or
         org.settings.organizationalUnitIds.length > 0
             ? await discoverAccounts(new OrganizationsClient({ region: organizationsRegion(org.region) }), org.settings.organizationalUnitIds)
             : [];
-    const targets = deriveTargets(org.settings, { prefix: options.stackPrefix, discoveredAccounts, discoveredRoleName: options.roleName, defaultRegion: org.region });
-    if (targets.length === 0 && options.command !== "prune") throw new OrgConfigError(`${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`);
+    const targets = deriveTargets(org.settings, {
+        prefix: options.stackPrefix,
+        discoveredAccounts,
+        discoveredRoleName: options.roleName,
+        defaultRegion: org.region,
+    });
+    if (targets.length === 0 && options.command !== "prune")
+        throw new OrgConfigError(
+            `${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`,
+        );
     return { targets, stackConfig: (t) => stackConfigFor(org, t) };
 }
 
@@ -127,7 +135,13 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         return { exitCode: exitCodes.failed };
     }
     const envVars = { PATH: io.env.PATH ?? "" };
-    const stale = await findStaleStacks({ projectDir: options.projectDir, envVars, pulumiCommand, targets: resolved.targets, stackPrefix: options.stackPrefix });
+    const stale = await findStaleStacks({
+        projectDir: options.projectDir,
+        envVars,
+        pulumiCommand,
+        targets: resolved.targets,
+        stackPrefix: options.stackPrefix,
+    });
     const staleStacks = stale.map((t) => t.stackName);
     if (options.command === "prune") {
         resolved = { ...resolved, targets: stale };
@@ -141,7 +155,9 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`${staleWarning(staleStacks)}\n`);
     }
     // The log directory once, on a line of its own, rather than a path on every target's line.
-    io.stderr.write(`${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`);
+    io.stderr.write(
+        `${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`,
+    );
     const stderr = io.stderr;
     const progress = new Progress(
         resolved.targets.map((t) => t.stackName),
@@ -183,7 +199,8 @@ export function staleWarning(staleStacks: readonly string[]): string {
     );
 }
 
-function writeReport(report: RolloutReport, options: CliOptions, io: Io): void {    // The table fits the terminal it goes to; in a file or a CI log it is whole.
+function writeReport(report: RolloutReport, options: CliOptions, io: Io): void {
+    // The table fits the terminal it goes to; in a file or a CI log it is whole.
     const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
     if (options.json) {
         io.stderr.write(`\n${renderText(report, { columns: columnsOf(io.stderr) })}`);

@@ -47,7 +47,7 @@ export function wrapText(text: string, width: number | undefined, indent: string
     let line = "";
     for (const word of text.split(/\s+/).filter(Boolean)) {
         // A word longer than a line (a path, an ARN) is cut into pieces.
-        for (let rest = word; rest.length > 0; ) {
+        for (let rest = word; rest.length > 0;) {
             const piece = rest.slice(0, room);
             rest = rest.slice(room);
             if (line && line.length + 1 + piece.length > room) {
@@ -86,7 +86,10 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
     );
     if (width !== undefined && widest(table) > width && report.results.length > 0) {
         // The stack name follows from the target; say how once instead of a column per row.
-        table = textTable(["TARGET", "RESULT", changed, "DURATION"], report.results.map((r) => [targetLabel(r), r.outcome, String(r.changes), formatDuration(r.durationMs)]));
+        table = textTable(
+            ["TARGET", "RESULT", changed, "DURATION"],
+            report.results.map((r) => [targetLabel(r), r.outcome, String(r.changes), formatDuration(r.durationMs)]),
+        );
         parts.splice(1, 0, `stacks: ${stackPattern(report)}`);
     }
     parts.push(table);
@@ -108,7 +111,11 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
     const failed = report.results.filter((r) => r.outcome === "failed");
     if (failed.length > 0) {
         parts.push("", "Failures:");
-        for (const r of failed) parts.push(...wrapText(`${targetLabel(r)}: ${r.error ?? "failed"}`, width, "  "), `    log: ${width === undefined ? r.logFile : shortPath(r.logFile)}`);
+        for (const r of failed)
+            parts.push(
+                ...wrapText(`${targetLabel(r)}: ${r.error ?? "failed"}`, width, "  "),
+                `    log: ${width === undefined ? r.logFile : shortPath(r.logFile)}`,
+            );
     }
     return `${parts.join("\n")}\n`;
 }
@@ -171,12 +178,27 @@ export function renderMarkdown(report: RolloutReport): string {
         );
     }
     const drift = driftRows(report);
-    if (drift.length > 0) parts.push("#### Drift", "", markdownTable(["Target", "Field", "Wanted", "Found"], drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``])), "");
+    if (drift.length > 0)
+        parts.push(
+            "#### Drift",
+            "",
+            markdownTable(
+                ["Target", "Field", "Wanted", "Found"],
+                drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``]),
+            ),
+            "",
+        );
     const changed = report.command === "drift" ? "Drifted documents" : "Resources changed";
     parts.push(
         markdownTable(
             ["Target", "Stack", "Result", changed, "Duration"],
-            report.results.map((r) => [targetLabel(r), `\`${r.stackName}\``, r.outcome === "failed" ? `**failed**: ${r.error ?? ""}` : r.outcome, String(r.changes), formatDuration(r.durationMs)]),
+            report.results.map((r) => [
+                targetLabel(r),
+                `\`${r.stackName}\``,
+                r.outcome === "failed" ? `**failed**: ${r.error ?? ""}` : r.outcome,
+                String(r.changes),
+                formatDuration(r.durationMs),
+            ]),
         ),
     );
     return `${parts.join("\n")}\n`;

@@ -78,7 +78,13 @@ export function engineErrorSummary(err: unknown): string {
         // The CLI's closing line says only that the operation failed, which the outcome already does.
         .filter((l) => l && !/^(update|preview|refresh|destroy) failed$/i.test(l));
     const unique = [...new Set(diagnostics)];
-    const summary = unique.length > 0 ? unique.slice(0, 2).join("; ") : (text.split(/\r?\n/).filter((l) => l.trim()).pop() ?? "failed");
+    const summary =
+        unique.length > 0
+            ? unique.slice(0, 2).join("; ")
+            : (text
+                  .split(/\r?\n/)
+                  .filter((l) => l.trim())
+                  .pop() ?? "failed");
     return summary.length > 400 ? `${summary.slice(0, 397)}...` : summary;
 }
 
@@ -161,7 +167,9 @@ function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars"
  * The stacks named `<prefix>.<account>.<region>` in the backend that are not among the
  * targets: left behind when a target was removed from the config or excluded.
  */
-export async function findStaleStacks(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & { stackPrefix: string }): Promise<OrgTarget[]> {
+export async function findStaleStacks(
+    options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & { stackPrefix: string },
+): Promise<OrgTarget[]> {
     const workspace = await rolloutWorkspace(options);
     const wanted = new Set(options.targets.map((t) => t.stackName));
     const escaped = options.stackPrefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -203,7 +211,7 @@ export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace
     workspace.removeStack = async (stackName, opts) => {
         let selected: string | undefined;
         try {
-            selected = String((await run(["stack", "--show-name"]) as { stdout?: string }).stdout ?? "").trim() || undefined;
+            selected = String(((await run(["stack", "--show-name"])) as { stdout?: string }).stdout ?? "").trim() || undefined;
         } catch {
             // No stack selected: nothing to put back.
         }

@@ -1,9 +1,4 @@
-import {
-    AccountStatus,
-    ListAccountsForParentCommand,
-    ListOrganizationalUnitsForParentCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { AccountStatus, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
 

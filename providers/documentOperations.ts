@@ -119,7 +119,9 @@ function orderedLike(value: unknown, template: unknown): unknown {
     if (!isPlainObject(value)) return value;
     const shape = isPlainObject(template) ? template : {};
     const known = Object.keys(shape).filter((key) => key in value);
-    const others = Object.keys(value).filter((key) => !(key in shape)).sort();
+    const others = Object.keys(value)
+        .filter((key) => !(key in shape))
+        .sort();
     return Object.fromEntries([...known, ...others].map((key) => [key, orderedLike(value[key], shape[key])]));
 }
 
@@ -271,7 +273,13 @@ export async function writeVersion(client: SSMClient, name: string, write: Write
     if (!write.exists) {
         const Tags = tagList(write.tags ?? {});
         const created = await client.send(
-            new ssm.CreateDocumentCommand({ Name: name, Content: write.raw, DocumentFormat: write.format, DocumentType: "Session", Tags: Tags.length ? Tags : undefined }),
+            new ssm.CreateDocumentCommand({
+                Name: name,
+                Content: write.raw,
+                DocumentFormat: write.format,
+                DocumentType: "Session",
+                Tags: Tags.length ? Tags : undefined,
+            }),
         );
         // A new document's only version is its default version.
         return created.DocumentDescription?.DocumentVersion ?? "1";
@@ -279,7 +287,9 @@ export async function writeVersion(client: SSMClient, name: string, write: Write
     let version: string | undefined;
     try {
         // "$LATEST" is what SSM requires to add a version (moto refuses an update without it).
-        const updated = await client.send(new ssm.UpdateDocumentCommand({ Name: name, Content: write.raw, DocumentFormat: write.format, DocumentVersion: "$LATEST" }));
+        const updated = await client.send(
+            new ssm.UpdateDocumentCommand({ Name: name, Content: write.raw, DocumentFormat: write.format, DocumentVersion: "$LATEST" }),
+        );
         version = updated.DocumentDescription?.DocumentVersion;
         if (!version) throw new Error(`SSM updated document "${name}" without saying which version it made`);
     } catch (err) {
@@ -375,7 +385,12 @@ async function converge(client: SSMClient, desired: DesiredDocument, found: Live
         latest = Number(found.latestVersion);
     } else {
         const tags = { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) };
-        documentVersion = await writeVersion(client, desired.name, { raw: serializeContent(desired.content), format: "JSON", exists: found !== undefined, tags });
+        documentVersion = await writeVersion(client, desired.name, {
+            raw: serializeContent(desired.content),
+            format: "JSON",
+            exists: found !== undefined,
+            tags,
+        });
         latest = Math.max(Number(found?.latestVersion ?? 0) + 1, Number(documentVersion));
     }
     // Version numbers only grow, so a latest number within the limit means nothing to prune.

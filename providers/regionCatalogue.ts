@@ -14,7 +14,9 @@ let catalogue: readonly string[] | undefined;
 export function knownRegions(): readonly string[] {
     catalogue ??= areas.flatMap((area) =>
         directions.flatMap((direction) =>
-            Array.from({ length: 9 }, (_, i) => `${area}-${direction}-${i + 1}`).filter((name) => (partition(name) as { description?: string }).description !== undefined),
+            Array.from({ length: 9 }, (_, i) => `${area}-${direction}-${i + 1}`).filter(
+                (name) => (partition(name) as { description?: string }).description !== undefined,
+            ),
         ),
     );
     return catalogue;

@@ -220,7 +220,9 @@ async function connect(target: DocumentLocation): Promise<SSMClient> {
     const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
     if (identity.Account !== target.accountId) {
         const via = target.roleArn ? `role ${target.roleArn}` : "the ambient credentials";
-        throw new Error(`Refusing to touch the Session document: ${via} act in account ${identity.Account} (${identity.Arn}), but the document belongs to account ${target.accountId}`);
+        throw new Error(
+            `Refusing to touch the Session document: ${via} act in account ${identity.Account} (${identity.Arn}), but the document belongs to account ${target.accountId}`,
+        );
     }
     return new Client({ ...base, credentials });
 }
@@ -242,7 +244,9 @@ async function engineWarning(message: string): Promise<void> {
         request.setSeverity(engineProto.LogSeverity.WARNING);
         request.setMessage(message);
         const deadline = { deadline: Date.now() + 10_000 };
-        await new Promise<void>((resolve, reject) => engine.log(request, new grpc.Metadata(), deadline, (err: Error | null) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+            engine.log(request, new grpc.Metadata(), deadline, (err: Error | null) => (err ? reject(err) : resolve())),
+        );
         engine.close();
     } catch {
         console.error(`warning: ${message}`);
@@ -263,7 +267,12 @@ function desiredOf(inputs: SessionDocumentInputs): operations.DesiredDocument {
     };
 }
 
-function stateOf(inputs: SessionDocumentInputs, adoption: operations.Adoption, documentVersion: string | null, content: SessionDocumentContent | null): SessionDocumentState {
+function stateOf(
+    inputs: SessionDocumentInputs,
+    adoption: operations.Adoption,
+    documentVersion: string | null,
+    content: SessionDocumentContent | null,
+): SessionDocumentState {
     return withoutUndefined({ ...inputs, content, documentVersion, ...adoption });
 }
 

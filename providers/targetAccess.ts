@@ -47,7 +47,11 @@ export async function checkAccess(targets: readonly TargetRegion[], parallel: nu
             const identity = await sts.send(new GetCallerIdentityCommand({}));
             if (identity.Account === target.accountId) return undefined;
             const via = arn ? `role ${arn}` : "the credentials this runs with";
-            return { accountId: target.accountId, roleName: target.roleName, message: `${via} act in account ${identity.Account} (${identity.Arn}), not ${target.accountId}` };
+            return {
+                accountId: target.accountId,
+                roleName: target.roleName,
+                message: `${via} act in account ${identity.Account} (${identity.Arn}), not ${target.accountId}`,
+            };
         } catch (err) {
             return { accountId: target.accountId, roleName: target.roleName, message: explain(err, target, arn) };
         } finally {

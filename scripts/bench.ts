@@ -62,7 +62,10 @@ function floorProject(dir: string): string {
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: floor\nruntime: nodejs\n");
     fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "floor", main: "index.ts", devDependencies: { typescript: "*" } }));
-    fs.writeFileSync(path.join(dir, "index.ts"), 'import * as pulumi from "@pulumi/pulumi";\nimport * as aws from "@pulumi/aws";\nexport const project = pulumi.getProject();\nexport const awsLoaded = typeof aws.getPartition;\n');
+    fs.writeFileSync(
+        path.join(dir, "index.ts"),
+        'import * as pulumi from "@pulumi/pulumi";\nimport * as aws from "@pulumi/aws";\nexport const project = pulumi.getProject();\nexport const awsLoaded = typeof aws.getPartition;\n',
+    );
     fs.copyFileSync(path.join(repoRoot, "tsconfig.json"), path.join(dir, "tsconfig.json"));
     fs.symlinkSync(path.join(repoRoot, "node_modules"), path.join(dir, "node_modules"), "dir");
     return dir;
@@ -116,7 +119,9 @@ async function main(): Promise<void> {
     await local.destroy();
     const record = (m: Measurement) => {
         results.push(m);
-        process.stderr.write(`bench: ${m.mode} N=${m.n} ${m.phase}: ${formatDuration(m.ms)}, SSM ${m.reads} reads ${m.writes} writes${m.failed ? `, ${m.failed} FAILED` : ""}\n`);
+        process.stderr.write(
+            `bench: ${m.mode} N=${m.n} ${m.phase}: ${formatDuration(m.ms)}, SSM ${m.reads} reads ${m.writes} writes${m.failed ? `, ${m.failed} FAILED` : ""}\n`,
+        );
     };
     try {
         for (const n of sizes) {
@@ -129,7 +134,11 @@ async function main(): Promise<void> {
                 workDir: projectDir,
                 backendDir: path.join(workDir, "backend"),
                 env,
-                config: { ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, v])), "aws:region": "us-east-1", "sessionManager:targets": [...byAccount].map(([accountId, rs]) => ({ accountId, regions: rs, roleName })) },
+                config: {
+                    ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, v])),
+                    "aws:region": "us-east-1",
+                    "sessionManager:targets": [...byAccount].map(([accountId, rs]) => ({ accountId, regions: rs, roleName })),
+                },
             });
             const fanOps: [Phase, () => Promise<unknown>][] = [
                 ["first up", () => stack.up({ refresh: true })],
@@ -203,7 +212,12 @@ async function main(): Promise<void> {
     const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
     const failures = results.filter((m) => m.failed > 0);
     if (noOpWrites.length > 0 || failures.length > 0) {
-        process.stdout.write(`\nFAIL: ${noOpWrites.map((m) => `${m.mode} N=${m.n} no-op up made ${m.writes} SSM writes`).concat(failures.map((m) => `${m.mode} N=${m.n} ${m.phase}: ${m.failed} targets failed`)).join("; ")}\n`);
+        process.stdout.write(
+            `\nFAIL: ${noOpWrites
+                .map((m) => `${m.mode} N=${m.n} no-op up made ${m.writes} SSM writes`)
+                .concat(failures.map((m) => `${m.mode} N=${m.n} ${m.phase}: ${m.failed} targets failed`))
+                .join("; ")}\n`,
+        );
         process.exitCode = 1;
     } else {
         process.stdout.write("\nOK: every no-op up made zero SSM write calls.\n");

@@ -41,7 +41,13 @@ function ensurePythonTools() {
     const venv = path.join(cacheRoot, `venv-${sha256(requirements)}`);
     const ready = path.join(venv, ".ready");
     if (!fs.existsSync(ready)) {
-        log(`installing ${fs.readFileSync(requirements, "utf8").split("\n").filter((l) => l && !l.startsWith("#")).join(", ")} into ${venv}`);
+        log(
+            `installing ${fs
+                .readFileSync(requirements, "utf8")
+                .split("\n")
+                .filter((l) => l && !l.startsWith("#"))
+                .join(", ")} into ${venv}`,
+        );
         fs.rmSync(venv, { recursive: true, force: true });
         fs.mkdirSync(cacheRoot, { recursive: true });
         execFileSync("python3", ["-m", "venv", venv], { stdio: toStderr });

@@ -64,7 +64,9 @@ async function seed(targets: TargetRegion[]): Promise<string> {
         const { ssm, logs } = clientsFor(t.accountId, t.region);
         await logs.send(new CreateLogGroupCommand({ logGroupName: "ssm-sessionmanager-logs" }));
         const content = consoleDocument(`${t.accountId}/${t.region}`);
-        await ssm.send(new CreateDocumentCommand({ Name: defaultDocumentName, DocumentType: "Session", DocumentFormat: DocumentFormat.JSON, Content: content }));
+        await ssm.send(
+            new CreateDocumentCommand({ Name: defaultDocumentName, DocumentType: "Session", DocumentFormat: DocumentFormat.JSON, Content: content }),
+        );
     }
     // A multi-Region key keeps its ID in every Region: one setting serves the whole organization.
     const primary = clientsFor(securityAccount, "us-east-1").kms;
@@ -154,7 +156,11 @@ function check(condition: boolean, message: string): void {
 
 async function run(moto: Moto, tmp: string): Promise<void> {
     const stackConfig = (yaml.load(fs.readFileSync(path.join(repoRoot, stackFile), "utf8")) as { config: Record<string, unknown> }).config;
-    const raw = Object.fromEntries(Object.entries(stackConfig).filter(([k]) => k.startsWith("sessionManager:")).map(([k, v]) => [k.slice("sessionManager:".length), v]));
+    const raw = Object.fromEntries(
+        Object.entries(stackConfig)
+            .filter(([k]) => k.startsWith("sessionManager:"))
+            .map(([k, v]) => [k.slice("sessionManager:".length), v]),
+    );
     const targets = targetRegions(parseSettings(raw).targets);
 
     heading("Seeding moto with what the accounts already have");
@@ -176,13 +182,22 @@ async function run(moto: Moto, tmp: string): Promise<void> {
     const first = await engineStep("up", () => stack.up({ onOutput }));
     const applied = await printDocuments(targets);
     check(first.summary.result === "succeeded", "up succeeded");
-    check([...applied.values()].every((d) => d?.content.inputs.idleSessionTimeout === "15" && d.content.inputs.runAsDefaultUser === "ssm-user"), "every target has the stack's settings");
+    check(
+        [...applied.values()].every((d) => d?.content.inputs.idleSessionTimeout === "15" && d.content.inputs.runAsDefaultUser === "ssm-user"),
+        "every target has the stack's settings",
+    );
 
     heading("2. pulumi up again: nothing to change, nothing written");
     const second = await engineStep("up", () => stack.up({ onOutput }));
     const unchanged = await printDocuments(targets);
-    check(Object.keys(second.summary.resourceChanges ?? {}).every((op) => op === "same"), "the engine reports no changes");
-    check([...unchanged.entries()].every(([k, d]) => d?.versions === applied.get(k)?.versions), "no document version was created");
+    check(
+        Object.keys(second.summary.resourceChanges ?? {}).every((op) => op === "same"),
+        "the engine reports no changes",
+    );
+    check(
+        [...unchanged.entries()].every(([k, d]) => d?.versions === applied.get(k)?.versions),
+        "no document version was created",
+    );
 
     const edited = targets[targets.length - 1];
     heading(`3. Someone edits ${edited.accountId}/${edited.region} in the console`);
@@ -190,7 +205,14 @@ async function run(moto: Moto, tmp: string): Promise<void> {
     const before = await liveDocument(edited);
     if (!before) throw new Error("the edited target has no document");
     const consoleEdit = { ...before.content, inputs: { ...before.content.inputs, idleSessionTimeout: "60", runAsEnabled: false, runAsDefaultUser: "" } };
-    const update = await ssm.send(new UpdateDocumentCommand({ Name: defaultDocumentName, Content: JSON.stringify(consoleEdit), DocumentVersion: "$LATEST", DocumentFormat: DocumentFormat.JSON }));
+    const update = await ssm.send(
+        new UpdateDocumentCommand({
+            Name: defaultDocumentName,
+            Content: JSON.stringify(consoleEdit),
+            DocumentVersion: "$LATEST",
+            DocumentFormat: DocumentFormat.JSON,
+        }),
+    );
     await ssm.send(new UpdateDocumentDefaultVersionCommand({ Name: defaultDocumentName, DocumentVersion: update.DocumentDescription?.DocumentVersion }));
     say("idleSessionTimeout 15 -> 60, Run As turned off");
     await printDocuments(targets);
@@ -199,20 +221,34 @@ async function run(moto: Moto, tmp: string): Promise<void> {
     const events: EngineEvent[] = [];
     const refresh = await engineStep("refresh", () => stack.refresh({ onOutput, onEvent: (e) => events.push(e) }));
     const drift = driftFromRefreshEvents(events);
-    say(textTable(["target", "field", "wanted", "found"], drift.flatMap((d) => d.fields.map((f) => [d.target, f.field, showValue(f.wanted), showValue(f.found)]))));
+    say(
+        textTable(
+            ["target", "field", "wanted", "found"],
+            drift.flatMap((d) => d.fields.map((f) => [d.target, f.field, showValue(f.wanted), showValue(f.found)])),
+        ),
+    );
     check((refresh.summary.resourceChanges?.update ?? 0) === 1, "refresh found exactly one drifted document");
-    check(drift.length === 1 && drift[0].target === `${edited.accountId}/${edited.region}`, `the drift is in ${edited.accountId}/${edited.region}: ${drift[0]?.fields.map((f) => f.field).join(", ")}`);
+    check(
+        drift.length === 1 && drift[0].target === `${edited.accountId}/${edited.region}`,
+        `the drift is in ${edited.accountId}/${edited.region}: ${drift[0]?.fields.map((f) => f.field).join(", ")}`,
+    );
 
     heading("5. pulumi up: the drift is repaired");
     await engineStep("up", () => stack.up({ onOutput }));
     const repaired = await printDocuments(targets);
     const fixed = repaired.get(`${edited.accountId}/${edited.region}`);
-    check(fixed?.content.inputs.idleSessionTimeout === "15" && fixed.content.inputs.runAsEnabled === true, `${edited.accountId}/${edited.region} has the stack's settings again`);
+    check(
+        fixed?.content.inputs.idleSessionTimeout === "15" && fixed.content.inputs.runAsEnabled === true,
+        `${edited.accountId}/${edited.region} has the stack's settings again`,
+    );
 
     heading("6. pulumi destroy: the console-made settings come back");
     await engineStep("destroy", () => stack.destroy({ onOutput }));
     const restored = await printDocuments(targets);
-    check([...restored.entries()].every(([target, d]) => d?.text === consoleDocument(target)), "every document holds exactly the console-made content again");
+    check(
+        [...restored.entries()].every(([target, d]) => d?.text === consoleDocument(target)),
+        "every document holds exactly the console-made content again",
+    );
     await stack.workspace.removeStack(stack.name);
 }
 

@@ -13,7 +13,10 @@ const documentName = "SSM-SessionManagerRunShell";
 const owner = "session-manager-preferences/adoption";
 
 function desired(idleSessionTimeout: number, extra: Partial<operations.DesiredDocument> = {}): operations.DesiredDocument {
-    const content: SessionDocumentContent = desiredDocument({ ...defaultPreferences, idleSessionTimeout }, { accountId: motoDefaultAccount, region, kmsKeyId: "" });
+    const content: SessionDocumentContent = desiredDocument(
+        { ...defaultPreferences, idleSessionTimeout },
+        { accountId: motoDefaultAccount, region, kmsKeyId: "" },
+    );
     return { name: documentName, content, owner, takeOver: false, keepDocumentVersions: 100, ...extra };
 }
 
@@ -79,7 +82,9 @@ describe("the adopted original survives a failure at every SSM call (moto server
     async function seed(original: Original): Promise<void> {
         await moto.reset();
         if (original === "no document") return;
-        await reader.send(new ssm.CreateDocumentCommand({ Name: documentName, Content: originals[original], DocumentFormat: original, DocumentType: "Session" }));
+        await reader.send(
+            new ssm.CreateDocumentCommand({ Name: documentName, Content: originals[original], DocumentFormat: original, DocumentType: "Session" }),
+        );
     }
 
     /** The default version is the original again, exactly (or there is no document, as at the start). */
@@ -101,7 +106,11 @@ describe("the adopted original survives a failure at every SSM call (moto server
      * The phases of a document's life, each run once cleanly to count its calls and then once
      * per call with that call failing; `run` gets the client of the faulted step.
      */
-    const phases: { name: string; prepare(): Promise<operations.Adoption | undefined>; run(client: ssm.SSMClient, adoption?: operations.Adoption): Promise<unknown> }[] = [
+    const phases: {
+        name: string;
+        prepare(): Promise<operations.Adoption | undefined>;
+        run(client: ssm.SSMClient, adoption?: operations.Adoption): Promise<unknown>;
+    }[] = [
         {
             name: "create (pulumi up, first time)",
             prepare: async () => undefined,
@@ -148,7 +157,13 @@ describe("the adopted original survives a failure at every SSM call (moto server
                         const adoption = prepared ?? (await operations.adoptDocument(reader, desired(20)));
                         if (phase.name.startsWith("update")) await operations.updateDocument(reader, desired(25), owner, adoption);
                         const outcome = await operations.releaseDocument(reader, release(adoption));
-                        expect(outcome.kind, context).to.equal(original === "no document" ? (phase.name.startsWith("delete") && strike === "after" && clean.calls[failAt - 1] === "DeleteDocumentCommand" ? "absent" : "deleted") : "restored");
+                        expect(outcome.kind, context).to.equal(
+                            original === "no document"
+                                ? phase.name.startsWith("delete") && strike === "after" && clean.calls[failAt - 1] === "DeleteDocumentCommand"
+                                    ? "absent"
+                                    : "deleted"
+                                : "restored",
+                        );
                         await expectOriginalBack(original, context);
                     }
                 });
@@ -182,7 +197,9 @@ describe("the adopted original survives a failure at every SSM call (moto server
         it("is written back from state by the next update when the tag is missing (documents adopted before the tag existed)", async () => {
             await seed("JSON");
             const adoption = await operations.adoptDocument(reader, desired(20));
-            await reader.send(new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: documentName, TagKeys: [operations.adoptedVersionTagKey] }));
+            await reader.send(
+                new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: documentName, TagKeys: [operations.adoptedVersionTagKey] }),
+            );
             await operations.updateDocument(reader, desired(25), owner, adoption);
             expect(await operations.readTags(reader, documentName)).to.deep.equal({ owner, adoptedVersion: "1" });
         });

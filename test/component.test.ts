@@ -60,9 +60,7 @@ describe("SessionManagerPreferences component", () => {
     describe("with every part created (the defaults)", () => {
         it("creates both keys with their aliases, the key-ID parameter, the log group, the policy and the document", async () => {
             await deploy();
-            expect(mocks.types()).to.deep.equal(
-                [componentType, T.key, T.key, T.alias, T.alias, T.parameter, T.logGroup, T.policy, dynamicResourceType].sort(),
-            );
+            expect(mocks.types()).to.deep.equal([componentType, T.key, T.key, T.alias, T.alias, T.parameter, T.logGroup, T.policy, dynamicResourceType].sort());
         });
 
         it("feeds the new key's ID to the document and the parameter directly", async () => {
@@ -70,7 +68,11 @@ describe("SessionManagerPreferences component", () => {
             const key = mocks.named("prefs-session-data-key");
             expect(key.inputs.enableKeyRotation).to.equal(true);
             expect(mocks.named("prefs-session-data-key-alias").inputs).to.include({ name: sessionDataKeyAlias, targetKeyId: "key-prefs-session-data-key" });
-            expect(mocks.named("prefs-session-data-key-id").inputs).to.include({ name: sessionDataKeyParameterName, type: "String", insecureValue: "key-prefs-session-data-key" });
+            expect(mocks.named("prefs-session-data-key-id").inputs).to.include({
+                name: sessionDataKeyParameterName,
+                type: "String",
+                insecureValue: "key-prefs-session-data-key",
+            });
             expect(document().content.inputs.kmsKeyId).to.equal("key-prefs-session-data-key");
             expect(await valueOf(component.sessionDataKeyId!)).to.equal("key-prefs-session-data-key");
             expect(await valueOf(component.sessionDataKeyArn!)).to.equal("arn:aws:kms:mock-region:000000000000:key/key-prefs-session-data-key");
@@ -79,7 +81,11 @@ describe("SessionManagerPreferences component", () => {
         it("encrypts the log group with the logs key, whose policy is scoped to that group", async () => {
             const component = await deploy({ logGroup: { args: { name: "audit/ssm", retentionInDays: 365 } } });
             const group = only(T.logGroup);
-            expect(group.inputs).to.include({ name: "audit/ssm", retentionInDays: 365, kmsKeyId: "arn:aws:kms:mock-region:000000000000:key/key-prefs-logs-key" });
+            expect(group.inputs).to.include({
+                name: "audit/ssm",
+                retentionInDays: 365,
+                kmsKeyId: "arn:aws:kms:mock-region:000000000000:key/key-prefs-logs-key",
+            });
             expect(mocks.named("prefs-logs-key-alias").inputs).to.include({ name: logsKeyAlias });
             const keyPolicy = JSON.parse(mocks.named("prefs-logs-key").inputs.policy as string) as PolicyDocument;
             expect(statement(keyPolicy, "CloudWatchLogsEncryptsTheSessionLogGroup")?.Condition).to.deep.equal({
@@ -119,7 +125,12 @@ describe("SessionManagerPreferences component", () => {
             // A component's transformations reach only resources parented (directly or not) to it.
             const parented: string[] = [];
             await deploy({ instancePolicy: { args: { roleNames: ["app"] } } }, { transformations: [(a) => void parented.push(a.name)] });
-            expect(parented.filter((n) => n !== "prefs").sort()).to.deep.equal(mocks.resources.filter((r) => r.type !== componentType).map((r) => r.name).sort());
+            expect(parented.filter((n) => n !== "prefs").sort()).to.deep.equal(
+                mocks.resources
+                    .filter((r) => r.type !== componentType)
+                    .map((r) => r.name)
+                    .sort(),
+            );
         });
 
         it("registers its aws resources with the provider it is given", async () => {
@@ -269,10 +280,23 @@ describe("SessionManagerPreferences component", () => {
                 onDelete: "retain",
                 keepDocumentVersions: 10,
                 takeOver: true,
-                preferences: { runAsEnabled: true, runAsDefaultUser: "ssm-user", idleSessionTimeout: 15, maxSessionDuration: 120, linuxShellProfile: "exec bash" },
+                preferences: {
+                    runAsEnabled: true,
+                    runAsDefaultUser: "ssm-user",
+                    idleSessionTimeout: 15,
+                    maxSessionDuration: 120,
+                    linuxShellProfile: "exec bash",
+                },
             });
             const { inputs, content } = document();
-            expect(inputs).to.include({ accountId: account, region: "eu-west-1", roleArn: `arn:aws:iam::${account}:role/Deployer`, onDelete: "retain", keepDocumentVersions: 10, takeOver: true });
+            expect(inputs).to.include({
+                accountId: account,
+                region: "eu-west-1",
+                roleArn: `arn:aws:iam::${account}:role/Deployer`,
+                onDelete: "retain",
+                keepDocumentVersions: 10,
+                takeOver: true,
+            });
             expect(content).to.include({ schemaVersion: "1.0", sessionType: "Standard_Stream" });
             expect(content.inputs).to.include({ runAsEnabled: true, runAsDefaultUser: "ssm-user", idleSessionTimeout: "15", maxSessionDuration: "120" });
             expect(content.inputs.shellProfile).to.deep.equal({ windows: "", linux: "exec bash" });
@@ -280,7 +304,13 @@ describe("SessionManagerPreferences component", () => {
 
         it("uses the documented defaults for preferences not given", async () => {
             await deploy();
-            expect(document().content.inputs).to.include({ idleSessionTimeout: "20", maxSessionDuration: "60", cloudWatchEncryptionEnabled: true, cloudWatchStreamingEnabled: false, runAsEnabled: false });
+            expect(document().content.inputs).to.include({
+                idleSessionTimeout: "20",
+                maxSessionDuration: "60",
+                cloudWatchEncryptionEnabled: true,
+                cloudWatchStreamingEnabled: false,
+                runAsEnabled: false,
+            });
         });
 
         it("accepts preferences that are outputs of other resources", async () => {

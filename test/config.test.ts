@@ -155,7 +155,18 @@ describe("configuration", () => {
             expectRejected({ s3Logging: true }, "s3BucketName", "required when s3Logging is true");
         });
 
-        for (const bad of ["ab", "Upper-Case", "has_underscore", "-leading", "trailing-", "two..dots", "192.168.1.1", "xn--bucket", "bucket-s3alias", "a".repeat(64)]) {
+        for (const bad of [
+            "ab",
+            "Upper-Case",
+            "has_underscore",
+            "-leading",
+            "trailing-",
+            "two..dots",
+            "192.168.1.1",
+            "xn--bucket",
+            "bucket-s3alias",
+            "a".repeat(64),
+        ]) {
             it(`rejects the bucket name ${JSON.stringify(bad)}`, () => {
                 expectRejected({ s3BucketName: bad }, "s3BucketName", "an S3 bucket name");
             });
@@ -243,7 +254,12 @@ describe("configuration", () => {
             );
         });
 
-        for (const bad of ["arn:aws:kms:{regions}:111111111111:key/mrk-0123456789abcdef0123456789abcdef", "0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44", "arn:aws:kms:eu-west-1:111111111111:alias/session", "arn:aws:s3:::bucket"]) {
+        for (const bad of [
+            "arn:aws:kms:{regions}:111111111111:key/mrk-0123456789abcdef0123456789abcdef",
+            "0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44",
+            "arn:aws:kms:eu-west-1:111111111111:alias/session",
+            "arn:aws:s3:::bucket",
+        ]) {
             it(`rejects ${bad}`, () => {
                 expectRejected({ sessionDataKeyArn: bad }, "sessionDataKeyArn", "a KMS key ARN");
             });
@@ -337,7 +353,9 @@ describe("configuration", () => {
                     expect.fail("a near-miss namespace should be an error");
                 } catch (err) {
                     expect(err).to.be.instanceOf(ConfigErrors);
-                    expect((err as Error).message).to.include(`${namespace}:idleSessionTimeout: not read`).and.include("did you mean sessionManager:idleSessionTimeout?");
+                    expect((err as Error).message)
+                        .to.include(`${namespace}:idleSessionTimeout: not read`)
+                        .and.include("did you mean sessionManager:idleSessionTimeout?");
                 }
             });
         }
@@ -349,7 +367,9 @@ describe("configuration", () => {
             } catch (err) {
                 expect((err as ConfigErrors).errors.map((e) => e.key)).to.deep.equal(["sessionManger:runAsEnabled", "idleSessionTimeout"]);
             }
-            expect(parseStackSettings({ "aws:region": "eu-west-1", "session:x": "1", "sessionManager:idleSessionTimeout": "15" }).idleSessionTimeout).to.equal(15);
+            expect(parseStackSettings({ "aws:region": "eu-west-1", "session:x": "1", "sessionManager:idleSessionTimeout": "15" }).idleSessionTimeout).to.equal(
+                15,
+            );
         });
     });
 

@@ -52,7 +52,9 @@ describe("Pulumi.prod.deploy.yaml (Pulumi Deployments settings)", () => {
         expect(aws.sessionName).to.match(/^[\w+=,.@-]{2,64}$/);
         const minutes = goDurationMinutes(aws.duration);
         // STS accepts 15 minutes to 12 hours for a role session.
-        expect(minutes).to.be.a("number").within(15, 12 * 60);
+        expect(minutes)
+            .to.be.a("number")
+            .within(15, 12 * 60);
     });
 
     it("ships with deploying and previewing off: the workflow is the one deployer on pushes to main", () => {
@@ -73,13 +75,21 @@ describe(".github/workflows/session-manager.yml", () => {
     const workflow = read(".github/workflows/session-manager.yml");
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { scripts: Record<string, string> };
     const lock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8")) as { packages: Record<string, { version: string }> };
-    const jobs = workflow.jobs as Record<string, { if: string; steps: { run?: string; uses?: string; if?: string; with?: Record<string, unknown> }[]; permissions?: Record<string, string> }>;
+    const jobs = workflow.jobs as Record<
+        string,
+        { if: string; steps: { run?: string; uses?: string; if?: string; with?: Record<string, unknown> }[]; permissions?: Record<string, string> }
+    >;
     const runs = (job: string) => jobs[job].steps.map((s) => s.run ?? "").join("\n");
 
     /** Every `npm run org -- ...` line of a job, with the workflow's shared flags expanded. */
     function orgCommands(job: string): string[][] {
         const shared = String(workflow.env.ORG_FLAGS).split(/\s+/);
-        return [...runs(job).matchAll(/npm run (?:--silent )?org -- ([^>\n]+)/g)].map((m) => m[1].trim().split(/\s+/).flatMap((a) => (a === "$ORG_FLAGS" ? shared : [a])));
+        return [...runs(job).matchAll(/npm run (?:--silent )?org -- ([^>\n]+)/g)].map((m) =>
+            m[1]
+                .trim()
+                .split(/\s+/)
+                .flatMap((a) => (a === "$ORG_FLAGS" ? shared : [a])),
+        );
     }
 
     it("runs on pull requests, pushes to main and a schedule", () => {
@@ -93,7 +103,10 @@ describe(".github/workflows/session-manager.yml", () => {
     it("asks for an OIDC token, the way AWS credentials are obtained", () => {
         expect(workflow.permissions["id-token"]).to.equal("write");
         for (const job of Object.keys(jobs)) {
-            expect(jobs[job].steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")), job).to.equal(true);
+            expect(
+                jobs[job].steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")),
+                job,
+            ).to.equal(true);
             if (jobs[job].permissions) expect(jobs[job].permissions?.["id-token"], job).to.equal("write");
         }
     });
@@ -118,7 +131,9 @@ describe(".github/workflows/session-manager.yml", () => {
     });
 
     it("applies on pushes to main, unless the repository variable hands deploying to Pulumi Deployments", () => {
-        expect(jobs.up.if).to.equal("(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && vars.SESSION_MANAGER_DEPLOYER != 'pulumi-deployments'");
+        expect(jobs.up.if).to.equal(
+            "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && vars.SESSION_MANAGER_DEPLOYER != 'pulumi-deployments'",
+        );
         expect(orgCommands("up")[0][0]).to.equal("up");
     });
 

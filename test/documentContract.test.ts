@@ -208,7 +208,13 @@ const contract: Case[] = [
     },
     {
         spec: "missing document: restore refuses to call a recreated document restored",
-        steps: [original(jsonOriginal), create(), deletedBehindItsBack, update({ idleSessionTimeout: 15 }), remove({ stackset: /no longer holds that content/ })],
+        steps: [
+            original(jsonOriginal),
+            create(),
+            deletedBehindItsBack,
+            update({ idleSessionTimeout: 15 }),
+            remove({ stackset: /no longer holds that content/ }),
+        ],
         then: { direct: { raw: jsonOriginal, format: "JSON" }, stackset: { content: doc({ idleSessionTimeout: 15 }), owner: "self" } },
         differs: "as above: version 1 now holds this stack's content, which the digest in the physical ID tells apart from the original",
     },
@@ -306,9 +312,19 @@ class CustomResourceManager implements DocumentManager {
         if (!this.physicalId || !this.properties) throw new Error("update before create");
         const old = { id: this.physicalId, properties: this.properties };
         const properties = documentProperties(templateFor(settings), stackValues);
-        const updated = await this.send({ RequestType: "Update", PhysicalResourceId: old.id, ResourceProperties: properties, OldResourceProperties: old.properties });
+        const updated = await this.send({
+            RequestType: "Update",
+            PhysicalResourceId: old.id,
+            ResourceProperties: properties,
+            OldResourceProperties: old.properties,
+        });
         if (updated.Status === "FAILED") {
-            const rollback = await this.send({ RequestType: "Update", PhysicalResourceId: old.id, ResourceProperties: old.properties, OldResourceProperties: properties });
+            const rollback = await this.send({
+                RequestType: "Update",
+                PhysicalResourceId: old.id,
+                ResourceProperties: old.properties,
+                OldResourceProperties: properties,
+            });
             throw new Error(`${updated.Reason}${rollback.Status === "FAILED" ? ` (and its rollback failed: ${rollback.Reason})` : ""}`);
         }
         this.physicalId = updated.PhysicalResourceId;
@@ -352,17 +368,29 @@ describe("document contract: direct mode's provider and StackSet mode's custom r
     async function others(step: Exclude<Step, { stack: string }>): Promise<void> {
         switch (step.others) {
             case "seed":
-                await client.send(new ssm.CreateDocumentCommand({ Name: documentName, Content: step.raw, DocumentFormat: step.format, DocumentType: "Session" }));
+                await client.send(
+                    new ssm.CreateDocumentCommand({ Name: documentName, Content: step.raw, DocumentFormat: step.format, DocumentType: "Session" }),
+                );
                 return;
             case "edit": {
                 const { DocumentDescription } = await client.send(
-                    new ssm.UpdateDocumentCommand({ Name: documentName, Content: serializeContent(step.content), DocumentFormat: "JSON", DocumentVersion: "$LATEST" }),
+                    new ssm.UpdateDocumentCommand({
+                        Name: documentName,
+                        Content: serializeContent(step.content),
+                        DocumentFormat: "JSON",
+                        DocumentVersion: "$LATEST",
+                    }),
                 );
-                if (step.promote) await client.send(new ssm.UpdateDocumentDefaultVersionCommand({ Name: documentName, DocumentVersion: DocumentDescription!.DocumentVersion! }));
+                if (step.promote)
+                    await client.send(
+                        new ssm.UpdateDocumentDefaultVersionCommand({ Name: documentName, DocumentVersion: DocumentDescription!.DocumentVersion! }),
+                    );
                 return;
             }
             case "tag":
-                await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: documentName, Tags: [{ Key: ownerTagKey, Value: step.owner }] }));
+                await client.send(
+                    new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: documentName, Tags: [{ Key: ownerTagKey, Value: step.owner }] }),
+                );
                 return;
             case "deleteDocument":
                 await client.send(new ssm.DeleteDocumentCommand({ Name: documentName }));
@@ -400,8 +428,10 @@ describe("document contract: direct mode's provider and StackSet mode's custom r
             if (err instanceof ssm.InvalidDocument) return { absent: true };
             throw err;
         }
-        const format = (await client.send(new ssm.DescribeDocumentCommand({ Name: documentName, DocumentVersion: head.DefaultVersion }))).Document!.DocumentFormat as "JSON" | "YAML";
-        const raw = (await client.send(new ssm.GetDocumentCommand({ Name: documentName, DocumentVersion: head.DefaultVersion, DocumentFormat: format }))).Content!;
+        const format = (await client.send(new ssm.DescribeDocumentCommand({ Name: documentName, DocumentVersion: head.DefaultVersion }))).Document!
+            .DocumentFormat as "JSON" | "YAML";
+        const raw = (await client.send(new ssm.GetDocumentCommand({ Name: documentName, DocumentVersion: head.DefaultVersion, DocumentFormat: format })))
+            .Content!;
         const versions: string[] = [];
         for (let n = 1; n <= Number(head.LatestVersion); n++) {
             try {

@@ -31,7 +31,10 @@ describe("the engine as users run it", function () {
         const env = await engineEnv(moto, path.join(tmp, "backend"));
         const extra = Object.keys(env).filter((key) => !(key in userEquivalentEngineSettings));
         expect(extra, "settings only the tests would have").to.deep.equal([]);
-        expect(Object.keys(env).filter((key) => key.startsWith("PULUMI_NODEJS_")), "Node.js runtime settings").to.deep.equal([]);
+        expect(
+            Object.keys(env).filter((key) => key.startsWith("PULUMI_NODEJS_")),
+            "Node.js runtime settings",
+        ).to.deep.equal([]);
     });
 
     describe("a TypeScript program with a type error, next to the repository's own tsconfig.json", () => {
@@ -42,7 +45,10 @@ describe("the engine as users run it", function () {
         function probeProject(dir: string, tsconfig: string): string {
             fs.mkdirSync(dir);
             fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: typecheck-probe\nruntime: nodejs\n");
-            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "typecheck-probe", main: "index.ts", devDependencies: { typescript: "*" } }));
+            fs.writeFileSync(
+                path.join(dir, "package.json"),
+                JSON.stringify({ name: "typecheck-probe", main: "index.ts", devDependencies: { typescript: "*" } }),
+            );
             fs.writeFileSync(path.join(dir, "tsconfig.json"), tsconfig);
             fs.writeFileSync(
                 path.join(dir, "index.ts"),
@@ -78,7 +84,12 @@ describe("the engine as users run it", function () {
             expect(config.compilerOptions.noCheck).to.equal(true);
             delete config.compilerOptions.noCheck;
             const checkedDir = probeProject(path.join(tmp, "probe-checked"), JSON.stringify(config));
-            const stack = await createLocalStack({ stackName: "test-probe-checked", workDir: checkedDir, backendDir: backendDir(), env: await engineEnv(moto, backendDir()) });
+            const stack = await createLocalStack({
+                stackName: "test-probe-checked",
+                workDir: checkedDir,
+                backendDir: backendDir(),
+                env: await engineEnv(moto, backendDir()),
+            });
             try {
                 await stack.preview();
                 expect.fail("a type-checked preview should have failed");

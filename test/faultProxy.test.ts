@@ -106,16 +106,24 @@ describe("fault proxy in front of moto", function () {
         proxy = await startFaultProxy({ target: moto.endpoint, dropRate: 1 });
         const client = ssm(proxy.endpoint, 1);
         const put = (name: string) => client.send(new PutParameterCommand({ Name: name, Value: "v", Type: "String" }));
-        const before = await put("/drop/before").then(() => undefined, (e: unknown) => e as Error);
+        const before = await put("/drop/before").then(
+            () => undefined,
+            (e: unknown) => e as Error,
+        );
         expect(before, "the client sees an error").to.be.instanceOf(Error);
 
         proxy.setRates({ dropRate: 0, dropResponseRate: 1 });
-        const after = await put("/drop/after").then(() => undefined, (e: unknown) => e as Error);
+        const after = await put("/drop/after").then(
+            () => undefined,
+            (e: unknown) => e as Error,
+        );
         expect(after, "the client sees an error").to.be.instanceOf(Error);
         client.destroy();
 
         const direct = ssm(moto.endpoint, 1);
-        const names = (await Promise.allSettled(["/drop/before", "/drop/after"].map((Name) => direct.send(new GetParameterCommand({ Name }))))).map((r) => r.status);
+        const names = (await Promise.allSettled(["/drop/before", "/drop/after"].map((Name) => direct.send(new GetParameterCommand({ Name }))))).map(
+            (r) => r.status,
+        );
         direct.destroy();
         expect(names, "only the request whose answer was dropped reached moto").to.deep.equal(["rejected", "fulfilled"]);
         expect(proxy.stats().byTarget["AmazonSSM.PutParameter"]).to.include({ received: 2, dropped: 1, responseDropped: 1, forwarded: 0 });

@@ -77,7 +77,9 @@ describe("faults: throttling and dropped connections in front of moto, and a cra
         expect(faults.throttled, JSON.stringify(proxy.stats().byTarget)).to.be.greaterThan(0);
         expect(faults.dropped, JSON.stringify(proxy.stats().byTarget)).to.be.greaterThan(0);
         // Writes were among the faulted requests, so retried writes are part of what converged.
-        const writes = ["UpdateDocument", "UpdateDocumentDefaultVersion", "AddTagsToResource", "CreateDocument"].map((op) => proxy.stats().byTarget[`AmazonSSM.${op}`]);
+        const writes = ["UpdateDocument", "UpdateDocumentDefaultVersion", "AddTagsToResource", "CreateDocument"].map(
+            (op) => proxy.stats().byTarget[`AmazonSSM.${op}`],
+        );
         expect(writes.reduce((n, c) => n + (c ? c.throttled + c.dropped : 0), 0)).to.be.greaterThan(0);
         // Every request was answered one way or another; none failed upstream.
         expect(proxy.stats().total.failed).to.equal(0);

@@ -19,7 +19,12 @@ const region = "us-east-1";
 const owner = "session-manager-preferences/test:stackset";
 const prefs: Preferences = { ...defaultPreferences, deployment: "stackset", sessionDataEncryption: false };
 const template = sessionManagerTemplate(prefs, { handlerCode: handlerBundle(), owner });
-const stack = { "AWS::AccountId": motoDefaultAccount, "AWS::Region": region, "AWS::Partition": "aws", "DocumentHandler.Arn": "arn:aws:lambda:us-east-1:123456789012:function:h" };
+const stack = {
+    "AWS::AccountId": motoDefaultAccount,
+    "AWS::Region": region,
+    "AWS::Partition": "aws",
+    "DocumentHandler.Arn": "arn:aws:lambda:us-east-1:123456789012:function:h",
+};
 /** The document resource's properties as CloudFormation sends them for this template. */
 const props = (overrides: Partial<DocumentProperties> = {}): DocumentProperties => ({ ...documentProperties(template, stack), ...overrides });
 const wanted = desiredDocument(prefs, { accountId: motoDefaultAccount, region, kmsKeyId: "" });
@@ -76,7 +81,8 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
     });
 
     const create = (p = props()) => cfn.invoke({ RequestType: "Create", ResourceProperties: p });
-    const update = (id: string, p = props(), old = props()) => cfn.invoke({ RequestType: "Update", PhysicalResourceId: id, ResourceProperties: p, OldResourceProperties: old });
+    const update = (id: string, p = props(), old = props()) =>
+        cfn.invoke({ RequestType: "Update", PhysicalResourceId: id, ResourceProperties: p, OldResourceProperties: old });
     const remove = (id: string, p = props()) => cfn.invoke({ RequestType: "Delete", PhysicalResourceId: id, ResourceProperties: p });
     const seed = (content: string, documentName = name) =>
         ssm.send(new CreateDocumentCommand({ Name: documentName, Content: content, DocumentType: "Session", DocumentFormat: "JSON" }));
@@ -151,9 +157,21 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
             ["no ResourceProperties", { RequestType: "Create" }, /property DocumentName/],
             ["Content that is not JSON", { RequestType: "Create", ResourceProperties: props({ Content: "{not json" }) }, /Content is not JSON/],
             ["an unknown RequestType", { RequestType: "Replace" as "Create", ResourceProperties: props() }, /RequestType Replace/],
-            ["an OnDelete outside restore, reset, retain", { RequestType: "Create", ResourceProperties: props({ OnDelete: "destroy" }) }, /OnDelete must be one of restore, reset, retain; got "destroy"/],
-            ["a KeepDocumentVersions that is not a whole number", { RequestType: "Create", ResourceProperties: props({ KeepDocumentVersions: "-1" }) }, /KeepDocumentVersions must be a whole number; got "-1"/],
-            ["a TakeOver that is not true or false", { RequestType: "Create", ResourceProperties: props({ TakeOver: "yes" }) }, /TakeOver must be true or false; got "yes"/],
+            [
+                "an OnDelete outside restore, reset, retain",
+                { RequestType: "Create", ResourceProperties: props({ OnDelete: "destroy" }) },
+                /OnDelete must be one of restore, reset, retain; got "destroy"/,
+            ],
+            [
+                "a KeepDocumentVersions that is not a whole number",
+                { RequestType: "Create", ResourceProperties: props({ KeepDocumentVersions: "-1" }) },
+                /KeepDocumentVersions must be a whole number; got "-1"/,
+            ],
+            [
+                "a TakeOver that is not true or false",
+                { RequestType: "Create", ResourceProperties: props({ TakeOver: "yes" }) },
+                /TakeOver must be true or false; got "yes"/,
+            ],
             ["no Owner", { RequestType: "Create", ResourceProperties: props({ Owner: "" }) }, /property Owner/],
         ];
         for (const [what, event, reason] of cases) {
@@ -218,7 +236,10 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
             const consoleLog = console.log;
             console.log = () => undefined;
             try {
-                await handler({ RequestType: "Create", ResponseURL: url, StackId: "s", RequestId: "r", LogicalResourceId: "l", ResourceProperties: props() }, lambdaContext());
+                await handler(
+                    { RequestType: "Create", ResponseURL: url, StackId: "s", RequestId: "r", LogicalResourceId: "l", ResourceProperties: props() },
+                    lambdaContext(),
+                );
             } finally {
                 console.log = consoleLog;
             }

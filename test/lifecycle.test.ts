@@ -267,7 +267,11 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
         it("up writes a document that names the bucket and no log group; destroy removes it again", async () => {
             await resetMoto();
             const target = "111111111111/us-east-1";
-            const config = oneAccount(["us-east-1"], { "sessionManager:cwLogging": false, "sessionManager:s3Logging": true, "sessionManager:s3BucketName": "org-session-logs" });
+            const config = oneAccount(["us-east-1"], {
+                "sessionManager:cwLogging": false,
+                "sessionManager:s3Logging": true,
+                "sessionManager:s3BucketName": "org-session-logs",
+            });
             const stack = await stackNamed("test-s3-only", config);
             expect((await stack.up()).summary.result).to.equal("succeeded");
             const view = await docs.mustView(target);
@@ -330,7 +334,9 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             const destroy = await first.destroy();
             expect(destroy.summary.result).to.equal("succeeded");
             // It says so, as a warning, rather than silently doing nothing.
-            expect(destroy.stdout).to.match(/warning: SSM document \S+ was taken over by "session-manager-preferences\/test-second": left as it is, not restored/);
+            expect(destroy.stdout).to.match(
+                /warning: SSM document \S+ was taken over by "session-manager-preferences\/test-second": left as it is, not restored/,
+            );
             const after = await docs.mustView(target);
             expect(after.raw).to.equal(taken.raw);
             expect(after.defaultVersion).to.equal(taken.defaultVersion);

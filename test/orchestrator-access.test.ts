@@ -29,7 +29,11 @@ describe("checkAccess: every account reachable before any engine work (moto serv
     });
 
     it("passes when the role lands in each target's account", async () => {
-        const targets = [target("111111111111", "us-east-1", "OrgAdmin"), target("111111111111", "eu-west-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")];
+        const targets = [
+            target("111111111111", "us-east-1", "OrgAdmin"),
+            target("111111111111", "eu-west-1", "OrgAdmin"),
+            target("222222222222", "us-east-1", "OrgAdmin"),
+        ];
         expect(await checkAccess(targets, 4)).to.deep.equal([]);
     });
 
@@ -43,7 +47,11 @@ describe("checkAccess: every account reachable before any engine work (moto serv
     it("says what to set when there are no credentials at all", async () => {
         for (const key of ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"]) delete process.env[key];
         // No ~/.aws files, and no instance metadata service to ask: as on a workstation or runner without credentials.
-        Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_EC2_METADATA_DISABLED: "true" });
+        Object.assign(process.env, {
+            AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+            AWS_CONFIG_FILE: "/nonexistent/config",
+            AWS_EC2_METADATA_DISABLED: "true",
+        });
         const problems = await checkAccess([target("111111111111", "us-east-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")], 4);
         expect(problems.map((p) => p.accountId)).to.deep.equal(["111111111111", "222222222222"]);
         for (const p of problems) expect(p.message).to.include("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID");
@@ -53,9 +61,23 @@ describe("checkAccess: every account reachable before any engine work (moto serv
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-access-"));
         try {
             const config = path.join(dir, "org.yaml");
-            fs.writeFileSync(config, 'config:\n  aws:region: us-east-1\n  sessionManager:targets:\n    - accountId: "111111111111"\n      regions: [us-east-1, eu-west-1]\n      roleName: OrgAdmin\n');
-            const env: Record<string, string> = { ...motoEnv(moto), AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials", AWS_CONFIG_FILE: "/nonexistent/config", AWS_EC2_METADATA_DISABLED: "true" };
-            const run = await runScript("scripts/org.ts", ["preview", "--json", "--config", config, "--log-dir", path.join(dir, "logs"), "--project-dir", dir], { env, timeoutMs: 50_000 });
+            fs.writeFileSync(
+                config,
+                'config:\n  aws:region: us-east-1\n  sessionManager:targets:\n    - accountId: "111111111111"\n      regions: [us-east-1, eu-west-1]\n      roleName: OrgAdmin\n',
+            );
+            const env: Record<string, string> = {
+                ...motoEnv(moto),
+                AWS_ACCESS_KEY_ID: "",
+                AWS_SECRET_ACCESS_KEY: "",
+                AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+                AWS_CONFIG_FILE: "/nonexistent/config",
+                AWS_EC2_METADATA_DISABLED: "true",
+            };
+            const run = await runScript(
+                "scripts/org.ts",
+                ["preview", "--json", "--config", config, "--log-dir", path.join(dir, "logs"), "--project-dir", dir],
+                { env, timeoutMs: 50_000 },
+            );
             expect(run.code, run.stderr).to.equal(1);
             expect(run.stdout).to.equal("");
             expect(run.stderr).to.match(/error: account 111111111111 \(role OrgAdmin\): no AWS credentials were found/);

@@ -66,7 +66,9 @@ describe("orchestrator command line", () => {
             const r = await runMain(["up", "--paralel", "3"]);
             expect(r.exitCode).to.equal(64);
             expect(r.stdout).to.equal("");
-            expect(r.stderr).to.equal("error: unknown flag --paralel; did you mean --parallel?\nUsage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.\n");
+            expect(r.stderr).to.equal(
+                "error: unknown flag --paralel; did you mean --parallel?\nUsage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.\n",
+            );
         });
     });
 
@@ -102,7 +104,18 @@ describe("what npm run org leaves behind, through the real engine", function () 
     }
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "2", "--project-dir", project];
+        const common = [
+            "--config",
+            path.join(workDir, "org.yaml"),
+            "--stack-prefix",
+            prefix,
+            "--log-dir",
+            path.join(workDir, "logs"),
+            "--parallel",
+            "2",
+            "--project-dir",
+            project,
+        ];
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
     }
 

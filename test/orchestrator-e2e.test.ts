@@ -38,7 +38,18 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
     let env: Record<string, string>;
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3", "--project-dir", path.join(workDir, "project")];
+        const common = [
+            "--config",
+            path.join(workDir, "org.yaml"),
+            "--stack-prefix",
+            prefix,
+            "--log-dir",
+            path.join(workDir, "logs"),
+            "--parallel",
+            "3",
+            "--project-dir",
+            path.join(workDir, "project"),
+        ];
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 10 * 60_000 });
     }
 
@@ -53,7 +64,11 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         const sts = new STSClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: "testing", secretAccessKey: "testing" } });
         const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrgAdmin`, RoleSessionName: "console" }));
         if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error("moto returned no credentials");
-        return new SSMClient({ region, endpoint: moto.endpoint, credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken } });
+        return new SSMClient({
+            region,
+            endpoint: moto.endpoint,
+            credentials: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken },
+        });
     }
 
     async function liveIdleTimeout(target: string): Promise<string> {

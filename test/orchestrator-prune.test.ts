@@ -54,7 +54,18 @@ describe("stacks that are no longer targets: reported by every command, released
     }
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "2", "--project-dir", project];
+        const common = [
+            "--config",
+            path.join(workDir, "org.yaml"),
+            "--stack-prefix",
+            prefix,
+            "--log-dir",
+            path.join(workDir, "logs"),
+            "--parallel",
+            "2",
+            "--project-dir",
+            project,
+        ];
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
     }
 
@@ -93,7 +104,9 @@ describe("stacks that are no longer targets: reported by every command, released
         writeConfig(["  sessionManager:excludeRegions: [eu-west-1]"]);
         const run = await org("drift", "--json");
         expect(run.code, run.stderr).to.equal(0);
-        expect(run.stderr).to.include(`warning: 1 stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${removedStack}.`);
+        expect(run.stderr).to.include(
+            `warning: 1 stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${removedStack}.`,
+        );
         expect(run.stderr).to.include("npm run org -- prune");
         const report = JSON.parse(run.stdout) as JsonReport;
         expect(report.staleStacks).to.deep.equal([removedStack]);
@@ -101,7 +114,9 @@ describe("stacks that are no longer targets: reported by every command, released
 
         const md = await org("drift", "--markdown");
         expect(md.code, md.stderr).to.equal(0);
-        expect(md.stdout).to.include(`**1 stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: \`${removedStack}\`.`);
+        expect(md.stdout).to.include(
+            `**1 stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: \`${removedStack}\`.`,
+        );
     });
 
     it("prune restores the excluded target's console-made document exactly and removes its stack; the kept target is untouched", async () => {

@@ -67,8 +67,17 @@ describe("orchestrator report", () => {
         it("carries every target's result, counts, log file, error and the exit code", () => {
             const json = JSON.parse(renderJson(upReport));
             expect(json.exitCode).to.equal(1);
-            expect(json.targets[0]).to.deep.include({ target: "111111111111/eu-west-1", result: "succeeded", changes: 1, changeSummary: { same: 1, update: 1 } });
-            expect(json.targets[1]).to.deep.include({ result: "failed", error: "connect ECONNREFUSED 127.0.0.1:9", logFile: "logs/org.222222222222.eu-west-1.log" });
+            expect(json.targets[0]).to.deep.include({
+                target: "111111111111/eu-west-1",
+                result: "succeeded",
+                changes: 1,
+                changeSummary: { same: 1, update: 1 },
+            });
+            expect(json.targets[1]).to.deep.include({
+                result: "failed",
+                error: "connect ECONNREFUSED 127.0.0.1:9",
+                logFile: "logs/org.222222222222.eu-west-1.log",
+            });
         });
 
         it("carries the drifted fields", () => {
@@ -138,7 +147,12 @@ describe("orchestrator report", () => {
     describe("progress", () => {
         function sink(isTTY: boolean) {
             const chunks: string[] = [];
-            const out = new Writable({ write(c, _e, cb) { chunks.push(String(c)); cb(); } });
+            const out = new Writable({
+                write(c, _e, cb) {
+                    chunks.push(String(c));
+                    cb();
+                },
+            });
             return { chunks, stream: { write: (t: string) => out.write(t), isTTY, rows: 40 } };
         }
 
@@ -150,7 +164,9 @@ describe("orchestrator report", () => {
             now = 4200;
             p.update("org.111111111111.eu-west-1", "succeeded", "1 changed");
             p.finish();
-            expect(chunks.join("")).to.equal(["org.111111111111.eu-west-1  running          0ms", "org.111111111111.eu-west-1  succeeded       4.2s  1 changed", ""].join("\n"));
+            expect(chunks.join("")).to.equal(
+                ["org.111111111111.eu-west-1  running          0ms", "org.111111111111.eu-west-1  succeeded       4.2s  1 changed", ""].join("\n"),
+            );
             expect(chunks.join("")).not.to.include("\x1b[");
         });
 
@@ -167,7 +183,8 @@ describe("orchestrator report", () => {
     });
 
     describe("terminal width", () => {
-        const longError = "assuming role arn:aws:iam::222222222222:role/OrganizationAccountAccessRole: AccessDenied: User arn:aws:sts::111111111111:assumed-role/x is not authorized to perform sts:AssumeRole";
+        const longError =
+            "assuming role arn:aws:iam::222222222222:role/OrganizationAccountAccessRole: AccessDenied: User arn:aws:sts::111111111111:assumed-role/x is not authorized to perform sts:AssumeRole";
 
         it("cuts every redrawn progress line to one column short of the terminal, ending in …", () => {
             const chunks: string[] = [];
@@ -201,7 +218,13 @@ describe("orchestrator report", () => {
                     region: "ap-southeast-2",
                     outcome: "drifted",
                     changes: 1,
-                    drift: [{ target: "222222222222/ap-southeast-2", deleted: false, fields: [{ field: "inputs.shellProfile.linux", wanted: "", found: "x".repeat(300) }] }],
+                    drift: [
+                        {
+                            target: "222222222222/ap-southeast-2",
+                            deleted: false,
+                            fields: [{ field: "inputs.shellProfile.linux", wanted: "", found: "x".repeat(300) }],
+                        },
+                    ],
                 }),
             ],
         };
@@ -261,7 +284,8 @@ describe("orchestrator report", () => {
         });
 
         it("keeps the engine's error diagnostics, not the whole transcript", () => {
-            const message = "code: 255\n stdout: Updating (org.1)\n    error: assuming role arn:aws:iam::1:role/x: AccessDenied\n\n stderr: error: update failed\n";
+            const message =
+                "code: 255\n stdout: Updating (org.1)\n    error: assuming role arn:aws:iam::1:role/x: AccessDenied\n\n stderr: error: update failed\n";
             expect(engineErrorSummary(new Error(message))).to.equal("assuming role arn:aws:iam::1:role/x: AccessDenied");
         });
 

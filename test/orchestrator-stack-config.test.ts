@@ -16,7 +16,9 @@ describe("writeStackConfig: a stack's settings in one step", () => {
     it("replaces the whole config, so keys dropped from the organization config leave the stack", () => {
         fs.writeFileSync(path.join(dir, "Pulumi.org.1.yaml"), 'config:\n  aws:region: us-east-1\n  sessionManager:runAsEnabled: "true"\n');
         writeStackConfig(dir, "org.1", { "aws:region": "eu-west-1", "sessionManager:targets": '[{"accountId":"111111111111","regions":["eu-west-1"]}]' });
-        expect(read("org.1")).to.deep.equal({ config: { "aws:region": "eu-west-1", "sessionManager:targets": '[{"accountId":"111111111111","regions":["eu-west-1"]}]' } });
+        expect(read("org.1")).to.deep.equal({
+            config: { "aws:region": "eu-west-1", "sessionManager:targets": '[{"accountId":"111111111111","regions":["eu-west-1"]}]' },
+        });
     });
 
     it("keeps what stack init wrote beside the config, such as the passphrase salt", () => {
@@ -28,6 +30,10 @@ describe("writeStackConfig: a stack's settings in one step", () => {
 
     it("keeps values that look like numbers, booleans or lists as the strings Pulumi config holds", () => {
         writeStackConfig(dir, "org.3", { "sessionManager:idleSessionTimeout": "15", "sessionManager:runAsEnabled": "true", "sessionManager:regions": "[]" });
-        expect(read("org.3").config).to.deep.equal({ "sessionManager:idleSessionTimeout": "15", "sessionManager:runAsEnabled": "true", "sessionManager:regions": "[]" });
+        expect(read("org.3").config).to.deep.equal({
+            "sessionManager:idleSessionTimeout": "15",
+            "sessionManager:runAsEnabled": "true",
+            "sessionManager:regions": "[]",
+        });
     });
 });

@@ -1,4 +1,13 @@
-import { CloseAccountCommand, CreateAccountCommand, CreateOrganizationalUnitCommand, CreateOrganizationCommand, DescribeCreateAccountStatusCommand, ListRootsCommand, MoveAccountCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import {
+    CloseAccountCommand,
+    CreateAccountCommand,
+    CreateOrganizationalUnitCommand,
+    CreateOrganizationCommand,
+    DescribeCreateAccountStatusCommand,
+    ListRootsCommand,
+    MoveAccountCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
 import { expect } from "chai";
 import { parseSettings } from "../core/config";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
@@ -59,23 +68,42 @@ describe("orchestrator targets", () => {
         });
 
         it("falls back to aws:region when `regions` is empty", () => {
-            const targets = deriveTargets(settings({ organizationalUnitIds: ["r-ab12"] }), { ...noDiscovery, discoveredAccounts: ["222222222222"], defaultRegion: "us-west-2" });
+            const targets = deriveTargets(settings({ organizationalUnitIds: ["r-ab12"] }), {
+                ...noDiscovery,
+                discoveredAccounts: ["222222222222"],
+                defaultRegion: "us-west-2",
+            });
             expect(targets.map((t) => t.stackName)).to.deep.equal(["org.222222222222.us-west-2"]);
         });
 
         it("keeps an explicit target's own Regions and role when an OU also holds the account", () => {
             const targets = deriveTargets(
-                settings({ targets: [{ accountId: "222222222222", regions: ["us-east-1"], roleName: "Custom" }], organizationalUnitIds: ["r-ab12"], regions: ["eu-west-1"] }),
+                settings({
+                    targets: [{ accountId: "222222222222", regions: ["us-east-1"], roleName: "Custom" }],
+                    organizationalUnitIds: ["r-ab12"],
+                    regions: ["eu-west-1"],
+                }),
                 { ...noDiscovery, discoveredAccounts: ["222222222222", "333333333333"] },
             );
-            expect(targets.map((t) => `${t.stackName} ${t.roleName}`)).to.deep.equal(["org.222222222222.us-east-1 Custom", "org.333333333333.eu-west-1 OrganizationAccountAccessRole"]);
+            expect(targets.map((t) => `${t.stackName} ${t.roleName}`)).to.deep.equal([
+                "org.222222222222.us-east-1 Custom",
+                "org.333333333333.eu-west-1 OrganizationAccountAccessRole",
+            ]);
         });
 
         it("applies exclusions to discovered accounts", () => {
-            const targets = deriveTargets(settings({ organizationalUnitIds: ["r-ab12"], regions: ["eu-west-1", "us-east-1"], excludeAccounts: ["333333333333"], excludeRegions: ["us-east-1"] }), {
-                ...noDiscovery,
-                discoveredAccounts: ["222222222222", "333333333333"],
-            });
+            const targets = deriveTargets(
+                settings({
+                    organizationalUnitIds: ["r-ab12"],
+                    regions: ["eu-west-1", "us-east-1"],
+                    excludeAccounts: ["333333333333"],
+                    excludeRegions: ["us-east-1"],
+                }),
+                {
+                    ...noDiscovery,
+                    discoveredAccounts: ["222222222222", "333333333333"],
+                },
+            );
             expect(targets.map((t) => t.stackName)).to.deep.equal(["org.222222222222.eu-west-1"]);
         });
     });
@@ -108,17 +136,27 @@ config:
                 "sessionManager:targets": JSON.stringify([{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" }]),
             });
             // What the program will see must be valid and mean the same preferences.
-            const perStack = parseSettings(Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("sessionManager:")).map(([k, v]) => [k.slice("sessionManager:".length), v])));
+            const perStack = parseSettings(
+                Object.fromEntries(
+                    Object.entries(config)
+                        .filter(([k]) => k.startsWith("sessionManager:"))
+                        .map(([k, v]) => [k.slice("sessionManager:".length), v]),
+                ),
+            );
             expect(perStack.idleSessionTimeout).to.equal(15);
             expect(perStack.targets).to.deep.equal([{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" }]);
         });
 
         it("rejects a stackset deployment, which is not one stack per target", () => {
-            expect(() => parseOrgConfig(`${text}  sessionManager:deployment: stackset\n  sessionManager:organizationalUnitIds: [r-ab12]\n`, "f.yaml")).to.throw(/deployment is "stackset"/);
+            expect(() => parseOrgConfig(`${text}  sessionManager:deployment: stackset\n  sessionManager:organizationalUnitIds: [r-ab12]\n`, "f.yaml")).to.throw(
+                /deployment is "stackset"/,
+            );
         });
 
         it("names the key of an invalid value, like a stack would", () => {
-            expect(() => parseOrgConfig("config:\n  sessionManager:idleSessionTimeout: 90\n", "f.yaml")).to.throw(/sessionManager:idleSessionTimeout: 90 is not valid/);
+            expect(() => parseOrgConfig("config:\n  sessionManager:idleSessionTimeout: 90\n", "f.yaml")).to.throw(
+                /sessionManager:idleSessionTimeout: 90 is not valid/,
+            );
         });
 
         it("refuses secrets, which per-target stacks could not decrypt", () => {
@@ -148,7 +186,8 @@ config:
             await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
             const roots = await client.send(new ListRootsCommand({}));
             ids.root = roots.Roots?.[0].Id as string;
-            ids.workloads = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Workloads" }))).OrganizationalUnit?.Id as string;
+            ids.workloads = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Workloads" }))).OrganizationalUnit
+                ?.Id as string;
             ids.prod = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.workloads, Name: "Prod" }))).OrganizationalUnit?.Id as string;
             ids.sandbox = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Sandbox" }))).OrganizationalUnit?.Id as string;
             ids.app = await createAccount("app", ids.workloads, ids.root);

@@ -42,7 +42,18 @@ describe(`npm run org in an ${columns}-column terminal`, function () {
         const exitFile = path.join(workDir, `exit-${n}`);
         const script = path.join(workDir, `run-${n}.sh`);
         const tsNode = path.join(repoRoot, "node_modules", "ts-node", "dist", "bin.js");
-        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "2", "--project-dir", project];
+        const common = [
+            "--config",
+            path.join(workDir, "org.yaml"),
+            "--stack-prefix",
+            prefix,
+            "--log-dir",
+            path.join(workDir, "logs"),
+            "--parallel",
+            "2",
+            "--project-dir",
+            project,
+        ];
         fs.writeFileSync(
             script,
             [
@@ -77,9 +88,15 @@ describe(`npm run org in an ${columns}-column terminal`, function () {
             expect(lines, `${stack}:\n${screen.join("\n")}`).to.have.length(1);
             expect(lines[0]).to.match(new RegExp(`^${stack.replace(/\./g, "\\.")}\\s+${finalState}\\s`));
         }
-        expect(screen.filter((l) => /\s(queued|preparing|running)\s/.test(l)), screen.join("\n")).to.deep.equal([]);
+        expect(
+            screen.filter((l) => /\s(queued|preparing|running)\s/.test(l)),
+            screen.join("\n"),
+        ).to.deep.equal([]);
         // The log directory is named once, in the header, not on each target's line.
-        expect(screen.filter((l) => l.startsWith("engine output in ")), screen.join("\n")).to.deep.equal([`engine output in ${path.join(workDir, "logs")}/<stack>.log`]);
+        expect(
+            screen.filter((l) => l.startsWith("engine output in ")),
+            screen.join("\n"),
+        ).to.deep.equal([`engine output in ${path.join(workDir, "logs")}/<stack>.log`]);
         expect(screen.filter((l) => stacks.some((s) => l.startsWith(s)) && l.includes(path.join(workDir, "logs")))).to.deep.equal([]);
     }
 
@@ -120,13 +137,19 @@ describe(`npm run org in an ${columns}-column terminal`, function () {
         expect(code, screen.join("\n")).to.equal(0);
         expectCleanScreen(screen, "succeeded");
         expect(screen).to.include(`stacks: ${prefix}.<account>.<region>`);
-        expect(screen.some((l) => /^TARGET\s+RESULT\s+CHANGED\s+DURATION$/.test(l)), screen.join("\n")).to.equal(true);
+        expect(
+            screen.some((l) => /^TARGET\s+RESULT\s+CHANGED\s+DURATION$/.test(l)),
+            screen.join("\n"),
+        ).to.equal(true);
     });
 
     it("a failing preview: long errors are cut on the progress line and wrapped in the summary", async () => {
         const index = path.join(project, "index.ts");
         fs.unlinkSync(index);
-        fs.writeFileSync(index, `throw new Error("this program fails on purpose, with a message far too long for one line of an ${columns}-column terminal");\n`);
+        fs.writeFileSync(
+            index,
+            `throw new Error("this program fails on purpose, with a message far too long for one line of an ${columns}-column terminal");\n`,
+        );
         let run: { code: number; screen: string[] };
         try {
             run = await inTerminal(["preview"]);

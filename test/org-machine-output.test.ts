@@ -84,7 +84,9 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-stdout-"));
         repo = path.join(workDir, "repo");
         // The repository as a checkout has it: tracked and new files, no node_modules, dist or logs.
-        const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: repoRoot, encoding: "utf8" }).split("\0").filter(Boolean);
+        const files = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard", "-z"], { cwd: repoRoot, encoding: "utf8" })
+            .split("\0")
+            .filter(Boolean);
         for (const file of files) {
             const from = path.join(repoRoot, file);
             if (!fs.existsSync(from)) continue;

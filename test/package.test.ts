@@ -56,12 +56,15 @@ function readJson<T = Record<string, unknown>>(file: string): T {
 
 /** Every file below `dir`, relative to it, with `/` separators. */
 function filesBelow(dir: string): string[] {
-    return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
-        .filter((e) => e.isFile())
-        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
-        // Dependencies npm had to nest under the package are not the package's own files.
-        .filter((f) => !f.startsWith("node_modules/"))
-        .sort();
+    return (
+        fs
+            .readdirSync(dir, { recursive: true, withFileTypes: true })
+            .filter((e) => e.isFile())
+            .map((e) => path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join("/"))
+            // Dependencies npm had to nest under the package are not the package's own files.
+            .filter((f) => !f.startsWith("node_modules/"))
+            .sort()
+    );
 }
 
 /** The package a module specifier names: `@scope/name/sub` -> `@scope/name`, `node:fs` -> undefined. */
@@ -124,8 +127,14 @@ describe("the npm package: packed, installed into another project, used by both 
             Object.assign(dependencies, manifest.dependencies);
             Object.assign(devDependencies, manifest.devDependencies);
         }
-        fs.writeFileSync(path.join(consumer, "package.json"), `${JSON.stringify({ name: "consumer", private: true, dependencies, devDependencies }, null, 2)}\n`);
-        ok(await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: consumer, timeoutMs: 5 * 60_000 }), "npm install");
+        fs.writeFileSync(
+            path.join(consumer, "package.json"),
+            `${JSON.stringify({ name: "consumer", private: true, dependencies, devDependencies }, null, 2)}\n`,
+        );
+        ok(
+            await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: consumer, timeoutMs: 5 * 60_000 }),
+            "npm install",
+        );
         installed = path.join(consumer, "node_modules", packageName);
 
         moto = await startMoto();
@@ -165,7 +174,13 @@ describe("the npm package: packed, installed into another project, used by both 
                     if (name) required.add(name);
                 }
             }
-            expect([...required]).to.include.members(["@aws-sdk/client-ssm", "@aws-sdk/client-sts", "@aws-sdk/credential-providers", "@pulumi/pulumi", "@pulumi/aws"]);
+            expect([...required]).to.include.members([
+                "@aws-sdk/client-ssm",
+                "@aws-sdk/client-sts",
+                "@aws-sdk/credential-providers",
+                "@pulumi/pulumi",
+                "@pulumi/aws",
+            ]);
             const fromPackage = createRequire(path.join(installed, "lib", "api", "index.js"));
             for (const name of required) {
                 expect(Object.keys(manifest.dependencies), `${name} is required at run time`).to.include(name);
@@ -190,7 +205,15 @@ describe("the npm package: packed, installed into another project, used by both 
             // Exactly what api/index.ts exports, from both module systems.
             expect(seen.cjs).to.deep.equal(Object.keys(api).sort());
             expect(seen.esm).to.include.members(seen.cjs);
-            expect(seen.cjs).to.include.members(["SessionManagerPreferences", "SessionDocument", "parseSettings", "ConfigErrors", "runRollout", "stackConfigFor", "deriveTargets"]);
+            expect(seen.cjs).to.include.members([
+                "SessionManagerPreferences",
+                "SessionDocument",
+                "parseSettings",
+                "ConfigErrors",
+                "runRollout",
+                "stackConfigFor",
+                "deriveTargets",
+            ]);
         });
 
         it("type-checks both examples against the installed declarations (strict, no skipLibCheck)", async () => {
@@ -335,11 +358,27 @@ describe("the npm package: packed, installed into another project, used by both 
 
         function rollout(...args: string[]): Promise<Run> {
             const tsNode = path.join(consumer, "node_modules", "ts-node", "dist", "bin.js");
-            return run(process.execPath, [tsNode, "--transpile-only", "rollout.ts", ...args, "--config", orgFile, "--json", "--stack-prefix", "test-rollout", "--log-dir", path.join(tmp, "logs")], {
-                cwd: path.join(consumer, "rollout"),
-                env,
-                timeoutMs: 6 * 60_000,
-            });
+            return run(
+                process.execPath,
+                [
+                    tsNode,
+                    "--transpile-only",
+                    "rollout.ts",
+                    ...args,
+                    "--config",
+                    orgFile,
+                    "--json",
+                    "--stack-prefix",
+                    "test-rollout",
+                    "--log-dir",
+                    path.join(tmp, "logs"),
+                ],
+                {
+                    cwd: path.join(consumer, "rollout"),
+                    env,
+                    timeoutMs: 6 * 60_000,
+                },
+            );
         }
 
         function reportOf(r: Run): JsonReport {

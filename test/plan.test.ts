@@ -48,7 +48,9 @@ describe("plan", () => {
         });
 
         it("gets no key when cwEncryptionEnabled is off", () => {
-            expect(planTarget(prefs({ cwEncryptionEnabled: false }), target).logGroup).to.deep.include({ args: { name: "ssm-sessionmanager-logs", retentionInDays: 90, kmsKey: { skip: true } } });
+            expect(planTarget(prefs({ cwEncryptionEnabled: false }), target).logGroup).to.deep.include({
+                args: { name: "ssm-sessionmanager-logs", retentionInDays: 90, kmsKey: { skip: true } },
+            });
         });
 
         it("is taken as existing by name when createCWLogGroup is off, and then never gets a key", () => {
@@ -62,7 +64,9 @@ describe("plan", () => {
 
     describe("instance policy", () => {
         it("is created and attached to instanceRoleNames", () => {
-            expect(planTarget(prefs({ instanceRoleNames: ["app", "bastion"] }), target).instancePolicy).to.deep.equal({ args: { roleNames: ["app", "bastion"] } });
+            expect(planTarget(prefs({ instanceRoleNames: ["app", "bastion"] }), target).instancePolicy).to.deep.equal({
+                args: { roleNames: ["app", "bastion"] },
+            });
         });
 
         it("is skipped when instancePolicy is off", () => {
@@ -128,7 +132,10 @@ describe("plan", () => {
         });
 
         it("ignores the current account when targets are configured", () => {
-            const plans = planTargets(settings({ targets: [{ accountId: "111122223333", regions: ["eu-west-1"] }] }), { accountId: "123456789012", region: "us-east-1" });
+            const plans = planTargets(settings({ targets: [{ accountId: "111122223333", regions: ["eu-west-1"] }] }), {
+                accountId: "123456789012",
+                region: "us-east-1",
+            });
             expect(plans.map((p) => p.name)).to.deep.equal(["111122223333-eu-west-1"]);
         });
 
@@ -151,7 +158,14 @@ describe("plan", () => {
         });
 
         it("hands the document preferences, delete policy and version limit to every target", () => {
-            const s = settings({ runAsEnabled: true, runAsDefaultUser: "ssm-user", onDelete: "retain", keepDocumentVersions: 5, takeOver: true, targets: [{ accountId: "111122223333", regions: ["eu-west-1"] }] });
+            const s = settings({
+                runAsEnabled: true,
+                runAsDefaultUser: "ssm-user",
+                onDelete: "retain",
+                keepDocumentVersions: 5,
+                takeOver: true,
+                targets: [{ accountId: "111122223333", regions: ["eu-west-1"] }],
+            });
             const [plan] = planTargets(s);
             expect(plan.preferences).to.deep.equal(documentPreferencesOf(s));
             expect(plan.preferences).to.include({ runAsEnabled: true, runAsDefaultUser: "ssm-user" });
@@ -179,7 +193,12 @@ describe("plan", () => {
 
     describe("stack config", () => {
         it("keeps only the sessionManager namespace, without its prefix, values untouched", () => {
-            const all = { "sessionManager:s3Logging": "true", "sessionManager:targets": '[{"accountId":"111122223333"}]', "aws:region": "eu-west-1", "other:s3Logging": "false" };
+            const all = {
+                "sessionManager:s3Logging": "true",
+                "sessionManager:targets": '[{"accountId":"111122223333"}]',
+                "aws:region": "eu-west-1",
+                "other:s3Logging": "false",
+            };
             expect(namespaceValues(all)).to.deep.equal({ s3Logging: "true", targets: '[{"accountId":"111122223333"}]' });
         });
 

@@ -43,7 +43,9 @@ describe("policies", () => {
         });
 
         it("names the account root in the target's partition", () => {
-            expect(sessionDataKeyPolicy(policyScope(account, "us-gov-west-1")).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-us-gov:iam::${account}:root` });
+            expect(sessionDataKeyPolicy(policyScope(account, "us-gov-west-1")).Statement[0].Principal).to.deep.equal({
+                AWS: `arn:aws-us-gov:iam::${account}:root`,
+            });
             expect(sessionDataKeyPolicy(policyScope(account, "cn-north-1")).Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-cn:iam::${account}:root` });
         });
     });
@@ -87,7 +89,12 @@ describe("policies", () => {
                 {
                     Sid: "SessionChannels",
                     Effect: "Allow",
-                    Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+                    Action: [
+                        "ssmmessages:CreateControlChannel",
+                        "ssmmessages:CreateDataChannel",
+                        "ssmmessages:OpenControlChannel",
+                        "ssmmessages:OpenDataChannel",
+                    ],
                     Resource: "*",
                 },
             ]);
@@ -105,8 +112,14 @@ describe("policies", () => {
         it("with S3 logging, puts objects only under the target's prefix and reads the bucket's encryption", () => {
             const policy = instanceProfilePolicy({ ...base, s3: { bucketName: "org-session-logs", keyPrefix: "sessionmanager/111122223333/eu-west-1" } });
             expect(sids(policy)).to.deep.equal(["CheckSessionLogBucketEncryption", "SessionChannels", "WriteSessionLogObjects"]);
-            expect(statement(policy, "WriteSessionLogObjects")).to.include({ Action: "s3:PutObject", Resource: "arn:aws:s3:::org-session-logs/sessionmanager/111122223333/eu-west-1/*" });
-            expect(statement(policy, "CheckSessionLogBucketEncryption")).to.include({ Action: "s3:GetEncryptionConfiguration", Resource: "arn:aws:s3:::org-session-logs" });
+            expect(statement(policy, "WriteSessionLogObjects")).to.include({
+                Action: "s3:PutObject",
+                Resource: "arn:aws:s3:::org-session-logs/sessionmanager/111122223333/eu-west-1/*",
+            });
+            expect(statement(policy, "CheckSessionLogBucketEncryption")).to.include({
+                Action: "s3:GetEncryptionConfiguration",
+                Resource: "arn:aws:s3:::org-session-logs",
+            });
         });
 
         it("with an empty S3 prefix, puts objects anywhere in the bucket rather than under `//`", () => {
@@ -157,7 +170,9 @@ describe("policies", () => {
 
         it("takes the key ID from single- and multi-Region key ARNs", () => {
             expect(keyIdOfArn(`arn:aws:kms:eu-west-1:${account}:key/0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44`)).to.equal("0b7a1e4c-5f2d-4a9e-8c3b-2d6f1a9e7c44");
-            expect(keyIdOfArn(`arn:aws-cn:kms:cn-north-1:${account}:key/mrk-0123456789abcdef0123456789abcdef`)).to.equal("mrk-0123456789abcdef0123456789abcdef");
+            expect(keyIdOfArn(`arn:aws-cn:kms:cn-north-1:${account}:key/mrk-0123456789abcdef0123456789abcdef`)).to.equal(
+                "mrk-0123456789abcdef0123456789abcdef",
+            );
             expect(() => keyIdOfArn(`arn:aws:kms:eu-west-1:${account}:alias/x`)).to.throw(/not a KMS key ARN/);
         });
     });

@@ -60,15 +60,22 @@ describe("production install (npm ci --omit=dev) with deployment: stackset", fun
 
     const only = (type: string): Registered => {
         const found = registered.filter((r) => r.type === type);
-        expect(found.map((r) => r.name), type).to.have.length(1);
+        expect(
+            found.map((r) => r.name),
+            type,
+        ).to.have.length(1);
         return found[0];
     };
 
     it("installs esbuild and none of the devDependencies", () => {
-        const devDependencies = Object.keys((JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies);
+        const devDependencies = Object.keys(
+            (JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { devDependencies: Record<string, string> }).devDependencies,
+        );
         expect(fs.existsSync(path.join(dir, "node_modules", "esbuild", "package.json"))).to.equal(true);
         // ts-node comes along all the same, as a peer of @pulumi/pulumi, and with it typescript and @types/node.
-        const present = devDependencies.filter((name) => !["typescript", "ts-node", "@types/node"].includes(name) && fs.existsSync(path.join(dir, "node_modules", name)));
+        const present = devDependencies.filter(
+            (name) => !["typescript", "ts-node", "@types/node"].includes(name) && fs.existsSync(path.join(dir, "node_modules", name)),
+        );
         expect(present).to.deep.equal([]);
     });
 

@@ -73,7 +73,16 @@ class FakeSts {
     }
 }
 
-const stsEnvKeys = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EC2_METADATA_DISABLED"];
+const stsEnvKeys = [
+    "AWS_ENDPOINT_URL",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_PROFILE",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_EC2_METADATA_DISABLED",
+];
 
 const security = "111111111111";
 const workloads = "222222222222";
@@ -131,10 +140,30 @@ describe("program (index.ts)", () => {
                 roleArns: (JSON.parse(p.inputs.assumeRoles as string) as { roleArn: string }[]).map((r) => r.roleArn),
             }));
             expect(providers).to.deep.equal([
-                { name: `${security}-eu-west-1`, region: "eu-west-1", allowedAccountIds: [security], roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`] },
-                { name: `${security}-us-east-1`, region: "us-east-1", allowedAccountIds: [security], roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`] },
-                { name: `${workloads}-eu-west-1`, region: "eu-west-1", allowedAccountIds: [workloads], roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`] },
-                { name: `${workloads}-eu-central-1`, region: "eu-central-1", allowedAccountIds: [workloads], roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`] },
+                {
+                    name: `${security}-eu-west-1`,
+                    region: "eu-west-1",
+                    allowedAccountIds: [security],
+                    roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`],
+                },
+                {
+                    name: `${security}-us-east-1`,
+                    region: "us-east-1",
+                    allowedAccountIds: [security],
+                    roleArns: [`arn:aws:iam::${security}:role/SessionManagerDeployer`],
+                },
+                {
+                    name: `${workloads}-eu-west-1`,
+                    region: "eu-west-1",
+                    allowedAccountIds: [workloads],
+                    roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`],
+                },
+                {
+                    name: `${workloads}-eu-central-1`,
+                    region: "eu-central-1",
+                    allowedAccountIds: [workloads],
+                    roleArns: [`arn:aws:iam::${workloads}:role/OrgDeployer`],
+                },
             ]);
             expect(sts.calls).to.equal(0);
         });
@@ -156,12 +185,21 @@ describe("program (index.ts)", () => {
                 [`${workloads}-eu-central-1-document`, workloads, "eu-central-1", `arn:aws:iam::${workloads}:role/OrgDeployer`],
             ]);
             const content = mocks.named(`${workloads}-eu-central-1-document`).inputs.content as { inputs: Record<string, unknown> };
-            expect(content.inputs).to.include({ s3BucketName: "org-session-logs", s3KeyPrefix: `sessionmanager/${workloads}/eu-central-1`, runAsDefaultUser: "ssm-user" });
+            expect(content.inputs).to.include({
+                s3BucketName: "org-session-logs",
+                s3KeyPrefix: `sessionmanager/${workloads}/eu-central-1`,
+                runAsDefaultUser: "ssm-user",
+            });
         });
 
         it("exports per-target outputs keyed <accountId>/<region>", async () => {
             const targets = await run(organization);
-            expect(Object.keys(targets)).to.deep.equal([`${security}/eu-west-1`, `${security}/us-east-1`, `${workloads}/eu-west-1`, `${workloads}/eu-central-1`]);
+            expect(Object.keys(targets)).to.deep.equal([
+                `${security}/eu-west-1`,
+                `${security}/us-east-1`,
+                `${workloads}/eu-west-1`,
+                `${workloads}/eu-central-1`,
+            ]);
             expect(targets[`${workloads}/eu-central-1`]).to.deep.equal({
                 documentVersion: "1",
                 sessionDataKeyId: `key-${workloads}-eu-central-1-session-data-key`,
@@ -173,7 +211,9 @@ describe("program (index.ts)", () => {
         it("assumes roles in the GovCloud partition for us-gov Regions", async () => {
             await run({ "sessionManager:targets": JSON.stringify([{ accountId: security, regions: ["us-gov-west-1"], roleName: "Deployer" }]) });
             const [provider] = mocks.ofType(awsProviderType);
-            expect(JSON.parse(provider.inputs.assumeRoles as string)).to.deep.equal([{ roleArn: `arn:aws-us-gov:iam::${security}:role/Deployer`, sessionName: "session-manager-preferences" }]);
+            expect(JSON.parse(provider.inputs.assumeRoles as string)).to.deep.equal([
+                { roleArn: `arn:aws-us-gov:iam::${security}:role/Deployer`, sessionName: "session-manager-preferences" },
+            ]);
             expect(mocks.ofType(dynamicResourceType)[0].inputs.roleArn).to.equal(`arn:aws-us-gov:iam::${security}:role/Deployer`);
         });
 
@@ -250,7 +290,9 @@ describe("program (index.ts)", () => {
         it("fails before registering anything, naming the key, the value and what is allowed", async () => {
             pulumi.runtime.setAllConfig({ ...organization, "sessionManager:idleSessionTimeout": "90" });
             let error: Error | undefined;
-            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
+            await Promise.resolve()
+                .then(() => loadProgram()())
+                .catch((e: Error) => (error = e));
             expect(error?.message).to.match(/sessionManager:idleSessionTimeout: "90" is not valid: a whole number from 1 to 60/);
             await settled();
             expect(mocks.resources).to.deep.equal([]);
@@ -260,7 +302,9 @@ describe("program (index.ts)", () => {
         it("names the closest known key for a misspelt one", async () => {
             pulumi.runtime.setAllConfig({ ...organization, "sessionManager:s3BuckeName": "x" });
             let error: Error | undefined;
-            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
+            await Promise.resolve()
+                .then(() => loadProgram()())
+                .catch((e: Error) => (error = e));
             expect(error?.message).to.include("sessionManager:s3BuckeName").and.include("did you mean sessionManager:s3BucketName?");
             expect(mocks.resources).to.deep.equal([]);
         });
@@ -310,7 +354,9 @@ describe("program (index.ts)", () => {
         it("fails clearly when no Region is known", async () => {
             pulumi.runtime.setAllConfig({});
             let error: Error | undefined;
-            await Promise.resolve().then(() => loadProgram()()).catch((e: Error) => (error = e));
+            await Promise.resolve()
+                .then(() => loadProgram()())
+                .catch((e: Error) => (error = e));
             expect(error?.message).to.include("set aws:region or AWS_REGION");
             expect(mocks.resources).to.deep.equal([]);
         });

@@ -107,7 +107,13 @@ describe("SessionDocument provider across accounts and stacks (moto server)", fu
 
         it("deletes in the account it was created in, through the same role", async () => {
             const roleArn = "arn:aws:iam::111111111111:role/SessionManagerDeployer";
-            const state = await create(sessionDocumentProvider, { accountId: "111111111111", region, roleArn, content: contentFor("111111111111"), owner: "org/prod" });
+            const state = await create(sessionDocumentProvider, {
+                accountId: "111111111111",
+                region,
+                roleArn,
+                content: contentFor("111111111111"),
+                owner: "org/prod",
+            });
             await sessionDocumentProvider.delete!("id", state);
             expect(await liveContent("111111111111")).to.equal(undefined);
         });

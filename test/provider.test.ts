@@ -33,7 +33,11 @@ function rawInputs(overrides: Record<string, unknown> = {}): Record<string, unkn
 
 function reversedKeys(value: unknown): unknown {
     if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
-    return Object.fromEntries(Object.entries(value).reverse().map(([k, v]) => [k, reversedKeys(v)]));
+    return Object.fromEntries(
+        Object.entries(value)
+            .reverse()
+            .map(([k, v]) => [k, reversedKeys(v)]),
+    );
 }
 
 const provider = {
@@ -165,7 +169,10 @@ inputs:
         it("fails an account ID that is not 12 digits, naming accountId", async () => {
             for (const accountId of ["12345678901", "1234567890123", "12345678901a", 123456789012]) {
                 const { failures } = await provider.check(rawInputs({ accountId }));
-                expect(failures!.map((f) => f.property), String(accountId)).to.deep.equal(["accountId"]);
+                expect(
+                    failures!.map((f) => f.property),
+                    String(accountId),
+                ).to.deep.equal(["accountId"]);
             }
         });
 
@@ -219,7 +226,9 @@ inputs:
         it("reports no change when the content is equal with its keys in another order", async () => {
             const reordered = reversedKeys(content());
             const news = await provider.checked(rawInputs({ content: reordered }));
-            expect(await provider.diff(olds(), news)).to.include({ changes: false }).and.have.property("replaces").that.is.empty;
+            expect(await provider.diff(olds(), news))
+                .to.include({ changes: false })
+                .and.have.property("replaces").that.is.empty;
         });
 
         it("reports an update, not a replacement, when the content or a setting changes", async () => {
@@ -282,7 +291,12 @@ inputs:
             await createDirectly(JSON.stringify(someoneElses));
             // The interrupted apply got as far as this: SSM will call the same write a duplicate.
             await client.send(
-                new ssm.UpdateDocumentCommand({ Name: documentName, Content: operations.serializeContent(content()), DocumentFormat: "JSON", DocumentVersion: "$LATEST" }),
+                new ssm.UpdateDocumentCommand({
+                    Name: documentName,
+                    Content: operations.serializeContent(content()),
+                    DocumentFormat: "JSON",
+                    DocumentVersion: "$LATEST",
+                }),
             );
             expect(await head()).to.include({ defaultVersion: "1", latestVersion: "2" });
 
@@ -339,7 +353,9 @@ inputs:
             expect(refreshed.documentVersion).to.equal("2");
 
             const desired = await provider.checked(rawInputs());
-            expect(await provider.diff(refreshed, desired)).to.include({ changes: true }).and.have.property("replaces").that.is.empty;
+            expect(await provider.diff(refreshed, desired))
+                .to.include({ changes: true })
+                .and.have.property("replaces").that.is.empty;
             const repaired = await provider.update(refreshed, {});
             // Real SSM writes version 3; moto promotes version 1, which already holds this content.
             expect(await head()).to.include({ defaultVersion: repaired.documentVersion });
@@ -420,7 +436,9 @@ inputs:
     describe("onDelete: retain", () => {
         it("leaves the managed content in place and removes only the owner tag", async () => {
             const { state } = await provider.create({ onDelete: "retain" });
-            await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: documentName, Tags: [{ Key: "team", Value: "platform" }] }));
+            await client.send(
+                new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: documentName, Tags: [{ Key: "team", Value: "platform" }] }),
+            );
             await provider.delete(state);
             expect(await liveContent()).to.deep.equal(content());
             expect(await head()).to.include({ defaultVersion: "1", latestVersion: "1" });
@@ -455,7 +473,8 @@ inputs:
             await createDirectly(legacyYaml, "YAML");
             const { state } = await provider.create({ keepDocumentVersions: 2 });
             let current = state;
-            for (const idle of ["11", "12", "13", "14"]) current = await provider.update(current, { content: content({ idleSessionTimeout: idle }), keepDocumentVersions: 2 });
+            for (const idle of ["11", "12", "13", "14"])
+                current = await provider.update(current, { content: content({ idleSessionTimeout: idle }), keepDocumentVersions: 2 });
             expect(await versionsInMoto()).to.deep.equal(["1", "5", "6"]);
 
             await provider.delete(current);

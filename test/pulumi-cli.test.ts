@@ -23,7 +23,8 @@ describe("scripts/pulumi-cli.sh: choosing the Pulumi CLI", () => {
         fs.mkdirSync(dir, { recursive: true });
         fs.writeFileSync(path.join(dir, "pulumi"), `#!/bin/sh\necho v${version}\n`, { mode: 0o755 });
         if (withHost) {
-            for (const tool of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]) fs.writeFileSync(path.join(dir, tool), "#!/bin/sh\n", { mode: 0o755 });
+            for (const tool of ["pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"])
+                fs.writeFileSync(path.join(dir, tool), "#!/bin/sh\n", { mode: 0o755 });
         }
         return dir;
     }

@@ -210,7 +210,9 @@ describe("deployment: stackset", () => {
             await deploy(settings());
             expect(registered.filter((r) => r.type === stackSetPreferencesType).map((r) => r.name)).to.deep.equal(["session-manager-preferences"]);
             const children = registered.filter((r) => r.type !== stackSetPreferencesType);
-            expect(children.map((r) => r.type).sort()).to.deep.equal([T.bucket, T.publicAccessBlock, T.object, T.stackSet, T.instance, T.instance, T.instance].sort());
+            expect(children.map((r) => r.type).sort()).to.deep.equal(
+                [T.bucket, T.publicAccessBlock, T.object, T.stackSet, T.instance, T.instance, T.instance].sort(),
+            );
             for (const child of children) expect(child.opts.parent, child.name).to.be.instanceOf(StackSetPreferences);
         });
 

@@ -61,7 +61,15 @@ function documentContentIn(t: CfnTemplate, stack: StackValues): unknown {
 }
 
 /** The sample's conditions: each decides which resources exist or what the document says. */
-const sampleConditions = ["s3Logging", "sessionDataEncryption", "createCWLogGroup", "cwEncryptionEnabled", "runAsEnabled", "winShellProfile", "linuxShellProfile"] as const;
+const sampleConditions = [
+    "s3Logging",
+    "sessionDataEncryption",
+    "createCWLogGroup",
+    "cwEncryptionEnabled",
+    "runAsEnabled",
+    "winShellProfile",
+    "linuxShellProfile",
+] as const;
 
 function combination(index: number): Preferences {
     const on = (name: (typeof sampleConditions)[number]) => ((index >> sampleConditions.indexOf(name)) & 1) === 1;
@@ -157,7 +165,9 @@ describe("StackSet template", () => {
         });
 
         it(`goes through S3: with the bundle inline it is larger than the ${maxTemplateBodyBytes} bytes of an inline TemplateBody`, () => {
-            expect(Buffer.byteLength(renderTemplate(prefs({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false }), context))).to.be.above(maxTemplateBodyBytes);
+            expect(
+                Buffer.byteLength(renderTemplate(prefs({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false }), context)),
+            ).to.be.above(maxTemplateBodyBytes);
         });
 
         it("fits with both shell profiles as long as SSM lets a document be", () => {
@@ -167,7 +177,10 @@ describe("StackSet template", () => {
 
         it("refuses a template over the TemplateURL limit, naming the limit and what takes the room", () => {
             const oversized = { ...context, handlerCode: "x".repeat(maxTemplateUrlBytes) };
-            expect(() => renderTemplate(prefs(), oversized)).to.throw(TemplateTooLargeError, new RegExp(`at most ${maxTemplateUrlBytes} bytes from a TemplateURL.*handler accounts for ${maxTemplateUrlBytes} bytes`));
+            expect(() => renderTemplate(prefs(), oversized)).to.throw(
+                TemplateTooLargeError,
+                new RegExp(`at most ${maxTemplateUrlBytes} bytes from a TemplateURL.*handler accounts for ${maxTemplateUrlBytes} bytes`),
+            );
         });
     });
 
@@ -224,30 +237,26 @@ describe("StackSet template", () => {
     describe("policies", () => {
         it("equal the direct mode's key and instance policies once CloudFormation fills in the partition, account and Region", () => {
             fc.assert(
-                fc.property(
-                    preferencesArbitrary,
-                    fc.constantFrom("eu-west-1", "us-gov-east-1", "cn-northwest-1", "us-isob-east-1"),
-                    (p, region) => {
-                        const accountId = "123456789012";
-                        const stack = stackIn(accountId, region);
-                        const t = sessionManagerTemplate(p, context);
-                        const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
-                        const part = sessionDataKeyPart(p, { accountId, region });
-                        if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy(policyScope(accountId, region)));
-                        if (p.cwLogging && p.createCWLogGroup && p.cwEncryptionEnabled) {
-                            expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy(policyScope(accountId, region), p.cwLogGroupName));
-                        }
-                        if (p.instancePolicy) {
-                            const expected = instanceProfilePolicy({
-                                ...policyScope(accountId, region),
-                                logGroupName: p.cwLogging ? p.cwLogGroupName : undefined,
-                                s3: p.s3Logging ? { bucketName: p.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region) } : undefined,
-                                sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],
-                            });
-                            expect(resolved(L.instancePolicy, "PolicyDocument")).to.deep.equal(expected);
-                        }
-                    },
-                ),
+                fc.property(preferencesArbitrary, fc.constantFrom("eu-west-1", "us-gov-east-1", "cn-northwest-1", "us-isob-east-1"), (p, region) => {
+                    const accountId = "123456789012";
+                    const stack = stackIn(accountId, region);
+                    const t = sessionManagerTemplate(p, context);
+                    const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
+                    const part = sessionDataKeyPart(p, { accountId, region });
+                    if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy(policyScope(accountId, region)));
+                    if (p.cwLogging && p.createCWLogGroup && p.cwEncryptionEnabled) {
+                        expect(resolved(L.logsKey, "KeyPolicy")).to.deep.equal(logsKeyPolicy(policyScope(accountId, region), p.cwLogGroupName));
+                    }
+                    if (p.instancePolicy) {
+                        const expected = instanceProfilePolicy({
+                            ...policyScope(accountId, region),
+                            logGroupName: p.cwLogging ? p.cwLogGroupName : undefined,
+                            s3: p.s3Logging ? { bucketName: p.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region) } : undefined,
+                            sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],
+                        });
+                        expect(resolved(L.instancePolicy, "PolicyDocument")).to.deep.equal(expected);
+                    }
+                }),
                 { numRuns: 200 },
             );
         });

@@ -115,7 +115,10 @@ export class CustomResourceInvoker {
         const consoleLog = console.log;
         console.log = (...args: unknown[]) => this.logged.push(args);
         try {
-            await this.handler({ ResponseURL: url, StackId: "stack-1", RequestId: `req-${url}`, LogicalResourceId: logicalIds.document, ...event } as CustomResourceEvent, context);
+            await this.handler(
+                { ResponseURL: url, StackId: "stack-1", RequestId: `req-${url}`, LogicalResourceId: logicalIds.document, ...event } as CustomResourceEvent,
+                context,
+            );
         } finally {
             console.log = consoleLog;
         }

@@ -48,8 +48,6 @@ export interface ScriptedRequest {
     region: string;
 }
 
-
-
 /** Each received request has exactly one outcome, so the outcome counts add up to `received`. */
 export interface FaultCounts {
     received: number;
@@ -139,7 +137,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         res.on("error", () => undefined);
 
         let outcome: "forward" | "throttle" | "drop" | "dropResponse" | "deny" = "forward";
-        const scripted = key !== noTarget && faultable(key) ? options.script?.({ target: key, region: credentialScope(req.headers.authorization)?.region ?? "" }) : undefined;
+        const scripted =
+            key !== noTarget && faultable(key)
+                ? options.script?.({ target: key, region: credentialScope(req.headers.authorization)?.region ?? "" })
+                : undefined;
         if (scripted === "deny") {
             outcome = "deny";
         } else if (scripted === undefined && key !== noTarget && faultable(key)) {
@@ -180,7 +181,15 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
             if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
         }
         const upstream = http.request(
-            { agent, protocol: target.protocol, hostname: target.hostname, port: target.port, method: req.method, path: incoming.pathname + incoming.search, headers },
+            {
+                agent,
+                protocol: target.protocol,
+                hostname: target.hostname,
+                port: target.port,
+                method: req.method,
+                path: incoming.pathname + incoming.search,
+                headers,
+            },
             (answer) => {
                 if (outcome === "dropResponse") {
                     // moto answers only once it has applied the request; read the answer to the

@@ -6,7 +6,11 @@ const lower = "abcdefghijklmnopqrstuvwxyz".split("");
 const digits = "0123456789".split("");
 
 const bucketName = fc
-    .tuple(fc.constantFrom(...lower), fc.array(fc.constantFrom(...lower, ...digits, "-"), { minLength: 1, maxLength: 20 }), fc.constantFrom(...lower, ...digits))
+    .tuple(
+        fc.constantFrom(...lower),
+        fc.array(fc.constantFrom(...lower, ...digits, "-"), { minLength: 1, maxLength: 20 }),
+        fc.constantFrom(...lower, ...digits),
+    )
     .map(([first, middle, last]) => `${first}${middle.join("")}${last}`);
 
 const keyPrefix = fc
