@@ -13,6 +13,7 @@ import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
+import { orgFlags, writeOrgConfig } from "./support/org";
 
 function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
     let text = "";
@@ -104,18 +105,7 @@ describe("what npm run org leaves behind, through the real engine", function () 
     }
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = [
-            "--config",
-            path.join(workDir, "org.yaml"),
-            "--stack-prefix",
-            prefix,
-            "--log-dir",
-            path.join(workDir, "logs"),
-            "--parallel",
-            "2",
-            "--project-dir",
-            project,
-        ];
+        const common = orgFlags(workDir, prefix, 2, project);
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
     }
 
@@ -141,18 +131,7 @@ describe("what npm run org leaves behind, through the real engine", function () 
         project = projectCopy(path.join(workDir, "project"));
         moto = await startMoto();
         env = { ...(await engineEnv(moto, path.join(workDir, "backend"))) };
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:targets:",
-            '    - accountId: "111111111111"',
-            "      regions: [us-east-1, eu-west-1]",
-            "      roleName: OrgAdmin",
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, ["111111111111"], ["us-east-1", "eu-west-1"]);
         // The user's own stack of the project, selected, as after `pulumi stack init`.
         const init = await pulumi("stack", "init", userStack);
         expect(init.code, init.stderr).to.equal(0);

@@ -9,6 +9,7 @@ import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv } from "../devtools/engine";
 import { projectCopy } from "../devtools/project";
 import { Moto, startMoto } from "../devtools/moto";
+import { orgFlags, writeOrgConfig } from "./support/org";
 
 const accounts = ["111111111111", "222222222222", "333333333333"];
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -38,18 +39,7 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
     let env: Record<string, string>;
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = [
-            "--config",
-            path.join(workDir, "org.yaml"),
-            "--stack-prefix",
-            prefix,
-            "--log-dir",
-            path.join(workDir, "logs"),
-            "--parallel",
-            "3",
-            "--project-dir",
-            path.join(workDir, "project"),
-        ];
+        const common = orgFlags(workDir, prefix, 3, path.join(workDir, "project"));
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 10 * 60_000 });
     }
 
@@ -83,17 +73,7 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         moto = await startMoto();
         proxy = await startAwsProxy(moto.endpoint);
         env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:idleSessionTimeout: 15",
-            "  sessionManager:targets:",
-            ...accounts.flatMap((a) => [`    - accountId: "${a}"`, `      regions: [${regions.join(", ")}]`, "      roleName: OrgAdmin"]),
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, accounts, regions, { idleSessionTimeout: 15 });
     });
 
     after(async () => {

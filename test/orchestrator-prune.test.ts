@@ -12,6 +12,7 @@ import { consoleDocument, DocumentInspector } from "../devtools/documents";
 import { engineEnv, pulumiBin } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
+import { orgFlags, writeOrgConfig } from "./support/org";
 
 const account = "111111111111";
 const kept = `${account}/us-east-1`;
@@ -37,35 +38,11 @@ describe("stacks that are no longer targets: reported by every command, released
     let bin: string;
 
     function writeConfig(extra: string[] = []): void {
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:idleSessionTimeout: 15",
-            "  sessionManager:targets:",
-            `    - accountId: "${account}"`,
-            "      regions: [us-east-1, eu-west-1]",
-            "      roleName: OrgAdmin",
-            ...extra,
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, [account], ["us-east-1", "eu-west-1"], { idleSessionTimeout: 15 }, extra);
     }
 
     function org(...args: string[]): Promise<ChildRun> {
-        const common = [
-            "--config",
-            path.join(workDir, "org.yaml"),
-            "--stack-prefix",
-            prefix,
-            "--log-dir",
-            path.join(workDir, "logs"),
-            "--parallel",
-            "2",
-            "--project-dir",
-            project,
-        ];
+        const common = orgFlags(workDir, prefix, 2, project);
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
     }
 

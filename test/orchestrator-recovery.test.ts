@@ -13,6 +13,7 @@ import { engineEnv, pulumiBin } from "../devtools/engine";
 import { FaultProxy, startFaultProxy } from "./support/faultProxy";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
+import { orgFlags, writeOrgConfig } from "./support/org";
 
 const account = "111111111111";
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -36,8 +37,7 @@ describe("organization rollout killed mid-way, then recovered", function () {
     let killAtFirstWrite: (() => void) | undefined;
 
     function org(args: string[], onStart?: Parameters<typeof runScript>[2]["onStart"]): Promise<ChildRun> {
-        const common = ["--config", path.join(workDir, "org.yaml"), "--stack-prefix", prefix, "--log-dir", path.join(workDir, "logs"), "--parallel", "3"];
-        return runScript("scripts/org.ts", [...args, ...common, "--project-dir", path.join(workDir, "project")], { env, timeoutMs: 8 * 60_000, onStart });
+        return runScript("scripts/org.ts", [...args, ...orgFlags(workDir, prefix, 3)], { env, timeoutMs: 8 * 60_000, onStart });
     }
 
     function targetsOf(run: ChildRun): Map<string, JsonTarget> {
@@ -63,19 +63,7 @@ describe("organization rollout killed mid-way, then recovered", function () {
             },
         });
         env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:idleSessionTimeout: 15",
-            "  sessionManager:targets:",
-            `    - accountId: "${account}"`,
-            `      regions: [${regions.join(", ")}]`,
-            "      roleName: OrgAdmin",
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, [account], regions, { idleSessionTimeout: 15 });
         docs = new DocumentInspector(moto.endpoint);
         for (const target of targets) await docs.seed(target, consoleDocument(target));
     });

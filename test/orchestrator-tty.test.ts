@@ -10,6 +10,7 @@ import { expect } from "chai";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
+import { orgFlags, writeOrgConfig } from "./support/org";
 
 const columns = 80;
 
@@ -42,18 +43,7 @@ describe(`npm run org in an ${columns}-column terminal`, function () {
         const exitFile = path.join(workDir, `exit-${n}`);
         const script = path.join(workDir, `run-${n}.sh`);
         const tsNode = path.join(repoRoot, "node_modules", "ts-node", "dist", "bin.js");
-        const common = [
-            "--config",
-            path.join(workDir, "org.yaml"),
-            "--stack-prefix",
-            prefix,
-            "--log-dir",
-            path.join(workDir, "logs"),
-            "--parallel",
-            "2",
-            "--project-dir",
-            project,
-        ];
+        const common = orgFlags(workDir, prefix, 2, project);
         fs.writeFileSync(
             script,
             [
@@ -108,18 +98,7 @@ describe(`npm run org in an ${columns}-column terminal`, function () {
         project = projectCopy(path.join(workDir, "project"));
         moto = await startMoto();
         env = await engineEnv(moto, path.join(workDir, "backend"));
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:targets:",
-            '    - accountId: "111111111111"',
-            "      regions: [us-east-1, ap-southeast-2]",
-            "      roleName: OrgAdmin",
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, ["111111111111"], ["us-east-1", "ap-southeast-2"]);
     });
 
     after(async () => {
