@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { deployPlannedTarget } from "./components/preferences";
 import { readStackSettings } from "./components/stackSettings";
-import { planTargets } from "./core/plan";
+import { missingRegionMessage, planTargets } from "./core/plan";
 import { Settings, TargetRegion } from "./core/settings";
 import { currentRegion } from "./core/stackConfig";
 
@@ -17,11 +17,9 @@ interface TargetOutputs {
 
 /** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
 async function currentTarget(): Promise<TargetRegion> {
+    // readStackSettings has checked that there is one.
     const region = currentRegion(pulumi.runtime.allConfig(), process.env);
-    if (!region)
-        throw new pulumi.RunError(
-            "sessionManager:targets is empty, so the current account and Region are used, but no Region is set: set aws:region or AWS_REGION",
-        );
+    if (!region) throw new pulumi.RunError(missingRegionMessage("sessionManager:targets is empty"));
     // Loaded only here: most stacks name their targets, and every engine run loads this program.
     const { GetCallerIdentityCommand, STSClient }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
     const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));

@@ -93,6 +93,24 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
  * `excludeRegions` (withoutExcluded, as `npm run org` applies them, so both rollouts agree).
  * `current` is the caller's account and aws:region, used only when no target is configured.
  */
+/**
+ * Why this stack needs a Region of its own (aws:region or AWS_REGION), or undefined when its
+ * targets name every Region. Checked as the program loads (components/stackSettings.ts).
+ */
+export function stackRegionNeed(settings: Pick<Settings, "deployment" | "targets" | "regions">): string | undefined {
+    if (settings.deployment === "stackset")
+        return settings.regions.length === 0
+            ? "deployment is stackset with no sessionManager:regions, so the StackSet deploys to the stack's Region and is created there"
+            : "deployment is stackset, and the StackSet is created in the stack's Region";
+    if (targetRegions(settings.targets).length === 0) return "sessionManager:targets is empty, so the current account and Region are used";
+    return undefined;
+}
+
+/** The message for a stack that needs a Region and has none. */
+export function missingRegionMessage(need: string): string {
+    return `${need}, but no Region is set: set aws:region (pulumi config set aws:region <region>) or AWS_REGION`;
+}
+
 export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
     const targets = targetRegions(settings.targets);
     if (targets.length === 0) {

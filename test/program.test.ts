@@ -351,14 +351,35 @@ describe("program (index.ts)", () => {
             expect(mocks.ofType(dynamicResourceType)[0].inputs).to.include({ accountId: "123456789012", region: "eu-north-1" });
         });
 
-        it("fails clearly when no Region is known", async () => {
+        it("fails as the program loads when no Region is known, before any resource or AWS call", () => {
             pulumi.runtime.setAllConfig({});
-            let error: Error | undefined;
-            await Promise.resolve()
-                .then(() => loadProgram()())
-                .catch((e: Error) => (error = e));
-            expect(error?.message).to.include("set aws:region or AWS_REGION");
+            expect(() => loadProgram()).to.throw(pulumi.RunError, /sessionManager:targets is empty.*no Region is set: set aws:region .* or AWS_REGION/);
             expect(mocks.resources).to.deep.equal([]);
+            expect(sts.calls).to.equal(0);
+        });
+
+        it("takes AWS_REGION when aws:region is not set", async () => {
+            process.env.AWS_REGION = "ap-south-1";
+            try {
+                expect(Object.keys(await run({}))).to.deep.equal(["123456789012/ap-south-1"]);
+            } finally {
+                delete process.env.AWS_REGION;
+            }
+        });
+
+        it("needs a Region in StackSet mode too, even with sessionManager:regions set: the StackSet is created in the stack's Region", () => {
+            pulumi.runtime.setAllConfig({
+                "sessionManager:deployment": "stackset",
+                "sessionManager:organizationalUnitIds": JSON.stringify(["ou-ab12-cdef3456"]),
+                "sessionManager:regions": JSON.stringify(["eu-west-1"]),
+            });
+            expect(() => loadProgram()).to.throw(pulumi.RunError, /deployment is stackset.*no Region is set/);
+            expect(mocks.resources).to.deep.equal([]);
+        });
+
+        it("needs no Region of its own when the targets name every Region", async () => {
+            const targets = await run({ "sessionManager:targets": JSON.stringify([{ accountId: "123456789012", regions: ["eu-west-3"] }]) });
+            expect(Object.keys(targets)).to.deep.equal(["123456789012/eu-west-3"]);
         });
     });
 });
