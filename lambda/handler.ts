@@ -14,6 +14,7 @@
  */
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { createHash } from "node:crypto";
+import { releaseMessage } from "../core/release";
 import { OnDelete, onDeleteValues } from "../core/settings";
 import { logicalIds } from "../core/template";
 import * as operations from "../providers/documentOperations";
@@ -140,7 +141,7 @@ async function release(client: SSMClient, record: AdoptionRecord, settings: Docu
     const adoption = await recordedAdoption(client, record);
     if (!adoption && onDelete === "restore") return originalLost(client, record, desired.owner);
     const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? adoptionOf(undefined)) });
-    return `onDelete ${onDelete}: ${outcome.kind === "owned by another stack" ? `taken over by ${outcome.owner}, left as it is` : outcome.kind}`;
+    return releaseMessage({ document: record.name, ...outcome }, onDelete);
 }
 
 /**
@@ -157,9 +158,10 @@ async function recordedAdoption(client: SSMClient, record: AdoptionRecord): Prom
 /** `restore` without the original to put back: refuses to call the managed content restored. */
 async function originalLost(client: SSMClient, record: AdoptionRecord, owner: string): Promise<string> {
     const found = await operations.readDefault(client, record.name);
-    if (!found) return "onDelete restore: the document and the version found at adoption are gone; nothing to put back";
+    if (!found) return releaseMessage({ document: record.name, kind: "absent" }, "restore");
     const currentOwner = await operations.readOwner(client, record.name);
-    if (currentOwner !== undefined && currentOwner !== owner) return "onDelete restore: owned by another stack";
+    if (currentOwner !== undefined && currentOwner !== owner)
+        return releaseMessage({ document: record.name, kind: "left to its owner", owner: currentOwner }, "restore");
     throw new Error(
         `cannot restore SSM document "${record.name}": version ${record.version} found at adoption no longer holds that content ` +
             `(the document was deleted or its versions pruned since), so it still holds this stack's preferences. ` +

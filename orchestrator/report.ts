@@ -28,6 +28,11 @@ function driftRows(report: RolloutReport): string[][] {
     );
 }
 
+/** Destroy and prune: one row per document, what its release did. */
+function releaseRows(report: RolloutReport): string[][] {
+    return report.results.flatMap((r) => (r.released ?? []).map((d) => [d.document, d.kind === "left to its owner" ? `${d.kind} ${d.owner}` : d.kind]));
+}
+
 export interface TextOptions {
     /**
      * The terminal's width, when the text goes to one: tables then fit in it (the STACK
@@ -105,6 +110,12 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
         }
         parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(["TARGET", "FIELD", "WANTED", "FOUND"], rows));
     }
+    const released = releaseRows(report);
+    if (released.length > 0) {
+        const room = width === undefined ? undefined : Math.max(12, width - Math.max(...released.map((r) => r[0].length)) - 2);
+        const rows = room === undefined ? released : released.map((r) => [r[0], fitWidth(r[1], room)]);
+        parts.push("", "Documents (as each stack's onDelete says, unless taken over):", "", textTable(["DOCUMENT", "RELEASED"], rows));
+    }
     if (report.staleStacks?.length) {
         parts.push("", ...wrapText(`Stacks no longer targets (npm run org -- prune releases and removes them): ${report.staleStacks.join(", ")}`, width, ""));
     }
@@ -141,6 +152,7 @@ export function renderJson(report: RolloutReport): string {
                 logFile: r.logFile,
                 ...(r.error !== undefined ? { error: r.error } : {}),
                 ...(r.drift !== undefined ? { drift: r.drift } : {}),
+                ...(r.released !== undefined ? { released: r.released } : {}),
             })),
         },
         null,
@@ -185,6 +197,17 @@ export function renderMarkdown(report: RolloutReport): string {
             markdownTable(
                 ["Target", "Field", "Wanted", "Found"],
                 drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``]),
+            ),
+            "",
+        );
+    const released = releaseRows(report);
+    if (released.length > 0)
+        parts.push(
+            "#### Documents",
+            "",
+            markdownTable(
+                ["Document", "Released"],
+                released.map((r) => [`\`${r[0]}\``, r[1]]),
             ),
             "",
         );

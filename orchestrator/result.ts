@@ -1,3 +1,4 @@
+import type { DocumentRelease } from "../core/release";
 import { DocumentDrift } from "./drift";
 
 export const commands = ["preview", "up", "refresh", "drift", "destroy", "prune"] as const;
@@ -25,6 +26,8 @@ export interface TargetResult {
     error?: string;
     /** For drift: the documents whose live content differs from what was applied. */
     drift?: DocumentDrift[];
+    /** For destroy and prune: what became of each document (restored, reset, retained, left to its owner...). */
+    released?: DocumentRelease[];
 }
 
 export interface RolloutReport {

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
+import { DocumentRelease, parseReleaseMessage } from "../core/release";
 import { driftFromRefreshEvents } from "./drift";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
@@ -269,7 +270,7 @@ function knownStack(workspace: LocalWorkspace, stackName: string): LocalWorkspac
     return view;
 }
 
-type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift">;
+type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released">;
 
 /** A stack that an interrupted run (a killed CI job, a closed laptop) left locked or with pending operations. */
 export class InterruptedRunError extends Error {
@@ -335,8 +336,9 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
         case "destroy":
         case "prune": {
             // prune: the stack's own recorded resources and settings (its onDelete) decide.
-            const r = await stack.destroy(io);
-            return summaryResult(r.summary.resourceChanges);
+            const events: EngineEvent[] = [];
+            const r = await stack.destroy({ ...io, onEvent: (e) => events.push(e) });
+            return { ...summaryResult(r.summary.resourceChanges), released: releasesFromEvents(events) };
         }
         case "drift": {
             const events: EngineEvent[] = [];
@@ -345,6 +347,16 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
             return { outcome: drift.length > 0 ? "drifted" : "in sync", changes: drift.length, changeSummary: { ...r.changeSummary }, drift };
         }
     }
+}
+
+/** What the document provider said each released document became (core/release.ts), in document order. */
+export function releasesFromEvents(events: readonly EngineEvent[]): DocumentRelease[] {
+    const released = new Map<string, DocumentRelease>();
+    for (const event of events) {
+        const release = event.diagnosticEvent && parseReleaseMessage(event.diagnosticEvent.message);
+        if (release) released.set(release.document, release);
+    }
+    return [...released.values()].sort((a, b) => a.document.localeCompare(b.document));
 }
 
 function summaryResult(changes: OpMap | undefined): CommandResult {

@@ -9,6 +9,7 @@
  */
 import type { DocumentDescription, SSMClient } from "@aws-sdk/client-ssm";
 import { awsDefaultDocument } from "../core/document";
+import type { ReleaseOutcome } from "../core/release";
 import type { OnDelete } from "../core/settings";
 import { requireFromPackage } from "./packageRequire";
 
@@ -86,10 +87,7 @@ export interface VersionList {
     versions: string[];
 }
 
-export type ReleaseOutcome =
-    | { kind: "restored" | "deleted" | "reset" | "retained" | "absent" }
-    /** Another stack took the document over: it, not this stack, hands the original back. */
-    | { kind: "owned by another stack"; owner: string };
+export type { ReleaseOutcome } from "../core/release";
 
 function sdk(): SsmSdk {
     return requireFromPackage("@aws-sdk/client-ssm");
@@ -473,8 +471,8 @@ export interface Release extends Adoption {
 export async function releaseDocument(client: SSMClient, release: Release): Promise<ReleaseOutcome> {
     const found = await readDefault(client, release.name);
     const tags = found ? await readTags(client, release.name) : {};
-    if (tags.owner !== undefined && tags.owner !== release.owner) return { kind: "owned by another stack", owner: tags.owner };
-    let outcome: ReleaseOutcome["kind"];
+    if (tags.owner !== undefined && tags.owner !== release.owner) return { kind: "left to its owner", owner: tags.owner };
+    let outcome: Exclude<ReleaseOutcome["kind"], "left to its owner">;
     switch (release.onDelete) {
         case "retain":
             outcome = found ? "retained" : "absent";

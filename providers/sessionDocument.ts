@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
 import { maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
 import { roleSessionName } from "../core/names";
+import { releaseMessage } from "../core/release";
 import * as rules from "../core/rules";
 import { defaultDocumentName, defaultPreferences, OnDelete, onDeleteValues } from "../core/settings";
 import * as operations from "./documentOperations";
@@ -228,11 +229,12 @@ async function connect(target: DocumentLocation): Promise<SSMClient> {
 }
 
 /**
- * A warning in the engine's output (`pulumi destroy` shows it under Diagnostics). Dynamic
- * providers get the engine's address as their first argument but no logger of their own;
- * if the engine cannot be reached the message goes to stderr, which the engine also shows.
+ * A message in the engine's output (`pulumi destroy` shows it under Diagnostics, the
+ * automation API as a diagnostic event). Dynamic providers get the engine's address as
+ * their first argument but no logger of their own; if the engine cannot be reached the
+ * message goes to stderr, which the engine also shows.
  */
-async function engineWarning(message: string): Promise<void> {
+async function engineLog(severity: "info" | "warning", message: string): Promise<void> {
     const engineAddress = process.argv[2] ?? "";
     try {
         if (!/^[\w.-]+:\d+$/.test(engineAddress)) throw new Error("not running under the engine");
@@ -241,7 +243,7 @@ async function engineWarning(message: string): Promise<void> {
         const engineProto = requireFromPackage<typeof import("@pulumi/pulumi/proto/engine_pb")>("@pulumi/pulumi/proto/engine_pb");
         const engine = new engineRpc.EngineClient(engineAddress, grpc.credentials.createInsecure());
         const request = new engineProto.LogRequest();
-        request.setSeverity(engineProto.LogSeverity.WARNING);
+        request.setSeverity(severity === "warning" ? engineProto.LogSeverity.WARNING : engineProto.LogSeverity.INFO);
         request.setMessage(message);
         const deadline = { deadline: Date.now() + 10_000 };
         await new Promise<void>((resolve, reject) =>
@@ -249,7 +251,7 @@ async function engineWarning(message: string): Promise<void> {
         );
         engine.close();
     } catch {
-        console.error(`warning: ${message}`);
+        console.error(`${severity}: ${message}`);
     }
 }
 
@@ -337,18 +339,10 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async delete(id, props) {
         const client = await connect(props);
-        const outcome = await operations.releaseDocument(client, {
-            name: props.documentName,
-            owner: props.owner,
-            onDelete: props.onDelete ?? defaultOnDelete,
-            ...adoptionOf(props),
-        });
-        if (outcome.kind === "owned by another stack") {
-            await engineWarning(
-                `SSM document ${id} was taken over by "${outcome.owner}": left as it is, not ${props.onDelete ?? defaultOnDelete}d. ` +
-                    `That stack now holds the record of the original content and hands it back when it is destroyed.`,
-            );
-        }
+        const onDelete = props.onDelete ?? defaultOnDelete;
+        const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionOf(props) });
+        // Every document says what became of it; one left to another owner is worth a warning.
+        await engineLog(outcome.kind === "left to its owner" ? "warning" : "info", releaseMessage({ document: id, ...outcome }, onDelete));
     },
 };
 

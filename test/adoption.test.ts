@@ -185,7 +185,7 @@ describe("the adopted original survives a failure at every SSM call (moto server
             expect(await operations.readTags(reader, documentName)).to.deep.equal({ owner: second, adoptedVersion: "1" });
 
             const firstOutcome = await operations.releaseDocument(reader, { ...release(adoptedByFirst), owner: first });
-            expect(firstOutcome).to.deep.equal({ kind: "owned by another stack", owner: second });
+            expect(firstOutcome).to.deep.equal({ kind: "left to its owner", owner: second });
             expect((await operations.readDefault(reader, documentName))!.content).to.deep.equal(desired(30).content);
 
             expect(await operations.releaseDocument(reader, { ...release(adoptedBySecond), owner: second })).to.deep.equal({ kind: "restored" });

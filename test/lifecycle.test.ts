@@ -7,11 +7,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { awsDefaultDocument } from "../core/document";
+import { parseReleaseMessage } from "../core/release";
 import { ownerTagKey } from "../providers/documentOperations";
 import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "../devtools/engine";
 import {
     asStackConfig,
     consoleDocument,
+    documentName,
     desiredFor,
     DocumentInspector,
     documentStates,
@@ -34,6 +36,16 @@ function oneAccount(regions: string[], extra: Record<string, unknown> = {}): Rec
 }
 
 /** Only "same" entries: the engine saw nothing to do. */
+/** What each document's release reported in the engine output: document ID to outcome. */
+function releasesIn(output: string): Map<string, string> {
+    const found = new Map<string, string>();
+    for (const line of output.split("\n")) {
+        const release = parseReleaseMessage(line);
+        if (release) found.set(release.document, release.kind);
+    }
+    return found;
+}
+
 function onlySame(changes: Record<string, number> | undefined): boolean {
     return Object.keys(changes ?? {}).every((op) => op === "same");
 }
@@ -202,6 +214,8 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             const destroy = await stack.destroy();
             expect(destroy.summary.result).to.equal("succeeded");
             expect(destroy.summary.resourceChanges).to.deep.equal({ delete: 1 + 2 * targets.length });
+            // Each document says what became of it, in the output the user reads.
+            expect(releasesIn(destroy.stdout)).to.deep.equal(new Map(targets.map((t) => [`${t}/${documentName}`, t === neverSeeded ? "deleted" : "restored"])));
             for (const target of targets) {
                 const view = await docs.view(target);
                 if (target === neverSeeded) {
@@ -234,6 +248,7 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             const destroy = await stack.destroy();
             expect(destroy.summary.result).to.equal("succeeded");
             expect(destroy.summary.resourceChanges).to.deep.equal({ delete: 1 + 2 * targets.length });
+            expect(releasesIn(destroy.stdout)).to.deep.equal(new Map(targets.map((t) => [`${t}/${documentName}`, "reset"])));
             for (const target of targets) {
                 const view = await docs.mustView(target);
                 expect(view.content, target).to.deep.equal(awsDefaultDocument());
@@ -251,6 +266,7 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             const applied = await viewsOf(targets);
             const destroy = await stack.destroy();
             expect(destroy.summary.result).to.equal("succeeded");
+            expect(releasesIn(destroy.stdout)).to.deep.equal(new Map(targets.map((t) => [`${t}/${documentName}`, "retained"])));
             const settings = settingsOf(oneAccount(regions));
             for (const [target, view] of await viewsOf(targets)) {
                 const was = applied.get(target) as DocumentView;
@@ -335,7 +351,7 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             expect(destroy.summary.result).to.equal("succeeded");
             // It says so, as a warning, rather than silently doing nothing.
             expect(destroy.stdout).to.match(
-                /warning: SSM document \S+ was taken over by "session-manager-preferences\/test-second": left as it is, not restored/,
+                /warning: SSM document \S+ released: left to its owner "session-manager-preferences\/test-second" \(taken over, so not restored here/,
             );
             const after = await docs.mustView(target);
             expect(after.raw).to.equal(taken.raw);

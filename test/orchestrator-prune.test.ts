@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "chai";
 import { ChildRun, runScript } from "./support/childProcess";
-import { consoleDocument, DocumentInspector } from "../devtools/documents";
+import { consoleDocument, DocumentInspector, documentName } from "../devtools/documents";
 import { engineEnv, pulumiBin } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
@@ -22,7 +22,7 @@ interface JsonReport {
     command: string;
     exitCode: number;
     staleStacks?: string[];
-    targets: { target: string; stack: string; result: string }[];
+    targets: { target: string; stack: string; result: string; released?: unknown[] }[];
 }
 
 describe("stacks that are no longer targets: reported by every command, released by prune", function () {
@@ -102,6 +102,8 @@ describe("stacks that are no longer targets: reported by every command, released
         const report = JSON.parse(run.stdout) as JsonReport;
         expect(report.command).to.equal("prune");
         expect(report.targets.map((t) => [t.stack, t.result])).to.deep.equal([[removedStack, "succeeded"]]);
+        expect(report.targets[0].released).to.deep.equal([{ document: `${removed}/${documentName}`, kind: "restored" }]);
+        expect(run.stderr).to.match(new RegExp(`${removed}/${documentName}\\s+restored`));
 
         const released = await docs.mustView(removed);
         expect(released.raw).to.equal(consoleDocument(removed));

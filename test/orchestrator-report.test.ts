@@ -4,7 +4,9 @@ import { formatDuration, markdownTable, textTable } from "../orchestrator/format
 import { Progress } from "../orchestrator/progress";
 import { renderJson, renderMarkdown, renderText } from "../orchestrator/report";
 import { exitCodeFor, RolloutReport, TargetResult } from "../orchestrator/result";
-import { countChanges, engineErrorSummary, mapBounded, Mutex } from "../orchestrator/run";
+import { countChanges, engineErrorSummary, mapBounded, Mutex, releasesFromEvents } from "../orchestrator/run";
+import { parseReleaseMessage, ReleaseOutcome, releaseMessage } from "../core/release";
+import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { fieldDifferences } from "../orchestrator/drift";
 
 function result(overrides: Partial<TargetResult> & Pick<TargetResult, "accountId" | "region" | "outcome">): TargetResult {
@@ -44,6 +46,28 @@ const driftReport: RolloutReport = {
     ],
 };
 
+const destroyReport: RolloutReport = {
+    command: "destroy",
+    startedAt: "2025-01-01T00:00:00.000Z",
+    durationMs: 9_000,
+    results: [
+        result({
+            accountId: "111111111111",
+            region: "eu-west-1",
+            outcome: "succeeded",
+            changes: 3,
+            released: [{ document: "111111111111/eu-west-1/SSM-SessionManagerRunShell", kind: "restored" }],
+        }),
+        result({
+            accountId: "222222222222",
+            region: "eu-west-1",
+            outcome: "succeeded",
+            changes: 3,
+            released: [{ document: "222222222222/eu-west-1/SSM-SessionManagerRunShell", kind: "left to its owner", owner: "platform/prod" }],
+        }),
+    ],
+};
+
 describe("orchestrator report", () => {
     describe("summary table", () => {
         it("has one row per target with result, resources changed and duration", () => {
@@ -60,6 +84,57 @@ describe("orchestrator report", () => {
 
         it("shows drifted fields with wanted and found values", () => {
             expect(renderText(driftReport)).to.match(/222222222222\/eu-west-1\s+inputs\.idleSessionTimeout\s+"20"\s+"45"/);
+        });
+    });
+
+    describe("released documents (destroy, prune)", () => {
+        const kinds: ReleaseOutcome[] = [
+            { kind: "restored" },
+            { kind: "deleted" },
+            { kind: "reset" },
+            { kind: "retained" },
+            { kind: "absent" },
+            { kind: "left to its owner", owner: "session-manager-preferences/org.1.eu-west-1" },
+        ];
+
+        it("reads back every outcome from the line the provider logs, and nothing from other lines", () => {
+            for (const outcome of kinds) {
+                const release = { document: "111111111111/eu-west-1/SSM-SessionManagerRunShell", ...outcome };
+                const line = releaseMessage(release, "restore");
+                expect(parseReleaseMessage(`    info: ${line}\n`), line).to.deep.equal(release);
+            }
+            expect(parseReleaseMessage("SSM document 1/eu-west-1/x was updated")).to.equal(undefined);
+        });
+
+        it("collects one release per document from the engine's diagnostic events, ignoring every other event", () => {
+            const line = (document: string, outcome: ReleaseOutcome) => releaseMessage({ document, ...outcome }, "reset");
+            const events = [
+                { sequence: 1, timestamp: 0, diagnosticEvent: { message: line("2/eu-west-1/d", { kind: "reset" }), color: "never", severity: "info" } },
+                { sequence: 2, timestamp: 0, diagnosticEvent: { message: "some other warning", color: "never", severity: "warning" } },
+                { sequence: 3, timestamp: 0, resourcePreEvent: { metadata: { op: "delete", urn: "u", type: "t", provider: "" } } },
+                {
+                    sequence: 4,
+                    timestamp: 0,
+                    diagnosticEvent: { message: line("1/eu-west-1/d", { kind: "left to its owner", owner: "a/b" }), color: "never", severity: "warning" },
+                },
+            ] as unknown as EngineEvent[];
+            expect(releasesFromEvents(events)).to.deep.equal([
+                { document: "1/eu-west-1/d", kind: "left to its owner", owner: "a/b" },
+                { document: "2/eu-west-1/d", kind: "reset" },
+            ]);
+        });
+
+        it("lists each document with what became of it, in the text, the JSON and the Markdown", () => {
+            expect(renderText(destroyReport)).to.match(/111111111111\/eu-west-1\/SSM-SessionManagerRunShell\s+restored\n/);
+            expect(renderText(destroyReport)).to.match(/222222222222\/eu-west-1\/SSM-SessionManagerRunShell\s+left to its owner platform\/prod/);
+            const json = JSON.parse(renderJson(destroyReport)) as { targets: { released: unknown }[] };
+            expect(json.targets.map((t) => t.released)).to.deep.equal(destroyReport.results.map((r) => r.released));
+            expect(renderMarkdown(destroyReport)).to.include("| `222222222222/eu-west-1/SSM-SessionManagerRunShell` | left to its owner platform/prod |");
+        });
+
+        it("fits in 80 columns", () => {
+            const text = renderText(destroyReport, { columns: 80 });
+            for (const line of text.split("\n")) expect(line.length, line).to.be.at.most(79);
         });
     });
 
