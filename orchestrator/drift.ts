@@ -83,3 +83,57 @@ export function driftFromRefreshEvents(events: readonly EngineEvent[]): Document
     }
     return drifts.sort((a, b) => a.target.localeCompare(b.target));
 }
+
+/** One field `up` would change, current (as the stack will find it) vs wanted (as the config says). */
+export interface FieldChange {
+    /** `inputs.<key>` inside the document content, or a resource setting such as `onDelete`. */
+    field: string;
+    current: unknown;
+    wanted: unknown;
+}
+
+/** What a preview says `up` would do to one Session document. */
+export interface DocumentChange {
+    /** `<account>/<region>` */
+    target: string;
+    /** The engine's step: `create` adopts the document that is there, `update` changes it, `delete` releases it. */
+    op: string;
+    fields: FieldChange[];
+    /** The live document differs from what the stack last applied: this `up` puts the wanted content back. */
+    repairsDrift: boolean;
+}
+
+/** Settings of the document resource (besides its content) that an `up` can change. */
+const documentSettings = ["roleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
+
+type DocumentInputs = DocumentState & Partial<Record<(typeof documentSettings)[number], unknown>>;
+
+function changedFields(current: DocumentInputs, wanted: DocumentInputs): FieldChange[] {
+    const content = fieldDifferences(wanted.content, current.content);
+    const settings = documentSettings.flatMap((key) => fieldDifferences(wanted[key], current[key], key));
+    return [...content, ...settings].map((d) => ({ field: d.field, current: d.found, wanted: d.wanted }));
+}
+
+/**
+ * Field-level changes of a preview (run with refresh, as `npm run org -- preview` and `up`
+ * do), from its engine events. The refresh steps tell which documents drifted; the steps
+ * after them compare the live content (the refreshed state) with what the program wants.
+ */
+export function changesFromPreviewEvents(events: readonly EngineEvent[]): DocumentChange[] {
+    const refreshSteps = events.filter((e) => (e.resOutputsEvent ?? e.resourcePreEvent)?.metadata.op === "refresh");
+    const drifted = new Set(driftFromRefreshEvents(refreshSteps).map((d) => d.target));
+    const changes = new Map<string, DocumentChange>();
+    for (const event of events) {
+        const step = event.resourcePreEvent?.metadata;
+        if (!step || step.op === "refresh" || step.op === "same" || step.op === "read") continue;
+        const wanted = step.new?.inputs as DocumentInputs | undefined;
+        const old = step.old;
+        const current: DocumentInputs | undefined = old ? { ...(old.inputs as DocumentInputs), content: (old.outputs as DocumentState).content } : undefined;
+        const shape = wanted ?? (old?.inputs as DocumentInputs | undefined);
+        if (!isSessionDocument(step.type, shape)) continue;
+        const target = targetKey(shape as DocumentState, step.urn);
+        const fields = wanted && current && step.op === "update" ? changedFields(current, wanted) : [];
+        changes.set(step.urn, { target, op: step.op, fields, repairsDrift: drifted.has(target) });
+    }
+    return [...changes.values()].sort((a, b) => a.target.localeCompare(b.target));
+}

@@ -28,6 +28,39 @@ function driftRows(report: RolloutReport): string[][] {
     );
 }
 
+/** What a step without field rows does, in words. */
+const stepWords: Record<string, string> = {
+    create: "(adopt, then apply)",
+    delete: "(release per onDelete)",
+    replace: "(release, adopt again)",
+};
+
+/** Preview and up: one row per changed field (target, field, current, wanted, note), with the target's drift marked. */
+function changeRows(report: RolloutReport): string[][] {
+    return report.results.flatMap((r) =>
+        (r.documentChanges ?? []).flatMap((d) => {
+            const note = d.repairsDrift ? "repairs drift" : "";
+            if (d.fields.length === 0) return [[d.target, stepWords[d.op] ?? `(${d.op})`, "", "", note]];
+            return d.fields.map((f) => [d.target, f.field, showValue(f.current), showValue(f.wanted), note]);
+        }),
+    );
+}
+
+const driftMark = " *";
+const driftFootnote = "* drifted: edited outside the stack; up puts the config back.";
+
+/**
+ * Rows with two value columns (at 2 and 3) cut so the table fits `width`; the JSON report
+ * has them whole.
+ */
+function fitValueColumns(head: string[], rows: string[][], width: number | undefined): string[][] {
+    if (width === undefined) return rows;
+    const widthOf = (i: number) => Math.max(...[head, ...rows].map((r) => (r[i] ?? "").length));
+    const fixed = head.reduce((n, _, i) => (i === 2 || i === 3 ? n : n + widthOf(i) + 2), 0) + 4;
+    const cell = Math.max(8, Math.floor((width - fixed) / 2));
+    return rows.map((r) => r.map((c, i) => (i === 2 || i === 3 ? fitWidth(c, cell) : c)));
+}
+
 /** Destroy and prune: one row per document, what its release did. */
 function releaseRows(report: RolloutReport): string[][] {
     return report.results.flatMap((r) => (r.released ?? []).map((d) => [d.document, d.kind === "left to its owner" ? `${d.kind} ${d.owner}` : d.kind]));
@@ -100,15 +133,20 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
     parts.push(table);
     const drift = driftRows(report);
     if (drift.length > 0) {
-        let rows = drift;
-        if (width !== undefined) {
-            // Cut the wanted and found values (the JSON report has them whole) to what is left.
-            const head = ["TARGET", "FIELD"];
-            const fixed = Math.max(...[head, ...drift].map((r) => r[0].length)) + Math.max(...[head, ...drift].map((r) => r[1].length)) + 6;
-            const cell = Math.max(8, Math.floor((width - fixed) / 2));
-            rows = drift.map((r) => [r[0], r[1], fitWidth(r[2], cell), fitWidth(r[3], cell)]);
-        }
-        parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(["TARGET", "FIELD", "WANTED", "FOUND"], rows));
+        const head = ["TARGET", "FIELD", "WANTED", "FOUND"];
+        parts.push("", "Drift (wanted = applied by the stack, found = live default version):", "", textTable(head, fitValueColumns(head, drift, width)));
+    }
+    const changes = changeRows(report);
+    if (changes.length > 0) {
+        // A mark on the target instead of a note column: the table has to fit 80 columns.
+        const head = ["TARGET", "FIELD", "CURRENT", "WANTED"];
+        const rows = changes.map(([target, field, current, wanted, note]) => [note ? `${target}${driftMark}` : target, field, current, wanted]);
+        const title =
+            report.command === "preview"
+                ? "What up would change (current = live document, wanted = config):"
+                : "Changed (current = live document before, wanted = config):";
+        parts.push("", title, "", textTable(head, fitValueColumns(head, rows, width)));
+        if (changes.some((r) => r[4])) parts.push(...wrapText(driftFootnote, width, ""));
     }
     const released = releaseRows(report);
     if (released.length > 0) {
@@ -152,6 +190,7 @@ export function renderJson(report: RolloutReport): string {
                 logFile: r.logFile,
                 ...(r.error !== undefined ? { error: r.error } : {}),
                 ...(r.drift !== undefined ? { drift: r.drift } : {}),
+                ...(r.documentChanges !== undefined ? { documentChanges: r.documentChanges } : {}),
                 ...(r.released !== undefined ? { released: r.released } : {}),
             })),
         },
@@ -200,6 +239,20 @@ export function renderMarkdown(report: RolloutReport): string {
             ),
             "",
         );
+    const changes = changeRows(report);
+    if (changes.length > 0) {
+        const drifted = changes.some((r) => r[4] !== "");
+        parts.push(
+            report.command === "preview" ? "#### What `up` would change" : "#### Changed",
+            "",
+            ...(drifted ? ["Targets marked *repairs drift* were edited outside the stack; `up` puts the config back there.", ""] : []),
+            markdownTable(
+                ["Target", "Field", "Current", "Wanted", "Note"],
+                changes.map((r) => [r[0], r[1].startsWith("(") ? r[1] : `\`${r[1]}\``, r[2] && `\`${r[2]}\``, r[3] && `\`${r[3]}\``, r[4] && `*${r[4]}*`]),
+            ),
+            "",
+        );
+    }
     const released = releaseRows(report);
     if (released.length > 0)
         parts.push(

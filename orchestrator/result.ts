@@ -1,5 +1,5 @@
 import type { DocumentRelease } from "../core/release";
-import { DocumentDrift } from "./drift";
+import { DocumentChange, DocumentDrift } from "./drift";
 
 export const commands = ["preview", "up", "refresh", "drift", "destroy", "prune"] as const;
 export type Command = (typeof commands)[number];
@@ -26,6 +26,8 @@ export interface TargetResult {
     error?: string;
     /** For drift: the documents whose live content differs from what was applied. */
     drift?: DocumentDrift[];
+    /** For preview and up: each Session document's changed fields, current vs wanted, and whether it drifted. */
+    documentChanges?: DocumentChange[];
     /** For destroy and prune: what became of each document (restored, reset, retained, left to its owner...). */
     released?: DocumentRelease[];
 }

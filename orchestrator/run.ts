@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { DocumentRelease, parseReleaseMessage } from "../core/release";
-import { driftFromRefreshEvents } from "./drift";
+import { changesFromPreviewEvents, driftFromRefreshEvents } from "./drift";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
 import { OrgTarget } from "./targets";
@@ -270,7 +270,7 @@ function knownStack(workspace: LocalWorkspace, stackName: string): LocalWorkspac
     return view;
 }
 
-type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released">;
+type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released" | "documentChanges">;
 
 /** A stack that an interrupted run (a killed CI job, a closed laptop) left locked or with pending operations. */
 export class InterruptedRunError extends Error {
@@ -322,12 +322,15 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
     const io = { onOutput: write, onError: write, color: "never" as const };
     switch (options.command) {
         case "preview": {
-            const r = await stack.preview({ ...io, refresh: options.refreshBeforeUp ?? true });
-            return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary } };
+            const events: EngineEvent[] = [];
+            const r = await stack.preview({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
+            const documentChanges = changesFromPreviewEvents(events);
+            return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary }, documentChanges };
         }
         case "up": {
-            const r = await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true });
-            return summaryResult(r.summary.resourceChanges);
+            const events: EngineEvent[] = [];
+            const r = await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
+            return { ...summaryResult(r.summary.resourceChanges), documentChanges: changesFromPreviewEvents(events) };
         }
         case "refresh": {
             const r = await stack.refresh(io);

@@ -10,6 +10,7 @@ import { engineEnv } from "../devtools/engine";
 import { projectCopy } from "../devtools/project";
 import { Moto, startMoto } from "../devtools/moto";
 import { orgFlags, writeOrgConfig } from "./support/org";
+import type { DocumentChange } from "../orchestrator/drift";
 
 const accounts = ["111111111111", "222222222222", "333333333333"];
 const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -26,6 +27,7 @@ interface JsonTarget {
     logFile: string;
     error?: string;
     drift?: { target: string; fields: { field: string; wanted: unknown; found: unknown }[] }[];
+    documentChanges?: DocumentChange[];
 }
 
 describe("organization rollout: 3 accounts x 3 Regions through the real engine", function () {
@@ -125,6 +127,25 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         expect(markdown.stdout).to.include('| 222222222222/eu-west-1 | `inputs.idleSessionTimeout` | `"15"` | `"45"` |');
     });
 
+    it("preview names the field up would put back, current vs wanted, and marks that target as a drift repair", async () => {
+        const repair: DocumentChange = {
+            target: edited,
+            op: "update",
+            fields: [{ field: "inputs.idleSessionTimeout", current: "45", wanted: "15" }],
+            repairsDrift: true,
+        };
+        const run = await org("preview", "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        const targets = targetsOf(run);
+        expect(targets.get(edited)?.documentChanges).to.deep.equal([repair]);
+        for (const t of targets.values()) if (t.target !== edited) expect(t.documentChanges, t.target).to.deep.equal([]);
+        expect(run.stderr).to.match(/222222222222\/eu-west-1 \*\s+inputs\.idleSessionTimeout\s+"45"\s+"15"\n/);
+
+        const markdown = await org("preview", "--markdown");
+        expect(markdown.code, markdown.stderr).to.equal(0);
+        expect(markdown.stdout).to.include('| 222222222222/eu-west-1 | `inputs.idleSessionTimeout` | `"45"` | `"15"` | *repairs drift* |');
+    });
+
     it("up repairs only the edited target, while a target whose endpoint is down fails alone", async () => {
         proxy.unreachable.add(unreachable);
         const run = await org("up", "--json");
@@ -136,6 +157,7 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         expect(fs.readFileSync(failed?.logFile ?? "", "utf8")).to.match(/error/i);
         expect(targets.get(edited)).to.deep.include({ result: "succeeded", changes: 1 });
         expect(targets.get(edited)?.changeSummary.update).to.equal(1);
+        expect(targets.get(edited)?.documentChanges?.[0]).to.deep.include({ op: "update", repairsDrift: true });
         for (const t of targets.values()) {
             if (t.target === edited || t.target === unreachable) continue;
             expect(t, t.target).to.deep.include({ result: "succeeded", changes: 0 });
@@ -150,5 +172,26 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         const run = await org("up", "--json");
         expect(run.code, run.stderr).to.equal(0);
         for (const t of targetsOf(run).values()) expect(t, t.target).to.deep.include({ result: "succeeded", changes: 0 });
+    });
+
+    it("after a config change, preview lists the changed fields of every target, none marked as a drift repair, and changes nothing", async () => {
+        writeOrgConfig(workDir, accounts, regions, { idleSessionTimeout: 25, onDelete: "retain" });
+        const run = await org("preview", "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        const targets = targetsOf(run);
+        expect(targets.size).to.equal(9);
+        for (const t of targets.values())
+            expect(t.documentChanges, t.target).to.deep.equal([
+                {
+                    target: t.target,
+                    op: "update",
+                    fields: [
+                        { field: "inputs.idleSessionTimeout", current: "15", wanted: "25" },
+                        { field: "onDelete", current: "restore", wanted: "retain" },
+                    ],
+                    repairsDrift: false,
+                },
+            ]);
+        for (const t of targets.keys()) expect(await liveIdleTimeout(t), t).to.equal("15");
     });
 });

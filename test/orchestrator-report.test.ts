@@ -68,6 +68,39 @@ const destroyReport: RolloutReport = {
     ],
 };
 
+const previewReport: RolloutReport = {
+    command: "preview",
+    startedAt: "2025-01-01T00:00:00.000Z",
+    durationMs: 9_000,
+    results: [
+        result({
+            accountId: "111111111111",
+            region: "ap-southeast-2",
+            outcome: "succeeded",
+            changes: 1,
+            documentChanges: [
+                {
+                    target: "111111111111/ap-southeast-2",
+                    op: "update",
+                    fields: [
+                        { field: "inputs.idleSessionTimeout", current: "45", wanted: "15" },
+                        { field: "inputs.shellProfile.linux", current: "", wanted: "exec bash -l; ".repeat(8) },
+                    ],
+                    repairsDrift: true,
+                },
+            ],
+        }),
+        result({
+            accountId: "222222222222",
+            region: "eu-west-1",
+            outcome: "succeeded",
+            changes: 1,
+            documentChanges: [{ target: "222222222222/eu-west-1", op: "create", fields: [], repairsDrift: false }],
+        }),
+        result({ accountId: "333333333333", region: "eu-west-1", outcome: "succeeded", documentChanges: [] }),
+    ],
+};
+
 describe("orchestrator report", () => {
     describe("summary table", () => {
         it("has one row per target with result, resources changed and duration", () => {
@@ -84,6 +117,36 @@ describe("orchestrator report", () => {
 
         it("shows drifted fields with wanted and found values", () => {
             expect(renderText(driftReport)).to.match(/222222222222\/eu-west-1\s+inputs\.idleSessionTimeout\s+"20"\s+"45"/);
+        });
+    });
+
+    describe("field-level changes (preview, up)", () => {
+        it("lists each changed field, current vs wanted, with drift repairs marked, and says what a new document does", () => {
+            const text = renderText(previewReport);
+            expect(text).to.include("What up would change (current = live document, wanted = config):");
+            expect(text).to.match(/111111111111\/ap-southeast-2 \*\s+inputs\.idleSessionTimeout\s+"45"\s+"15"\n/);
+            expect(text).to.include("* drifted: edited outside the stack; up puts the config back.");
+            expect(text).to.match(/222222222222\/eu-west-1\s+\(adopt, then apply\)/);
+            expect(text).not.to.match(/333333333333\/eu-west-1\s+\S+\s+"/);
+        });
+
+        it("tables them for a pull-request comment, saying what a drift repair is", () => {
+            const markdown = renderMarkdown(previewReport);
+            expect(markdown).to.include("#### What `up` would change");
+            expect(markdown).to.include("were edited outside the stack; `up` puts the config back there");
+            expect(markdown).to.include('| 111111111111/ap-southeast-2 | `inputs.idleSessionTimeout` | `"45"` | `"15"` | *repairs drift* |');
+            expect(markdown).to.include("| 222222222222/eu-west-1 | (adopt, then apply) |  |  |  |");
+        });
+
+        it("carries them whole in the JSON, long values included", () => {
+            const json = JSON.parse(renderJson(previewReport)) as { targets: { documentChanges: unknown }[] };
+            expect(json.targets.map((t) => t.documentChanges)).to.deep.equal(previewReport.results.map((r) => r.documentChanges));
+        });
+
+        it("fits in 80 columns, cutting long values", () => {
+            const text = renderText(previewReport, { columns: 80 });
+            for (const line of text.split("\n")) expect(line.length, line).to.be.at.most(79);
+            expect(text, text).to.match(/inputs\.shellProfile\.linux\s+""\s+"exec b.*…/);
         });
     });
 
