@@ -73,7 +73,7 @@ export function defaultParallelism(cpus = os.availableParallelism()): number {
 
 export const defaultConfigFile = "Pulumi.prod.yaml";
 
-const flags = {
+export const flags = {
     config: { type: "string", default: defaultConfigFile },
     "stack-prefix": { type: "string", default: "org" },
     parallel: { type: "string" },

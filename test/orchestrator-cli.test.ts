@@ -7,7 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import { closestFlag, parseCli, UsageError } from "../orchestrator/cli";
+import { closestFlag, flags, parseCli, usage, UsageError } from "../orchestrator/cli";
 import { main } from "../orchestrator/main";
 import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
@@ -44,6 +44,16 @@ function usageMessage(argv: string[]): string {
 }
 
 describe("orchestrator command line", () => {
+    it("every flag is in the help text and in the README's flag table", () => {
+        const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
+        const table = readme.slice(readme.indexOf("| `--config <file>`"), readme.indexOf("\n\n", readme.indexOf("| `--config <file>`")));
+        for (const name of Object.keys(flags)) {
+            expect(usage, name).to.include(`--${name}`);
+            // In a row's first cell, in backticks: `--name` or `--name <value>`.
+            expect(table, name).to.match(new RegExp(`^\\| [^|]*\`--${name}[ \`]`, "m"));
+        }
+    });
+
     describe("a mistyped flag", () => {
         it("names the closest flag instead of parseArgs' own text", () => {
             expect(usageMessage(["up", "--paralel", "3"])).to.equal("unknown flag --paralel; did you mean --parallel?");
