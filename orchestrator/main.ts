@@ -7,6 +7,7 @@ import { ConfigErrors } from "../core/config";
 import { CliOptions, defaultConfigFile, parseCli, usage, UsageError } from "./cli";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
+import { inlineProgramFor } from "./program";
 import { renderJson, renderMarkdown, renderText } from "./report";
 import { exitCodeFor, exitCodes, RolloutReport } from "./result";
 import { checkAccess, describeAccessProblems } from "../providers/targetAccess";
@@ -177,6 +178,8 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         targets: resolved.targets,
         stackConfig: resolved.stackConfig,
         projectDir: options.projectDir,
+        // Only preview and up run the program.
+        program: options.command === "preview" || options.command === "up" ? inlineProgramFor(options.projectDir) : undefined,
         parallel: options.parallel,
         logDir: options.logDir,
         progress,

@@ -1,6 +1,6 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { DocumentRelease, parseReleaseMessage } from "../core/release";
 import { changesFromPreviewEvents, driftFromRefreshEvents } from "./drift";
@@ -15,6 +15,11 @@ export interface RolloutOptions {
     stackConfig: (target: OrgTarget) => Record<string, string>;
     /** The directory holding Pulumi.yaml: every target stack runs this one program. */
     projectDir: string;
+    /**
+     * The same program, to run inline in this process (orchestrator/program.ts); without it,
+     * each stack's engine runs the project's program in a Node.js process of its own.
+     */
+    program?: PulumiFn;
     /** Targets run at once. */
     parallel: number;
     /** Engine output goes to `<logDir>/<stack>.log`. */
@@ -160,8 +165,13 @@ function detailFor(result: TargetResult): string {
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
 
-function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand">): Promise<LocalWorkspace> {
-    return LocalWorkspace.create({ workDir: options.projectDir, envVars: options.envVars, pulumiCommand: options.pulumiCommand }).then(withoutStackSelection);
+function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "program">): Promise<LocalWorkspace> {
+    return LocalWorkspace.create({
+        workDir: options.projectDir,
+        envVars: options.envVars,
+        pulumiCommand: options.pulumiCommand,
+        program: options.program,
+    }).then(withoutStackSelection);
 }
 
 /**

@@ -14,6 +14,7 @@ import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { formatDuration, textTable } from "../orchestrator/format";
 import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
+import { inlineProgramFor } from "../orchestrator/program";
 import { runRollout } from "../orchestrator/run";
 import { OrgTarget, stackNameFor } from "../orchestrator/targets";
 import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
     const moto = await startMoto();
     const proxy = await startAwsProxy(moto.endpoint);
     const env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
+    // The loop's program runs in this process, as `npm run org` runs it in the user's shell.
+    Object.assign(process.env, env);
     const pulumiCommand = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
     const parallel = defaultParallelism();
     const results: Measurement[] = [];
@@ -171,6 +174,8 @@ async function main(): Promise<void> {
                             "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: [t.region], roleName }]),
                         }),
                         projectDir,
+                        // As `npm run org -- up` runs it: this repository's program, inline.
+                        program: inlineProgramFor(projectDir),
                         parallel,
                         logDir: path.join(workDir, "logs"),
                         envVars: env,

@@ -1,0 +1,87 @@
+// `npm run org` runs this repository's program inline (orchestrator/program.ts): when it
+// does, and that concurrent inline runs each see their own stack and config.
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
+import { inlineProgramFor } from "../orchestrator/program";
+import { runRollout } from "../orchestrator/run";
+import { OrgTarget } from "../orchestrator/targets";
+
+describe("the program npm run org runs inline", function () {
+    this.timeout(5 * 60_000);
+    let dir: string;
+    before(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-inline-"))));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    describe("which projects run inline", () => {
+        it("this repository, and a copy whose index.ts links to it", () => {
+            expect(inlineProgramFor(repoRoot)).to.be.a("function");
+            expect(inlineProgramFor(projectCopy(path.join(dir, "copy")))).to.be.a("function");
+        });
+
+        it("not a project with a program of its own, nor one whose Pulumi.yaml names another main", () => {
+            const own = projectCopy(path.join(dir, "own"));
+            fs.unlinkSync(path.join(own, "index.ts"));
+            fs.writeFileSync(path.join(own, "index.ts"), "export = async () => ({});\n");
+            expect(inlineProgramFor(own)).to.equal(undefined);
+
+            const main = projectCopy(path.join(dir, "main"));
+            fs.appendFileSync(path.join(main, "Pulumi.yaml"), "main: other.ts\n");
+            expect(inlineProgramFor(main)).to.equal(undefined);
+
+            expect(inlineProgramFor(path.join(repoRoot, "examples", "rollout"))).to.equal(undefined);
+        });
+    });
+
+    describe("through the real engine", () => {
+        let moto: Moto;
+        before(async () => (moto = await startMoto()));
+        after(async () => moto?.stop());
+
+        it("runs the program once per target, in parallel, each run seeing only its own stack and config", async () => {
+            const project = projectCopy(path.join(dir, "engine"));
+            const env = await engineEnv(moto, path.join(dir, "backend"));
+            const targets: OrgTarget[] = ["111111111111", "222222222222", "333333333333", "444444444444"].map((accountId) => ({
+                accountId,
+                region: "eu-west-1",
+                roleName: "OrgAdmin",
+                stackName: `inline.${accountId}.eu-west-1`,
+            }));
+            const seen: { stack: string; before: string; after: string }[] = [];
+            let running = 0;
+            let overlapped = false;
+            const program = async () => {
+                running++;
+                overlapped ||= running > 1;
+                const before = new pulumi.Config("probe").require("account");
+                // Give the other runs time to start and set their own stack and config.
+                await new Promise((resolve) => setTimeout(resolve, 1500));
+                seen.push({ stack: pulumi.getStack(), before, after: new pulumi.Config("probe").require("account") });
+                running--;
+                return {};
+            };
+            const report = await runRollout({
+                command: "up",
+                targets,
+                stackConfig: (t) => ({ "probe:account": t.accountId }),
+                projectDir: project,
+                program,
+                parallel: 4,
+                logDir: path.join(dir, "logs"),
+                envVars: env,
+                pulumiCommand: await PulumiCommand.get({ root: path.dirname(await pulumiBin()) }),
+            });
+            expect(report.results.map((r) => r.outcome)).to.deep.equal(["succeeded", "succeeded", "succeeded", "succeeded"]);
+            expect(overlapped, "the runs overlapped").to.equal(true);
+            expect(seen.map((s) => `${s.stack} ${s.before} ${s.after}`).sort()).to.deep.equal(
+                targets.map((t) => `${t.stackName} ${t.accountId} ${t.accountId}`).sort(),
+            );
+        });
+    });
+});
