@@ -255,7 +255,7 @@ async function prepareStack(
     }
     if (writesConfig) writeStackConfig(options.projectDir, target.stackName, options.stackConfig(target));
     // The stack exists: selecting it need not ask the CLI again.
-    return Stack.select(target.stackName, knownStack(workspace, target.stackName));
+    return withoutFollowUpQueries(await Stack.select(target.stackName, knownStack(workspace, target.stackName)));
 }
 
 /**
@@ -269,6 +269,18 @@ export function writeStackConfig(projectDir: string, stackName: string, config: 
     const next = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(next, yaml.dump({ ...current, config }, { lineWidth: -1, noRefs: true }));
     fs.renameSync(next, file);
+}
+
+/**
+ * After `up` the Automation API asks the CLI for the stack's outputs, twice (masked and in
+ * plain text), and for its last update (`stack history`), and after `refresh` and `destroy`
+ * for the last update: three, or one, more CLI processes per target, each loading the
+ * stack's state again. A rollout needs none of it: the counts come from the run's own summary
+ * event, and no output is reported. So this stack answers both without the CLI; every
+ * result's `outputs` is then empty and its `summary` undefined, which runCommand never reads.
+ */
+export function withoutFollowUpQueries(stack: Stack): Stack {
+    return Object.assign(stack, { outputs: async () => ({}), info: async () => undefined });
 }
 
 /** The workspace, for `Stack.select` of a stack known to exist: no CLI call to check it. */
@@ -337,21 +349,23 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
             const documentChanges = changesFromPreviewEvents(events);
             return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary }, documentChanges };
         }
+        // up, refresh and destroy take their counts from the run's own summary event (see withoutFollowUpQueries).
         case "up": {
             const events: EngineEvent[] = [];
-            const r = await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
-            return { ...summaryResult(r.summary.resourceChanges), documentChanges: changesFromPreviewEvents(events) };
+            await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
+            return { ...summaryResult(events), documentChanges: changesFromPreviewEvents(events) };
         }
         case "refresh": {
-            const r = await stack.refresh(io);
-            return summaryResult(r.summary.resourceChanges);
+            const events: EngineEvent[] = [];
+            await stack.refresh({ ...io, onEvent: (e) => events.push(e) });
+            return summaryResult(events);
         }
         case "destroy":
         case "prune": {
             // prune: the stack's own recorded resources and settings (its onDelete) decide.
             const events: EngineEvent[] = [];
-            const r = await stack.destroy({ ...io, onEvent: (e) => events.push(e) });
-            return { ...summaryResult(r.summary.resourceChanges), released: releasesFromEvents(events) };
+            await stack.destroy({ ...io, onEvent: (e) => events.push(e) });
+            return { ...summaryResult(events), released: releasesFromEvents(events) };
         }
         case "drift": {
             const events: EngineEvent[] = [];
@@ -372,7 +386,9 @@ export function releasesFromEvents(events: readonly EngineEvent[]): DocumentRele
     return [...released.values()].sort((a, b) => a.document.localeCompare(b.document));
 }
 
-function summaryResult(changes: OpMap | undefined): CommandResult {
+/** The engine's count per operation, from the run's summary event. */
+function summaryResult(events: readonly EngineEvent[]): CommandResult {
+    const changes: OpMap | undefined = events.find((e) => e.summaryEvent)?.summaryEvent?.resourceChanges;
     const changeSummary: Record<string, number> = {};
     for (const [op, n] of Object.entries(changes ?? {})) if (n !== undefined) changeSummary[op] = n;
     return { outcome: "succeeded", changes: countChanges(changeSummary), changeSummary };

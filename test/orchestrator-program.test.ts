@@ -44,7 +44,7 @@ describe("the program npm run org runs inline", function () {
         before(async () => (moto = await startMoto()));
         after(async () => moto?.stop());
 
-        it("runs the program once per target, in parallel, each run seeing only its own stack and config", async () => {
+        it("runs the program once per target, in parallel, each run seeing only its own stack and config; a rerun starts two CLI processes per target", async () => {
             const project = projectCopy(path.join(dir, "engine"));
             const env = await engineEnv(moto, path.join(dir, "backend"));
             const targets: OrgTarget[] = ["111111111111", "222222222222", "333333333333", "444444444444"].map((accountId) => ({
@@ -66,22 +66,41 @@ describe("the program npm run org runs inline", function () {
                 running--;
                 return {};
             };
-            const report = await runRollout({
-                command: "up",
-                targets,
-                stackConfig: (t) => ({ "probe:account": t.accountId }),
-                projectDir: project,
-                program,
-                parallel: 4,
-                logDir: path.join(dir, "logs"),
-                envVars: env,
-                pulumiCommand: await PulumiCommand.get({ root: path.dirname(await pulumiBin()) }),
-            });
+            const cli = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
+            // Every CLI process the rollout starts, by its command (and subcommand of `stack`).
+            const calls: string[] = [];
+            const counting = Object.create(cli) as PulumiCommand & { run: (args: string[], ...rest: unknown[]) => Promise<unknown> };
+            const run = (cli as unknown as { run: (args: string[], ...rest: unknown[]) => Promise<unknown> }).run.bind(cli);
+            counting.run = (args, ...rest) => {
+                calls.push(args.slice(0, args[0] === "stack" ? 2 : 1).join(" "));
+                return run(args, ...rest);
+            };
+            const rollout = () =>
+                runRollout({
+                    command: "up",
+                    targets,
+                    stackConfig: (t) => ({ "probe:account": t.accountId }),
+                    projectDir: project,
+                    program,
+                    parallel: 4,
+                    logDir: path.join(dir, "logs"),
+                    envVars: env,
+                    pulumiCommand: counting,
+                });
+            const report = await rollout();
             expect(report.results.map((r) => r.outcome)).to.deep.equal(["succeeded", "succeeded", "succeeded", "succeeded"]);
+            expect(report.results.map((r) => r.changeSummary)).to.deep.equal(targets.map(() => ({ create: 1 })));
             expect(overlapped, "the runs overlapped").to.equal(true);
             expect(seen.map((s) => `${s.stack} ${s.before} ${s.after}`).sort()).to.deep.equal(
                 targets.map((t) => `${t.stackName} ${t.accountId} ${t.accountId}`).sort(),
             );
+
+            // Again, now that the stacks exist: one look at the backend, then per target one look
+            // for what an interrupted run left and the up itself; no outputs or history asked after it.
+            calls.length = 0;
+            const again = await rollout();
+            expect(again.results.map((r) => r.changeSummary)).to.deep.equal(targets.map(() => ({ same: 1 })));
+            expect(calls.sort()).to.deep.equal(["stack ls", ...targets.flatMap(() => ["stack export", "up"])].sort());
         });
     });
 });
