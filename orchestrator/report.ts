@@ -208,6 +208,12 @@ const headline: Record<RolloutReport["command"], string> = {
     prune: "Session Manager preferences: prune",
 };
 
+/** A `####` section with an optional paragraph and a table; nothing when there are no rows. */
+function markdownSection(heading: string, paragraphs: string[], head: string[], rows: string[][]): string[] {
+    if (rows.length === 0) return [];
+    return [`#### ${heading}`, "", ...paragraphs.flatMap((p) => [p, ""]), markdownTable(head, rows), ""];
+}
+
 /** For a pull-request comment or an issue body. */
 export function renderMarkdown(report: RolloutReport): string {
     const code = exitCodeFor(report);
@@ -228,42 +234,35 @@ export function renderMarkdown(report: RolloutReport): string {
             "",
         );
     }
+    const quoted = (text: string) => text && `\`${text}\``;
     const drift = driftRows(report);
-    if (drift.length > 0)
-        parts.push(
-            "#### Drift",
-            "",
-            markdownTable(
-                ["Target", "Field", "Wanted", "Found"],
-                drift.map((r) => [r[0], `\`${r[1]}\``, `\`${r[2]}\``, `\`${r[3]}\``]),
-            ),
-            "",
-        );
+    parts.push(
+        ...markdownSection(
+            "Drift",
+            [],
+            ["Target", "Field", "Wanted", "Found"],
+            drift.map((r) => [r[0], quoted(r[1]), quoted(r[2]), quoted(r[3])]),
+        ),
+    );
     const changes = changeRows(report);
-    if (changes.length > 0) {
-        const drifted = changes.some((r) => r[4] !== "");
-        parts.push(
-            report.command === "preview" ? "#### What `up` would change" : "#### Changed",
-            "",
-            ...(drifted ? ["Targets marked *repairs drift* were edited outside the stack; `up` puts the config back there.", ""] : []),
-            markdownTable(
-                ["Target", "Field", "Current", "Wanted", "Note"],
-                changes.map((r) => [r[0], r[1].startsWith("(") ? r[1] : `\`${r[1]}\``, r[2] && `\`${r[2]}\``, r[3] && `\`${r[3]}\``, r[4] && `*${r[4]}*`]),
-            ),
-            "",
-        );
-    }
+    const drifted = changes.some((r) => r[4] !== "");
+    parts.push(
+        ...markdownSection(
+            report.command === "preview" ? "What `up` would change" : "Changed",
+            drifted ? ["Targets marked *repairs drift* were edited outside the stack; `up` puts the config back there."] : [],
+            ["Target", "Field", "Current", "Wanted", "Note"],
+            changes.map((r) => [r[0], r[1].startsWith("(") ? r[1] : quoted(r[1]), quoted(r[2]), quoted(r[3]), r[4] && `*${r[4]}*`]),
+        ),
+    );
     const released = releaseRows(report);
-    if (released.length > 0)
-        parts.push(
-            "#### Documents",
-            "",
-            markdownTable(
-                ["Document", "Released"],
-                released.map((r) => [`\`${r[0]}\``, r[1]]),
-            ),
-            "",
-        );
+    parts.push(
+        ...markdownSection(
+            "Documents",
+            [],
+            ["Document", "Released"],
+            released.map((r) => [quoted(r[0]), r[1]]),
+        ),
+    );
     const changed = report.command === "drift" ? "Drifted documents" : "Resources changed";
     parts.push(
         markdownTable(
