@@ -26,6 +26,13 @@ export interface SessionDocumentContent {
 
 export const documentDescription = "Document to hold regional settings for Session Manager";
 
+/**
+ * The Session document resource's settings besides where it is and what it holds: a change
+ * to one is an update (the provider's diff) and shows in a preview's field-level changes
+ * (orchestrator/drift.ts).
+ */
+export const documentResourceSettings = ["roleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
+
 /** What the document's content depends on besides the preferences. */
 export interface DocumentContext {
     accountId: string;

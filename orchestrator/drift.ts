@@ -1,5 +1,6 @@
 import equal from "fast-deep-equal";
 import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+import { documentResourceSettings } from "../core/document";
 
 /** One document field whose live value is not what the stack applied. */
 export interface FieldDrift {
@@ -103,14 +104,11 @@ export interface DocumentChange {
     repairsDrift: boolean;
 }
 
-/** Settings of the document resource (besides its content) that an `up` can change. */
-const documentSettings = ["roleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
-
-type DocumentInputs = DocumentState & Partial<Record<(typeof documentSettings)[number], unknown>>;
+type DocumentInputs = DocumentState & Partial<Record<(typeof documentResourceSettings)[number], unknown>>;
 
 function changedFields(current: DocumentInputs, wanted: DocumentInputs): FieldChange[] {
     const content = fieldDifferences(wanted.content, current.content);
-    const settings = documentSettings.flatMap((key) => fieldDifferences(wanted[key], current[key], key));
+    const settings = documentResourceSettings.flatMap((key) => fieldDifferences(wanted[key], current[key], key));
     return [...content, ...settings].map((d) => ({ field: d.field, current: d.found, wanted: d.wanted }));
 }
 

@@ -9,7 +9,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
-import { maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { documentResourceSettings, maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
 import { roleSessionName } from "../core/names";
 import { releaseMessage } from "../core/release";
 import * as rules from "../core/rules";
@@ -289,7 +289,6 @@ function stateFromId(id: string): Partial<SessionDocumentState> {
 }
 
 const replacingProperties = ["accountId", "region", "documentName"] as const;
-const settingProperties = ["roleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
 
 export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState> = {
     async check(_olds, news) {
@@ -300,7 +299,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
     async diff(_id, olds, news) {
         const replaces = replacingProperties.filter((key) => news[key] === unknownValue || olds[key] !== news[key]);
         const contentChanged = containsUnknown(news.content) || !operations.sameContent(olds.content, news.content);
-        const settingsChanged = settingProperties.some((key) => olds[key] !== news[key]);
+        const settingsChanged = documentResourceSettings.some((key) => olds[key] !== news[key]);
         return { changes: replaces.length > 0 || contentChanged || settingsChanged, replaces, deleteBeforeReplace: false };
     },
 
