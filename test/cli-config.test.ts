@@ -151,6 +151,16 @@ describe("bad configuration through the real CLI: preview fails naming the key, 
         if (validStackFile !== undefined) fs.writeFileSync(stackFile, validStackFile);
     });
 
+    /** The error of a preview that must fail. */
+    async function previewFailure(): Promise<Error> {
+        const failure = await stack.preview().then(
+            () => undefined,
+            (err: unknown) => err,
+        );
+        expect(failure, "preview succeeded").to.be.instanceOf(Error);
+        return failure as Error;
+    }
+
     it("the local stack as shipped previews cleanly: a document for each of the 4 targets", async () => {
         const preview = await stack.preview();
         expect(preview.changeSummary).to.deep.equal({ create: 1 + 2 * targets.length });
@@ -162,14 +172,7 @@ describe("bad configuration through the real CLI: preview fails naming the key, 
         if (validStackFile === undefined) throw new Error("the valid stack did not preview");
         // No role: the ambient credentials, moto's default account, are not 111111111111's.
         await stack.setAllConfig(toConfigMap({ targets: [{ accountId: "111111111111", regions: ["us-east-1"] }] }));
-        let failure: unknown;
-        try {
-            await stack.preview();
-        } catch (err) {
-            failure = err;
-        }
-        expect(failure, "preview succeeded").to.be.instanceOf(Error);
-        const message = String(failure);
+        const message = String(await previewFailure());
         expect(message).to.include("cannot act in every target account");
         expect(message).to.match(/account 111111111111: the credentials this runs with act in account \d{12} .*not 111111111111/);
         await expectUnchanged();
@@ -181,13 +184,7 @@ describe("bad configuration through the real CLI: preview fails naming the key, 
             if (c.set) await stack.setAllConfig(toConfigMap(c.set));
             if (c.remove) await stack.removeAllConfig(c.remove.map((k) => `sessionManager:${k}`));
 
-            let failure: unknown;
-            try {
-                await stack.preview();
-            } catch (err) {
-                failure = err;
-            }
-            expect(failure, "preview succeeded").to.be.instanceOf(Error);
+            const failure = await previewFailure();
             const message = String(failure);
             const code = exitCodeOf(failure);
             expect(code, message.slice(0, 400)).to.be.a("number");

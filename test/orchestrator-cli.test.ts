@@ -13,7 +13,7 @@ import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
-import { orgFlags, writeOrgConfig } from "./support/org";
+import { orgFlags, stackNames as listStacks, writeOrgConfig } from "./support/org";
 
 function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
     let text = "";
@@ -125,11 +125,7 @@ describe("what npm run org leaves behind, through the real engine", function () 
         return r.stdout.trim();
     }
 
-    async function stackNames(): Promise<string[]> {
-        const r = await pulumi("stack", "ls", "--json");
-        expect(r.code, r.stderr).to.equal(0);
-        return (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name.split("/").pop() as string).sort();
-    }
+    const stackNames = () => listStacks(bin, project, env);
 
     const orgStackFiles = () => fs.readdirSync(project).filter((f) => f.startsWith(`Pulumi.${prefix}.`));
     const orgStacks = [`${prefix}.111111111111.eu-west-1`, `${prefix}.111111111111.us-east-1`];

@@ -2,7 +2,6 @@
 // still manages the document. Every command warns about it; `npm run org -- prune` releases
 // the document as that stack's onDelete says (restore: the console-made original comes back
 // exactly) and removes the stack, leaving the remaining targets alone. Real engine and moto.
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -12,7 +11,7 @@ import { consoleDocument, DocumentInspector, documentName } from "../devtools/do
 import { engineEnv, pulumiBin } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
-import { orgFlags, writeOrgConfig } from "./support/org";
+import { orgFlags, stackNames as listStacks, writeOrgConfig } from "./support/org";
 
 const account = "111111111111";
 const kept = `${account}/us-east-1`;
@@ -46,14 +45,7 @@ describe("stacks that are no longer targets: reported by every command, released
         return runScript("scripts/org.ts", [...args, ...common], { env, timeoutMs: 8 * 60_000 });
     }
 
-    function stackNames(): Promise<string[]> {
-        return new Promise((resolve, reject) => {
-            execFile(path.join(bin, "pulumi"), ["stack", "ls", "--json"], { cwd: project, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
-                if (err) return reject(new Error(stderr));
-                resolve((JSON.parse(stdout) as { name: string }[]).map((s) => s.name.split("/").pop() as string).sort());
-            });
-        });
-    }
+    const stackNames = () => listStacks(bin, project, env);
 
     before(async function () {
         this.timeout(60 * 60_000);

@@ -11,6 +11,7 @@ import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
+import { writeOrgConfig } from "./support/org";
 
 interface Step {
     run?: string;
@@ -100,18 +101,7 @@ describe("machine output of npm run org, run as the workflow runs it", function 
             // npm ci from the local cache where it can: the test should not depend on the registry.
             npm_config_prefer_offline: "true",
         };
-        const config = [
-            "config:",
-            "  aws:region: us-east-1",
-            "  sessionManager:sessionDataEncryption: false",
-            "  sessionManager:createCWLogGroup: false",
-            "  sessionManager:instancePolicy: false",
-            "  sessionManager:targets:",
-            '    - accountId: "111111111111"',
-            "      regions: [us-east-1]",
-            "      roleName: OrgAdmin",
-        ];
-        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+        writeOrgConfig(workDir, ["111111111111"], ["us-east-1"]);
     });
 
     after(async () => {

@@ -1,8 +1,19 @@
 // What the orchestrator's end-to-end tests share: the flags that point `npm run org` at a
 // test's own directory, and an organization config that registers only Session documents
 // (the @pulumi/aws plugin cannot run on these machines).
+import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+
+/** The stacks of the project in `projectDir`, by their short names, sorted: `pulumi stack ls --json` from the CLI in `bin`. */
+export function stackNames(bin: string, projectDir: string, env: Readonly<Record<string, string>>): Promise<string[]> {
+    return new Promise((resolve, reject) => {
+        execFile(path.join(bin, "pulumi"), ["stack", "ls", "--json"], { cwd: projectDir, env: { ...process.env, ...env } }, (err, stdout, stderr) => {
+            if (err) return reject(new Error(`pulumi stack ls failed: ${stderr}`));
+            resolve((JSON.parse(stdout) as { name: string }[]).map((s) => s.name.split("/").pop() as string).sort());
+        });
+    });
+}
 
 /** --config, --stack-prefix, --log-dir, --parallel and --project-dir inside `workDir`. */
 export function orgFlags(workDir: string, prefix: string, parallel: number, projectDir = path.join(workDir, "project")): string[] {
