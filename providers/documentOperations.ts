@@ -107,6 +107,18 @@ export function sameContent(a: unknown, b: unknown): boolean {
     return equal(a, b);
 }
 
+/**
+ * SHA-256 of parsed content, its keys sorted: equal for content `sameContent` calls equal.
+ * The Session document's state keeps it for the content it last applied (a refresh keeps
+ * it too), which tells a document edited outside the stack from a changed config.
+ */
+export function contentDigest(content: unknown): string {
+    const { createHash }: typeof import("node:crypto") = require("node:crypto");
+    return createHash("sha256")
+        .update(JSON.stringify(orderedLike(content, undefined)) ?? "null")
+        .digest("hex");
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
     return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -62,6 +62,12 @@ export interface SessionDocumentState extends Omit<SessionDocumentInputs, "conte
     adoptedContent: string | null;
     adoptedFormat: DocumentFormat | null;
     adoptedVersion: string | null;
+    /**
+     * `contentDigest` of the content the last create or update applied; a refresh keeps it.
+     * Absent in state written before it existed (and after an import): then the document
+     * counts as possibly edited outside the stack.
+     */
+    appliedContentSha256?: string;
 }
 
 /** The document's defaults are the configuration's (core/settings.ts). */
@@ -275,7 +281,8 @@ function stateOf(
     documentVersion: string | null,
     content: SessionDocumentContent | null,
 ): SessionDocumentState {
-    return withoutUndefined({ ...inputs, content, documentVersion, ...adoption });
+    const appliedContentSha256 = operations.contentDigest(inputs.content);
+    return withoutUndefined({ ...inputs, content, documentVersion, ...adoption, appliedContentSha256 });
 }
 
 function adoptionOf(state: Partial<SessionDocumentState>): operations.Adoption {
@@ -290,6 +297,25 @@ function stateFromId(id: string): Partial<SessionDocumentState> {
 
 const replacingProperties = ["accountId", "region", "documentName"] as const;
 
+/** The key under which the dynamic-provider server keeps the serialized provider in inputs and state. */
+const providerKey = "__provider";
+
+/**
+ * Whether the engine's own comparison of the recorded inputs with the new ones shows this
+ * change exactly. Then `diff` answers "unknown" and the engine computes the detailed diff
+ * (the SDK's dynamic provider cannot pass one on), so `pulumi preview --diff` marks just the
+ * changed fields. It does when the live content (the state's, refreshed or not) is the content
+ * last applied, nothing forces a replacement, no value is unknown yet, and the provider's code
+ * is the same (otherwise its 50 KB of serialized code would be in the diff). In any other
+ * case, a document edited outside the stack above all, `diff` answers "changed" itself: the
+ * recorded inputs would not show that edit, and the engine would do nothing.
+ */
+function inputsTellTheChange(olds: SessionDocumentState, news: SessionDocumentInputs, replaces: readonly string[], unknown: boolean): boolean {
+    const liveIsApplied = olds.appliedContentSha256 !== undefined && olds.appliedContentSha256 === operations.contentDigest(olds.content);
+    const sameProvider = (olds as unknown as Record<string, unknown>)[providerKey] === (news as unknown as Record<string, unknown>)[providerKey];
+    return liveIsApplied && sameProvider && replaces.length === 0 && !unknown;
+}
+
 export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState> = {
     async check(_olds, news) {
         const { inputs, failures } = checkSessionDocumentInputs(news);
@@ -298,9 +324,11 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async diff(_id, olds, news) {
         const replaces = replacingProperties.filter((key) => news[key] === unknownValue || olds[key] !== news[key]);
-        const contentChanged = containsUnknown(news.content) || !operations.sameContent(olds.content, news.content);
+        const unknown = containsUnknown(news.content);
+        const contentChanged = unknown || !operations.sameContent(olds.content, news.content);
         const settingsChanged = documentResourceSettings.some((key) => olds[key] !== news[key]);
-        return { changes: replaces.length > 0 || contentChanged || settingsChanged, replaces, deleteBeforeReplace: false };
+        const changes = replaces.length > 0 || contentChanged || settingsChanged;
+        return { changes: changes && inputsTellTheChange(olds, news, replaces, unknown) ? undefined : changes, replaces, deleteBeforeReplace: false };
     },
 
     async create(news) {

@@ -105,8 +105,15 @@ describe("the README's by-hand session against moto", function () {
             });
         });
         expect(run.code, run.output).to.equal(0);
-        // preview --diff marks the changed field in each of the four documents.
-        expect(run.output.match(/~ idleSessionTimeout\s*: "15" => "25"/g), run.output).to.have.length(4);
+        // preview --diff marks the changed field in each of the four documents, and shows
+        // nothing else of them: the engine's own diff of the inputs is the detailed diff.
+        // Three updates are previewed: the first `up`, `preview --diff`, the second `up`.
+        const previews = run.output.split("Previewing update (try):");
+        expect(previews, run.output).to.have.length(4);
+        const diff = previews[2].slice(0, previews[2].indexOf("Resources:"));
+        expect(diff.match(/~ idleSessionTimeout\s*: "15" => "25"/g), diff).to.have.length(4);
+        expect(diff.match(/=>/g), diff).to.have.length(4);
+        expect(diff, diff).not.to.match(/schemaVersion|sessionType|s3BucketName|runAsEnabled|accountId|onDelete/);
         // destroy says what became of each document: moto had none, so none are left.
         const released = new Set(run.output.match(/SSM document \d{12}\/[a-z0-9-]+\/SSM-SessionManagerRunShell released: deleted/g));
         expect(released.size, run.output).to.equal(4);

@@ -256,6 +256,50 @@ inputs:
             const news = await provider.checked(rawInputs({ content: content({ kmsKeyId: unknownValue }) }));
             expect(await provider.diff(olds(), news)).to.include({ changes: true });
         });
+
+        // The SDK's dynamic provider cannot pass a detailed diff on; an "unknown" answer
+        // makes the engine compare the recorded inputs with the new ones itself, and that
+        // comparison is what lets `pulumi preview --diff` mark just the changed fields.
+        const applied = (): SessionDocumentState => ({ ...olds(), appliedContentSha256: operations.contentDigest(content()) });
+
+        it("leaves a change the recorded inputs show to the engine's comparison (changes unknown) when the live content is the one last applied", async () => {
+            for (const change of [{ content: content({ idleSessionTimeout: "15" }) }, { onDelete: "retain" }]) {
+                const result = await provider.diff(applied(), await provider.checked(rawInputs(change)));
+                expect(result, JSON.stringify(change).slice(0, 40)).to.have.property("changes", undefined);
+                expect(result.replaces).to.deep.equal([]);
+            }
+            // Nothing changed stays a plain "no".
+            expect(await provider.diff(applied(), await provider.checked(rawInputs()))).to.include({ changes: false });
+        });
+
+        it("digests content as diff compares it: key order does not count, a value does", () => {
+            expect(operations.contentDigest(reversedKeys(content()))).to.equal(operations.contentDigest(content()));
+            expect(operations.contentDigest(content({ idleSessionTimeout: "15" }))).not.to.equal(operations.contentDigest(content()));
+            expect(operations.contentDigest(null)).not.to.equal(operations.contentDigest(content()));
+        });
+
+        it("answers 'changed' itself whenever the recorded inputs would not show the whole change", async () => {
+            const change = { content: content({ idleSessionTimeout: "15" }) };
+            const news = await provider.checked(rawInputs(change));
+            const withProvider = <T extends object>(state: T, code: string): T => ({ ...state, __provider: code });
+            const cases: [string, SessionDocumentState, SessionDocumentInputs][] = [
+                // Edited outside the stack: the recorded inputs still hold what was applied.
+                ["live content edited", { ...applied(), content: content({ idleSessionTimeout: "60" }) }, news],
+                ["document deleted", { ...applied(), content: null }, news],
+                // State written before the digest existed, or imported.
+                ["no digest", olds(), news],
+                // The engine's comparison would include the serialized provider itself.
+                ["provider code changed", withProvider(applied(), "exports.a = 1;"), withProvider(news, "exports.a = 2;")],
+            ];
+            for (const [spec, state, inputs] of cases) {
+                expect(await provider.diff(state, inputs), spec).to.include({ changes: true });
+            }
+            // A replacement and an unknown value are answered as before.
+            expect(await provider.diff(applied(), await provider.checked(rawInputs({ region: "eu-central-1" })))).to.include({ changes: true });
+            expect(await provider.diff(applied(), await provider.checked(rawInputs({ content: content({ kmsKeyId: unknownValue }) })))).to.include({
+                changes: true,
+            });
+        });
     });
 
     describe("create", () => {
@@ -351,6 +395,9 @@ inputs:
             const refreshed = await provider.read(id, state);
             expect(refreshed.content).to.deep.equal(edited);
             expect(refreshed.documentVersion).to.equal("2");
+            // The refresh keeps the digest of what was applied, so diff can tell the edit apart.
+            expect(state.appliedContentSha256).to.equal(operations.contentDigest(content()));
+            expect(refreshed.appliedContentSha256).to.equal(state.appliedContentSha256);
 
             const desired = await provider.checked(rawInputs());
             expect(await provider.diff(refreshed, desired))
