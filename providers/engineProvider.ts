@@ -1,0 +1,105 @@
+/**
+ * The Session document provider as the engine gets it. Pulumi serializes a dynamic
+ * provider into every resource's inputs and state (`__provider`), and the dynamic provider
+ * process runs that text:
+ *
+ * - Installed under node_modules, this package's modules are required by name, so the text
+ *   is one `require` of the installed provider module (a few hundred bytes).
+ * - Run from a checkout (this repository as the project, `npm link`, a `file:` directory
+ *   dependency), Pulumi would copy every function the provider reaches, each wrapped on its
+ *   own: about 52 KB per document, twice in the state (inputs and outputs), carried through
+ *   the engine on every step. Instead the provider is bundled by esbuild into one minified
+ *   CommonJS text (about 19 KB) that the serialized provider evaluates on first use. The
+ *   state stays self-contained: a later `destroy` runs the code that was recorded.
+ *
+ * The bundle is made once per program from the TypeScript sources when they are there (so
+ * `pulumi up` by hand, `npm run org` and the tests record the same text), otherwise from the
+ * compiled files beside this one. The same sources and esbuild version give the same text:
+ * no timestamps, no paths, no source map.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
+import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState } from "./sessionDocumentProvider";
+
+type Provider = pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState>;
+
+const providerModule = "sessionDocumentProvider";
+
+/** Whether Pulumi serializes this package's modules by reference: it does for code under node_modules. */
+export function installedAsPackage(file: string = __filename): boolean {
+    return file.split(path.sep).includes("node_modules");
+}
+
+/** The provider's entry file: its TypeScript source when the checkout has it, else the compiled file beside this one. */
+export function providerEntry(): string {
+    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].map((root) => path.join(root, "providers", `${providerModule}.ts`));
+    return candidates.find((file) => fs.existsSync(file)) ?? path.join(__dirname, `${providerModule}.js`);
+}
+
+/** The provider and everything it reaches from this package, as one minified CommonJS module. */
+export function providerBundle(entry: string = providerEntry()): string {
+    const esbuild: typeof import("esbuild") = require("esbuild");
+    const result = esbuild.buildSync({
+        absWorkingDir: path.dirname(entry),
+        entryPoints: [path.basename(entry)],
+        bundle: true,
+        platform: "node",
+        format: "cjs",
+        target: "node22",
+        // Loaded at run time through requireFromPackage (providers/packageRequire.ts), which
+        // resolves them beside this package.
+        external: ["@aws-sdk/*", "@grpc/grpc-js", "@pulumi/pulumi", "@pulumi/pulumi/*", "js-yaml", "fast-deep-equal"],
+        minify: true,
+        // Function names stay in the stack traces of the provider's errors.
+        keepNames: true,
+        legalComments: "none",
+        charset: "utf8",
+        sourcemap: false,
+        write: false,
+        logLevel: "silent",
+    });
+    const [output] = result.outputFiles;
+    if (!output) throw new Error(`esbuild produced no output for ${entry}`);
+    return output.text;
+}
+
+/**
+ * A provider whose every method evaluates `code` (once) and calls the bundled provider.
+ * `filename` stands in for the bundle's own path: the bundled `requireFromPackage` resolves
+ * the AWS SDK and the other modules from there.
+ */
+export function bundledProvider(code: string, filename: string): Provider {
+    // An object, not a variable: Pulumi serializes an object once, at the top of the text,
+    // while a captured variable would start out empty again on every call.
+    const evaluated: { provider?: Provider } = {};
+    const provider = (): Provider => {
+        if (evaluated.provider === undefined) {
+            const { dirname }: typeof import("node:path") = require("node:path");
+            const module = { exports: {} as { sessionDocumentProvider?: Provider } };
+            new Function("exports", "require", "module", "__filename", "__dirname", code)(module.exports, require, module, filename, dirname(filename));
+            if (!module.exports.sessionDocumentProvider) throw new Error("the bundled Session document provider exports no sessionDocumentProvider");
+            evaluated.provider = module.exports.sessionDocumentProvider;
+        }
+        return evaluated.provider;
+    };
+    return {
+        check: (olds, news) => provider().check!(olds, news),
+        diff: (id, olds, news) => provider().diff!(id, olds, news),
+        create: (inputs) => provider().create(inputs),
+        read: (id, props) => provider().read!(id, props),
+        update: (id, olds, news) => provider().update!(id, olds, news),
+        delete: (id, props) => provider().delete!(id, props),
+    };
+}
+
+let forEngine: Provider | undefined;
+
+/** The provider to hand to `pulumi.dynamic.Resource`: the same object for every document of a program. */
+export function engineProvider(): Provider {
+    if (!forEngine) {
+        const entry = providerEntry();
+        forEngine = installedAsPackage() ? sessionDocumentProvider : bundledProvider(providerBundle(entry), entry);
+    }
+    return forEngine;
+}

@@ -1,0 +1,353 @@
+/**
+ * The Session document's dynamic provider: one SSM Session document in one account and
+ * Region, adopted (what was there is recorded), kept equal to the desired content, and
+ * handed back per `onDelete` (the state machine: docs/architecture.md).
+ *
+ * This code runs in the dynamic provider process (providers/engineProvider.ts: bundled,
+ * or required from the installed package). So it never touches `pulumi` at run time,
+ * requires the AWS SDK inside functions, and holds no clients or credentials.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
+import { documentResourceSettings, maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { roleSessionName } from "../core/names";
+import { releaseMessage } from "../core/release";
+import * as rules from "../core/rules";
+import { defaultDocumentName, defaultPreferences, OnDelete, onDeleteValues } from "../core/settings";
+import * as operations from "./documentOperations";
+import type { DocumentFormat } from "./documentOperations";
+import { requireFromPackage } from "./packageRequire";
+
+/** The inputs after `check`: validated, defaults applied. */
+export interface SessionDocumentInputs {
+    accountId: string;
+    region: string;
+    roleArn?: string;
+    documentName: string;
+    content: SessionDocumentContent;
+    onDelete: OnDelete;
+    keepDocumentVersions: number;
+    owner: string;
+    takeOver: boolean;
+}
+
+/** What the resource records in state. */
+export interface SessionDocumentState extends Omit<SessionDocumentInputs, "content"> {
+    /** The default version's content; after a refresh, the live one. Null when refresh finds no document. */
+    content: SessionDocumentContent | null;
+    /** The default version after the last operation; null when refresh finds no document. */
+    documentVersion: string | null;
+    /** The default version's content found at adoption, exactly; null when there was no document. */
+    adoptedContent: string | null;
+    adoptedFormat: DocumentFormat | null;
+    adoptedVersion: string | null;
+    /**
+     * `contentDigest` of the content the last create or update applied; a refresh keeps it.
+     * Absent in state written before it existed (and after an import): then the document
+     * counts as possibly edited outside the stack.
+     */
+    appliedContentSha256?: string;
+}
+
+/** The document's defaults are the configuration's (core/settings.ts). */
+export const defaultOnDelete: OnDelete = defaultPreferences.onDelete;
+export const defaultKeepDocumentVersions: number = defaultPreferences.keepDocumentVersions;
+
+/** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
+export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export { roleSessionName } from "../core/names";
+
+type Failure = pulumi.dynamic.CheckFailure;
+type Checked<T> = { value: T } | { reason: string };
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+    return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function containsUnknown(value: unknown): boolean {
+    if (value === unknownValue) return true;
+    if (Array.isArray(value)) return value.some(containsUnknown);
+    return isPlainObject(value) && Object.values(value).some(containsUnknown);
+}
+
+function shown(value: unknown): string {
+    return value === undefined ? "nothing" : JSON.stringify(value);
+}
+
+function checkAccountId(value: unknown): Checked<string> {
+    if (typeof value === "string" && rules.isAccountId(value)) return { value };
+    return { reason: `accountId must be ${rules.accountIdRule} as a string; got ${shown(value)}` };
+}
+
+function checkRegion(value: unknown): Checked<string> {
+    if (typeof value === "string" && rules.isRegion(value)) return { value };
+    return { reason: `region must be ${rules.regionRule}; got ${shown(value)}` };
+}
+
+function checkRoleArn(value: unknown): Checked<string | undefined> {
+    if (value === undefined || value === null || value === "") return { value: undefined };
+    if (typeof value === "string" && rules.isRoleArn(value)) return { value };
+    return { reason: `roleArn must be ${rules.roleArnRule}; got ${shown(value)}` };
+}
+
+function checkDocumentName(value: unknown): Checked<string> {
+    if (value === undefined || value === null || value === "") return { value: defaultDocumentName };
+    if (typeof value === "string" && rules.isDocumentName(value)) return { value };
+    return { reason: `documentName must be ${rules.documentNameRule}; got ${shown(value)}` };
+}
+
+function checkContent(value: unknown): Checked<SessionDocumentContent> {
+    if (!isPlainObject(value) || typeof value.schemaVersion !== "string" || typeof value.sessionType !== "string" || !isPlainObject(value.inputs)) {
+        return { reason: `content must be a Session document object with schemaVersion, sessionType and inputs; got ${shown(value).slice(0, 200)}` };
+    }
+    const bytes = containsUnknown(value) ? 0 : Buffer.byteLength(operations.serializeContent(value), "utf8");
+    if (bytes > maxDocumentContentBytes) return { reason: `content is ${bytes} bytes as JSON; SSM allows at most ${maxDocumentContentBytes}` };
+    return { value: value as unknown as SessionDocumentContent };
+}
+
+function checkOnDelete(value: unknown): Checked<OnDelete> {
+    if (value === undefined || value === null) return { value: defaultOnDelete };
+    if (onDeleteValues.some((allowed) => allowed === value)) return { value: value as OnDelete };
+    return { reason: `onDelete must be one of ${onDeleteValues.join(", ")}; got ${shown(value)}` };
+}
+
+function checkKeepDocumentVersions(value: unknown): Checked<number> {
+    if (value === undefined || value === null) return { value: defaultKeepDocumentVersions };
+    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
+    if (typeof n === "number" && Number.isInteger(n) && n >= 0) return { value: n };
+    return { reason: `keepDocumentVersions must be a whole number, 0 (keep all) or more; got ${shown(value)}` };
+}
+
+function checkOwner(value: unknown): Checked<string> {
+    if (typeof value === "string" && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value)) return { value };
+    return { reason: `owner must be 1 to 256 letters, digits, spaces or _.:/=+-@ (it becomes a tag value); got ${shown(value)}` };
+}
+
+function checkTakeOver(value: unknown): Checked<boolean> {
+    if (value === undefined || value === null) return { value: defaultPreferences.takeOver };
+    if (typeof value === "boolean") return { value };
+    if (value === "true" || value === "false") return { value: value === "true" };
+    return { reason: `takeOver must be true or false; got ${shown(value)}` };
+}
+
+/** An assumed role in another account would pass the account check only to write somewhere unexpected. */
+function roleAccountFailure(inputs: SessionDocumentInputs): Failure | undefined {
+    if (!inputs.roleArn || containsUnknown(inputs.roleArn) || containsUnknown(inputs.accountId)) return undefined;
+    const roleAccount = rules.accountOfArn(inputs.roleArn);
+    if (roleAccount === inputs.accountId) return undefined;
+    return { property: "roleArn", reason: `roleArn ${inputs.roleArn} is in account ${roleAccount}, but accountId is ${inputs.accountId}` };
+}
+
+/** Validates and normalizes raw inputs; values not yet known (preview) pass through unchecked. */
+export function checkSessionDocumentInputs(news: unknown): { inputs: SessionDocumentInputs; failures: Failure[] } {
+    const raw = isPlainObject(news) ? news : {};
+    const failures: Failure[] = [];
+    const field = <T>(property: keyof SessionDocumentInputs, check: (value: unknown) => Checked<T>): T => {
+        const value = raw[property];
+        if (value === unknownValue) return value as unknown as T;
+        const result = check(value);
+        if ("reason" in result) {
+            failures.push({ property, reason: result.reason });
+            return value as T;
+        }
+        return result.value;
+    };
+    const inputs: SessionDocumentInputs = {
+        accountId: field("accountId", checkAccountId),
+        region: field("region", checkRegion),
+        roleArn: field("roleArn", checkRoleArn),
+        documentName: field("documentName", checkDocumentName),
+        content: field("content", checkContent),
+        onDelete: field("onDelete", checkOnDelete),
+        keepDocumentVersions: field("keepDocumentVersions", checkKeepDocumentVersions),
+        owner: field("owner", checkOwner),
+        takeOver: field("takeOver", checkTakeOver),
+    };
+    const roleFailure = roleAccountFailure(inputs);
+    if (roleFailure) failures.push(roleFailure);
+    return { inputs: withoutUndefined(inputs), failures };
+}
+
+/** create and update are only called with checked inputs; checking again keeps them honest. */
+function requireValid(news: unknown): SessionDocumentInputs {
+    const { inputs, failures } = checkSessionDocumentInputs(news);
+    if (failures.length > 0) throw new Error(failures.map((f) => f.reason).join("; "));
+    return inputs;
+}
+
+/** The engine cannot carry `undefined` in resource properties. */
+function withoutUndefined<T extends object>(value: T): T {
+    return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** Where a document is and how to reach it. */
+interface DocumentLocation {
+    accountId: string;
+    region: string;
+    roleArn?: string;
+}
+
+/**
+ * An SSM client for the target, after checking with STS that the credentials are for the
+ * target's account: wrong credentials must fail here, not write another account's
+ * document. Endpoints are not set: the SDK honours AWS_ENDPOINT_URL, which tests use.
+ */
+async function connect(target: DocumentLocation): Promise<SSMClient> {
+    const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = requireFromPackage("@aws-sdk/client-ssm");
+    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
+    // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
+    const base = { region: target.region, retryMode: "adaptive", maxAttempts: 6 } satisfies SSMClientConfig;
+    let credentials: SSMClientConfig["credentials"];
+    if (target.roleArn) {
+        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = requireFromPackage("@aws-sdk/credential-providers");
+        credentials = fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base });
+    }
+    const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
+    if (identity.Account !== target.accountId) {
+        const via = target.roleArn ? `role ${target.roleArn}` : "the ambient credentials";
+        throw new Error(
+            `Refusing to touch the Session document: ${via} act in account ${identity.Account} (${identity.Arn}), but the document belongs to account ${target.accountId}`,
+        );
+    }
+    return new Client({ ...base, credentials });
+}
+
+/**
+ * A message in the engine's output (`pulumi destroy` shows it under Diagnostics, the
+ * automation API as a diagnostic event). Dynamic providers get the engine's address as
+ * their first argument but no logger of their own; if the engine cannot be reached the
+ * message goes to stderr, which the engine also shows.
+ */
+async function engineLog(severity: "info" | "warning", message: string): Promise<void> {
+    const engineAddress = process.argv[2] ?? "";
+    try {
+        if (!/^[\w.-]+:\d+$/.test(engineAddress)) throw new Error("not running under the engine");
+        const grpc: typeof import("@grpc/grpc-js") = requireFromPackage("@grpc/grpc-js");
+        const engineRpc = requireFromPackage<typeof import("@pulumi/pulumi/proto/engine_grpc_pb")>("@pulumi/pulumi/proto/engine_grpc_pb");
+        const engineProto = requireFromPackage<typeof import("@pulumi/pulumi/proto/engine_pb")>("@pulumi/pulumi/proto/engine_pb");
+        const engine = new engineRpc.EngineClient(engineAddress, grpc.credentials.createInsecure());
+        const request = new engineProto.LogRequest();
+        request.setSeverity(severity === "warning" ? engineProto.LogSeverity.WARNING : engineProto.LogSeverity.INFO);
+        request.setMessage(message);
+        const deadline = { deadline: Date.now() + 10_000 };
+        await new Promise<void>((resolve, reject) =>
+            engine.log(request, new grpc.Metadata(), deadline, (err: Error | null) => (err ? reject(err) : resolve())),
+        );
+        engine.close();
+    } catch {
+        console.error(`${severity}: ${message}`);
+    }
+}
+
+function resourceId(inputs: { accountId: string; region: string; documentName: string }): string {
+    return `${inputs.accountId}/${inputs.region}/${inputs.documentName}`;
+}
+
+function desiredOf(inputs: SessionDocumentInputs): operations.DesiredDocument {
+    return {
+        name: inputs.documentName,
+        content: inputs.content,
+        owner: inputs.owner,
+        takeOver: inputs.takeOver,
+        keepDocumentVersions: inputs.keepDocumentVersions,
+    };
+}
+
+function stateOf(
+    inputs: SessionDocumentInputs,
+    adoption: operations.Adoption,
+    documentVersion: string | null,
+    content: SessionDocumentContent | null,
+): SessionDocumentState {
+    const appliedContentSha256 = operations.contentDigest(inputs.content);
+    return withoutUndefined({ ...inputs, content, documentVersion, ...adoption, appliedContentSha256 });
+}
+
+function adoptionOf(state: Partial<SessionDocumentState>): operations.Adoption {
+    return { adoptedContent: state.adoptedContent ?? null, adoptedFormat: state.adoptedFormat ?? null, adoptedVersion: state.adoptedVersion ?? null };
+}
+
+/** State for an ID alone (an import): the document as it is now counts as what was adopted. */
+function stateFromId(id: string): Partial<SessionDocumentState> {
+    const [accountId, region, documentName] = id.split("/");
+    return { accountId, region, documentName: documentName ?? defaultDocumentName };
+}
+
+const replacingProperties = ["accountId", "region", "documentName"] as const;
+
+/** The key under which the dynamic-provider server keeps the serialized provider in inputs and state. */
+const providerKey = "__provider";
+
+/**
+ * Whether the engine's own comparison of the recorded inputs with the new ones shows this
+ * change exactly. Then `diff` answers "unknown" and the engine computes the detailed diff
+ * (the SDK's dynamic provider cannot pass one on), so `pulumi preview --diff` marks just the
+ * changed fields. It does when the live content (the state's, refreshed or not) is the content
+ * last applied, nothing forces a replacement, no value is unknown yet, and the provider's code
+ * is the same (otherwise its 50 KB of serialized code would be in the diff). In any other
+ * case, a document edited outside the stack above all, `diff` answers "changed" itself: the
+ * recorded inputs would not show that edit, and the engine would do nothing.
+ */
+function inputsTellTheChange(olds: SessionDocumentState, news: SessionDocumentInputs, replaces: readonly string[], unknown: boolean): boolean {
+    const liveIsApplied = olds.appliedContentSha256 !== undefined && olds.appliedContentSha256 === operations.contentDigest(olds.content);
+    const sameProvider = (olds as unknown as Record<string, unknown>)[providerKey] === (news as unknown as Record<string, unknown>)[providerKey];
+    return liveIsApplied && sameProvider && replaces.length === 0 && !unknown;
+}
+
+export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState> = {
+    async check(_olds, news) {
+        const { inputs, failures } = checkSessionDocumentInputs(news);
+        return { inputs, failures };
+    },
+
+    async diff(_id, olds, news) {
+        const replaces = replacingProperties.filter((key) => news[key] === unknownValue || olds[key] !== news[key]);
+        const unknown = containsUnknown(news.content);
+        const contentChanged = unknown || !operations.sameContent(olds.content, news.content);
+        const settingsChanged = documentResourceSettings.some((key) => olds[key] !== news[key]);
+        const changes = replaces.length > 0 || contentChanged || settingsChanged;
+        return { changes: changes && inputsTellTheChange(olds, news, replaces, unknown) ? undefined : changes, replaces, deleteBeforeReplace: false };
+    },
+
+    async create(news) {
+        const inputs = requireValid(news);
+        const client = await connect(inputs);
+        const result = await operations.adoptDocument(client, desiredOf(inputs));
+        const adoption = adoptionOf(result);
+        return { id: resourceId(inputs), outs: stateOf(inputs, adoption, result.documentVersion, inputs.content) };
+    },
+
+    async read(id, props) {
+        const known: Partial<SessionDocumentState> = props && typeof props.accountId === "string" ? props : stateFromId(id);
+        const client = await connect(known as DocumentLocation);
+        const live = await operations.readDefault(client, known.documentName ?? defaultDocumentName);
+        const imported = known.adoptedContent === undefined;
+        const adoption: operations.Adoption = imported
+            ? { adoptedContent: live?.raw ?? null, adoptedFormat: live?.format ?? null, adoptedVersion: live?.version ?? null }
+            : adoptionOf(known);
+        const state = {
+            ...known,
+            ...adoption,
+            // A missing document keeps its state (and what was adopted): the next update recreates it.
+            content: (live?.content as SessionDocumentContent | undefined) ?? null,
+            documentVersion: live?.version ?? null,
+        };
+        return { id, props: withoutUndefined(state) as SessionDocumentState };
+    },
+
+    async update(_id, olds, news) {
+        const inputs = requireValid(news);
+        const client = await connect(inputs);
+        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionOf(olds));
+        return { outs: stateOf(inputs, adoptionOf(olds), result.documentVersion, inputs.content) };
+    },
+
+    async delete(id, props) {
+        const client = await connect(props);
+        const onDelete = props.onDelete ?? defaultOnDelete;
+        const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionOf(props) });
+        // Every document says what became of it; one left to another owner is worth a warning.
+        await engineLog(outcome.kind === "left to its owner" ? "warning" : "info", releaseMessage({ document: id, ...outcome }, onDelete));
+    },
+};
