@@ -14,8 +14,10 @@
  *
  * The bundle is made once per program from the TypeScript sources when they are there (so
  * `pulumi up` by hand, `npm run org` and the tests record the same text), otherwise from the
- * compiled files beside this one. The same sources and esbuild version give the same text:
- * no timestamps, no paths, no source map.
+ * compiled files beside this one, for the oldest Node.js the package supports (its
+ * `engines`). The same sources and esbuild version give the same bundle: no timestamps, no
+ * paths, no source map. The serialized provider adds the entry's path, from which the
+ * bundled code resolves the AWS SDK and the other modules it loads.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -31,14 +33,34 @@ export function installedAsPackage(file: string = __filename): boolean {
     return file.split(path.sep).includes("node_modules");
 }
 
+/** This package's root: beside providers/ when the program runs from the sources, one further up from dist/ or lib/. */
+function packageRoot(): string {
+    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")];
+    const root = candidates.find((dir) => fs.existsSync(path.join(dir, "package.json")));
+    if (!root) throw new Error(`cannot find this package's package.json; looked in ${candidates.join(", ")}`);
+    return root;
+}
+
 /** The provider's entry file: its TypeScript source when the checkout has it, else the compiled file beside this one. */
-export function providerEntry(): string {
-    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")].map((root) => path.join(root, "providers", `${providerModule}.ts`));
-    return candidates.find((file) => fs.existsSync(file)) ?? path.join(__dirname, `${providerModule}.js`);
+export function providerEntry(root: string = packageRoot()): string {
+    const source = path.join(root, "providers", `${providerModule}.ts`);
+    return fs.existsSync(source) ? source : path.join(__dirname, `${providerModule}.js`);
+}
+
+/** esbuild's target for the oldest Node.js an `engines.node` range allows: `^22.12.0 || ^24.0.0` gives node22. */
+export function nodeTarget(range: string): string {
+    const majors = [...range.matchAll(/(\d+)(?:\.\d+){0,2}/g)].map((m) => Number(m[1]));
+    if (majors.length === 0) throw new Error(`package.json engines.node names no Node.js version: ${JSON.stringify(range)}`);
+    return `node${Math.min(...majors)}`;
+}
+
+function packageNodeTarget(root: string = packageRoot()): string {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { engines?: { node?: string } };
+    return nodeTarget(manifest.engines?.node ?? "");
 }
 
 /** The provider and everything it reaches from this package, as one minified CommonJS module. */
-export function providerBundle(entry: string = providerEntry()): string {
+export function providerBundle(entry: string = providerEntry(), target: string = packageNodeTarget()): string {
     const esbuild: typeof import("esbuild") = require("esbuild");
     const result = esbuild.buildSync({
         absWorkingDir: path.dirname(entry),
@@ -46,7 +68,7 @@ export function providerBundle(entry: string = providerEntry()): string {
         bundle: true,
         platform: "node",
         format: "cjs",
-        target: "node22",
+        target,
         // Loaded at run time through requireFromPackage (providers/packageRequire.ts), which
         // resolves them beside this package.
         external: ["@aws-sdk/*", "@grpc/grpc-js", "@pulumi/pulumi", "@pulumi/pulumi/*", "js-yaml", "fast-deep-equal"],
