@@ -4,10 +4,10 @@
  * runtime. The bundle is made when the program runs (preview, up), from the TypeScript
  * sources, so esbuild is a runtime dependency and nothing generated is committed.
  */
-import * as esbuild from "esbuild";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { handlerRuntime } from "../core/template";
+import { commonJsBundle } from "../providers/bundle";
 
 /** The Node.js the template's Lambda runtime provides: nodejs22.x is node22. */
 const esbuildTarget = handlerRuntime.replace(/^nodejs(\d+)\.x$/, "node$1");
@@ -37,26 +37,12 @@ export function handlerBundle(): string {
 }
 
 export function buildBundle(): string {
-    const root = sourceRoot();
-    const result = esbuild.buildSync({
-        absWorkingDir: root,
-        entryPoints: [path.join("lambda", entryName)],
-        bundle: true,
-        platform: "node",
+    return commonJsBundle({
+        root: sourceRoot(),
+        entry: path.join("lambda", entryName),
         target: esbuildTarget,
-        format: "cjs",
         // The Lambda Node.js runtimes include the AWS SDK for JavaScript v3.
         external: ["@aws-sdk/*"],
-        minify: true,
-        // Keeps function names in stack traces in the handler's log.
-        keepNames: true,
-        legalComments: "eof",
-        charset: "utf8",
-        sourcemap: false,
-        write: false,
-        logLevel: "silent",
+        what: "the custom-resource handler",
     });
-    const [output] = result.outputFiles;
-    if (!output) throw new Error("esbuild produced no output for the custom-resource handler");
-    return output.text;
 }

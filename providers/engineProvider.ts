@@ -22,6 +22,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
+import { commonJsBundle } from "./bundle";
 import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState } from "./sessionDocumentProvider";
 
 type Provider = pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState>;
@@ -61,29 +62,15 @@ function packageNodeTarget(root: string = packageRoot()): string {
 
 /** The provider and everything it reaches from this package, as one minified CommonJS module. */
 export function providerBundle(entry: string = providerEntry(), target: string = packageNodeTarget()): string {
-    const esbuild: typeof import("esbuild") = require("esbuild");
-    const result = esbuild.buildSync({
-        absWorkingDir: path.dirname(entry),
-        entryPoints: [path.basename(entry)],
-        bundle: true,
-        platform: "node",
-        format: "cjs",
+    return commonJsBundle({
+        root: path.dirname(entry),
+        entry: path.basename(entry),
         target,
         // Loaded at run time through requireFromPackage (providers/packageRequire.ts), which
         // resolves them beside this package.
         external: ["@aws-sdk/*", "@grpc/grpc-js", "@pulumi/pulumi", "@pulumi/pulumi/*", "js-yaml", "fast-deep-equal"],
-        minify: true,
-        // Function names stay in the stack traces of the provider's errors.
-        keepNames: true,
-        legalComments: "none",
-        charset: "utf8",
-        sourcemap: false,
-        write: false,
-        logLevel: "silent",
+        what: entry,
     });
-    const [output] = result.outputFiles;
-    if (!output) throw new Error(`esbuild produced no output for ${entry}`);
-    return output.text;
 }
 
 /**
