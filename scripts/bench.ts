@@ -51,14 +51,14 @@ function targetsFor(n: number, series: number): OrgTarget[] {
 }
 
 /** Runs of each single-stack preview; the median is kept, since one run is noisy on a shared machine. */
-const previewRuns = 3;
+const previewRuns = 5;
 
 /**
  * Rounds of the fan-out's and the loop's phases (first up, no-op up, drift, then a destroy
  * that is not timed, so the next round's first up is a first up again). Each row keeps the
  * round with the median wall time; writes and failures are the worst of all rounds.
  */
-const rounds = 3;
+const rounds = 5;
 
 type Measured = Omit<Measurement, "mode" | "n" | "phase">;
 
