@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { handlerRuntime } from "../core/template";
-import { commonJsBundle } from "../providers/bundle";
+import { commonJsBundle, packageRootFrom } from "../providers/bundle";
 
 /** The Node.js the template's Lambda runtime provides: nodejs22.x is node22. */
 const esbuildTarget = handlerRuntime.replace(/^nodejs(\d+)\.x$/, "node$1");
@@ -19,10 +19,9 @@ const entryName = "handler.ts";
  * runs (ts-node), or the repository's when compiled tests run from dist/lambda.
  */
 export function sourceRoot(): string {
-    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")];
-    const found = candidates.find((dir) => fs.existsSync(path.join(dir, "lambda", entryName)));
-    if (!found) throw new Error(`cannot find lambda/${entryName}; looked under ${candidates.join(", ")}`);
-    return found;
+    const root = packageRootFrom(__dirname);
+    if (!fs.existsSync(path.join(root, "lambda", entryName))) throw new Error(`cannot find lambda/${entryName} under ${root}`);
+    return root;
 }
 
 let cached: string | undefined;

@@ -5,6 +5,20 @@
  * (providers/engineProvider.ts). The same sources and esbuild version give the same text: no
  * timestamps, no absolute paths, no source map.
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+/**
+ * This package's root, seen from the directory of one of its modules: one level up when the
+ * module runs from its sources (lambda/, providers/), two when compiled (dist/…, lib/…).
+ */
+export function packageRootFrom(moduleDir: string): string {
+    const candidates = [path.resolve(moduleDir, ".."), path.resolve(moduleDir, "..", "..")];
+    const root = candidates.find((dir) => fs.existsSync(path.join(dir, "package.json")));
+    if (!root) throw new Error(`cannot find this package's package.json; looked in ${candidates.join(", ")}`);
+    return root;
+}
+
 export interface BundleOptions {
     /** The directory paths in the bundle are relative to. */
     root: string;

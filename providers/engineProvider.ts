@@ -22,7 +22,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
-import { commonJsBundle } from "./bundle";
+import { commonJsBundle, packageRootFrom } from "./bundle";
 import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState } from "./sessionDocumentProvider";
 
 type Provider = pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState>;
@@ -34,16 +34,8 @@ export function installedAsPackage(file: string = __filename): boolean {
     return file.split(path.sep).includes("node_modules");
 }
 
-/** This package's root: beside providers/ when the program runs from the sources, one further up from dist/ or lib/. */
-function packageRoot(): string {
-    const candidates = [path.resolve(__dirname, ".."), path.resolve(__dirname, "..", "..")];
-    const root = candidates.find((dir) => fs.existsSync(path.join(dir, "package.json")));
-    if (!root) throw new Error(`cannot find this package's package.json; looked in ${candidates.join(", ")}`);
-    return root;
-}
-
 /** The provider's entry file: its TypeScript source when the checkout has it, else the compiled file beside this one. */
-export function providerEntry(root: string = packageRoot()): string {
+export function providerEntry(root: string = packageRootFrom(__dirname)): string {
     const source = path.join(root, "providers", `${providerModule}.ts`);
     return fs.existsSync(source) ? source : path.join(__dirname, `${providerModule}.js`);
 }
@@ -55,7 +47,7 @@ export function nodeTarget(range: string): string {
     return `node${Math.min(...majors)}`;
 }
 
-function packageNodeTarget(root: string = packageRoot()): string {
+function packageNodeTarget(root: string = packageRootFrom(__dirname)): string {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { engines?: { node?: string } };
     return nodeTarget(manifest.engines?.node ?? "");
 }
@@ -107,8 +99,12 @@ let forEngine: Provider | undefined;
 /** The provider to hand to `pulumi.dynamic.Resource`: the same object for every document of a program. */
 export function engineProvider(): Provider {
     if (!forEngine) {
-        const entry = providerEntry();
-        forEngine = installedAsPackage() ? sessionDocumentProvider : bundledProvider(providerBundle(entry), entry);
+        if (installedAsPackage()) {
+            forEngine = sessionDocumentProvider;
+        } else {
+            const entry = providerEntry();
+            forEngine = bundledProvider(providerBundle(entry), entry);
+        }
     }
     return forEngine;
 }
