@@ -340,19 +340,31 @@ async function runRecovering(stack: Stack, options: RolloutOptions, write: (text
     }
 }
 
+/**
+ * preview and up refresh first (unless told not to), with the program running: each resource
+ * is read, through the provider the program registers, just before its step is decided, so
+ * the engine starts the document provider once per run. A refresh ahead of the whole run
+ * (`--run-program=false`, the CLI's default) reads through a provider loaded from the state,
+ * and the update then starts a second one. What is read, and what the steps compare, is the same.
+ */
+function refreshFirst(options: RolloutOptions): { refresh: boolean; runProgram?: boolean } {
+    const refresh = options.refreshBeforeUp ?? true;
+    return refresh ? { refresh, runProgram: true } : { refresh };
+}
+
 async function runCommand(stack: Stack, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
     const io = { onOutput: write, onError: write, color: "never" as const };
     switch (options.command) {
         case "preview": {
             const events: EngineEvent[] = [];
-            const r = await stack.preview({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
+            const r = await stack.preview({ ...io, ...refreshFirst(options), onEvent: (e) => events.push(e) });
             const documentChanges = changesFromPreviewEvents(events);
             return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary }, documentChanges };
         }
         // up, refresh and destroy take their counts from the run's own summary event (see withoutFollowUpQueries).
         case "up": {
             const events: EngineEvent[] = [];
-            await stack.up({ ...io, refresh: options.refreshBeforeUp ?? true, onEvent: (e) => events.push(e) });
+            await stack.up({ ...io, ...refreshFirst(options), onEvent: (e) => events.push(e) });
             return { ...summaryResult(events), documentChanges: changesFromPreviewEvents(events) };
         }
         case "refresh": {

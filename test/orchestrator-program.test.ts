@@ -102,5 +102,64 @@ describe("the program npm run org runs inline", function () {
             expect(again.results.map((r) => r.changeSummary)).to.deep.equal(targets.map(() => ({ same: 1 })));
             expect(calls.sort()).to.deep.equal(["stack ls", ...targets.flatMap(() => ["stack export", "up"])].sort());
         });
+
+        it("preview and up refresh with the program running: the document provider starts once per target, not once more for the refresh", async () => {
+            const project = projectCopy(path.join(dir, "providers"));
+            const env = await engineEnv(moto, path.join(dir, "providers-backend"));
+            // Every start of the dynamic-provider plugin, through a wrapper beside the CLI: the
+            // Automation API puts the CLI's directory first on PATH, where the engine looks first.
+            const cliRoot = fs.mkdtempSync(path.join(dir, "cli-"));
+            const starts = path.join(cliRoot, "starts");
+            const plugin = "pulumi-resource-pulumi-nodejs";
+            const realBin = await pulumiBin();
+            fs.mkdirSync(path.join(cliRoot, "bin"));
+            for (const f of fs.readdirSync(realBin).filter((f) => f !== plugin)) fs.symlinkSync(path.join(realBin, f), path.join(cliRoot, "bin", f));
+            fs.writeFileSync(path.join(cliRoot, "bin", plugin), `#!/bin/sh\necho start >> '${starts}'\nexec '${path.join(realBin, plugin)}' "$@"\n`, {
+                mode: 0o755,
+            });
+            const targets: OrgTarget[] = ["555555555555", "666666666666"].map((accountId) => ({
+                accountId,
+                region: "eu-west-1",
+                roleName: "OrgAdmin",
+                stackName: `providers.${accountId}.eu-west-1`,
+            }));
+            const pulumiCommand = await PulumiCommand.get({ root: cliRoot });
+            const rollout = (command: "preview" | "up") =>
+                runRollout({
+                    command,
+                    targets,
+                    stackConfig: (t) => ({
+                        "aws:region": t.region,
+                        "sessionManager:sessionDataEncryption": "false",
+                        "sessionManager:createCWLogGroup": "false",
+                        "sessionManager:instancePolicy": "false",
+                        "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: [t.region], roleName: t.roleName }]),
+                    }),
+                    projectDir: project,
+                    program: inlineProgramFor(project),
+                    parallel: 2,
+                    logDir: path.join(dir, "providers-logs"),
+                    envVars: env,
+                    pulumiCommand,
+                });
+            const startsOf = async (command: "preview" | "up") => {
+                fs.rmSync(starts, { force: true });
+                const report = await rollout(command);
+                expect(report.results.map((r) => r.error ?? r.outcome)).to.deep.equal(targets.map(() => "succeeded"));
+                return fs.readFileSync(starts, "utf8").split("\n").filter(Boolean).length;
+            };
+            // The inline program runs here, and a preview checks from here that it can reach each account.
+            const saved = { ...process.env };
+            Object.assign(process.env, env);
+            try {
+                expect(await startsOf("up"), "first up").to.equal(targets.length);
+                // Now each stack has a document in its state, which the refresh reads.
+                expect(await startsOf("up"), "no-op up").to.equal(targets.length);
+                expect(await startsOf("preview"), "preview").to.equal(targets.length);
+            } finally {
+                for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+                Object.assign(process.env, saved);
+            }
+        });
     });
 });
