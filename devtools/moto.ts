@@ -10,6 +10,8 @@ export interface Moto {
     /** e.g. http://127.0.0.1:40123 */
     endpoint: string;
     port: number;
+    /** The moto_server process (the benchmark counts its CPU time). */
+    pid: number;
     /** Forgets every emulated resource in every account and Region. */
     reset(): Promise<void>;
     stop(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startMoto(options: { timeoutMs?: number } = {}): Promise<M
     return {
         endpoint,
         port,
+        pid: child.pid as number,
         async reset() {
             const res = await fetch(`${endpoint}/moto-api/reset`, { method: "POST", signal: AbortSignal.timeout(10_000) });
             if (!res.ok) throw new Error(`moto reset failed: ${res.status}`);

@@ -7,6 +7,7 @@
 //
 // SSM calls are counted at a loopback proxy in front of moto (devtools/awsProxy), which sees
 // every request the document provider makes, whichever process makes it.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -33,6 +34,8 @@ interface Measurement {
     n: number;
     phase: Phase;
     ms: number;
+    /** CPU time of every process the run used (see cpuMs), or undefined where it cannot be read. */
+    cpuMs?: number;
     reads: number;
     writes: number;
     failed: number;
@@ -102,11 +105,48 @@ function ssmCounts(proxy: AwsProxy): { reads: number; writes: number } {
     return { reads: ssm.length - writes, writes };
 }
 
-async function measure(proxy: AwsProxy, work: () => Promise<number>): Promise<{ ms: number; reads: number; writes: number; failed: number }> {
+/** Clock ticks per second, the unit of /proc's CPU times. */
+const clockTicks = (() => {
+    try {
+        return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+        return 100;
+    }
+})();
+
+/** User + system CPU time of a process in ms (with `children`, of the children it has waited for), from /proc. */
+function procCpuMs(pid: number | "self", children: boolean): number {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which may hold spaces: field 3 (state) is [0], utime (14) is [11].
+    const fields = stat
+        .slice(stat.lastIndexOf(")") + 2)
+        .split(" ")
+        .map(Number);
+    const ticks = fields[11] + fields[12] + (children ? fields[13] + fields[14] : 0);
+    return (ticks * 1000) / clockTicks;
+}
+
+/**
+ * CPU time used so far by every process a run involves: this one (the benchmark, the counting
+ * proxy and, for the loop, the program that runs inline), the processes it has waited for
+ * (each CLI, and the language hosts and provider plugins each CLI waited for), and moto.
+ * Linux only; undefined elsewhere.
+ */
+function cpuMs(motoPid: number): number | undefined {
+    try {
+        return procCpuMs("self", true) + procCpuMs(motoPid, true);
+    } catch {
+        return undefined;
+    }
+}
+
+async function measure(proxy: AwsProxy, motoPid: number, work: () => Promise<number>): Promise<Measured> {
     proxy.resetCounts();
     const t0 = Date.now();
+    const cpu0 = cpuMs(motoPid);
     const failed = await work();
-    return { ms: Date.now() - t0, failed, ...ssmCounts(proxy) };
+    const cpu1 = cpuMs(motoPid);
+    return { ms: Date.now() - t0, cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0, failed, ...ssmCounts(proxy) };
 }
 
 async function main(): Promise<void> {
@@ -165,7 +205,7 @@ async function main(): Promise<void> {
             const fanRuns = new Map<Phase, Measured[]>(fanOps.map(([phase]) => [phase, []]));
             for (let round = 0; round < rounds; round++) {
                 for (const [phase, op] of fanOps) {
-                    const m = await measure(proxy, async () => {
+                    const m = await measure(proxy, moto.pid, async () => {
                         await op();
                         return 0;
                     });
@@ -202,7 +242,7 @@ async function main(): Promise<void> {
                 });
             for (let round = 0; round < rounds; round++) {
                 for (const [phase, command] of loopOps) {
-                    const m = await measure(proxy, async () => (await rollout(command)).results.filter((r) => r.outcome === "failed").length);
+                    const m = await measure(proxy, moto.pid, async () => (await rollout(command)).results.filter((r) => r.outcome === "failed").length);
                     loopRuns.get(phase)?.push(m);
                 }
                 await rollout("destroy");
@@ -217,9 +257,10 @@ async function main(): Promise<void> {
 
     const base = (m: Measurement) => results.find((r) => r.mode === m.mode && r.phase === m.phase && r.n === 1);
     const ratio = (ms: number, to: number) => `${(ms / to).toFixed(2)}x`;
+    const cpuPerTarget = (m: Measurement) => (m.cpuMs === undefined ? "" : `${(m.cpuMs / 1000 / m.n).toFixed(2)}s`);
     const rows = [
-        ["floor: empty program", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", ""],
-        ["local stack", "4", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", ""],
+        ["floor: empty program", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", "", ""],
+        ["local stack", "4", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", "", ""],
         ...results.map((m) => [
             m.mode,
             String(m.n),
@@ -227,6 +268,7 @@ async function main(): Promise<void> {
             formatDuration(m.ms),
             base(m) ? ratio(m.ms, (base(m) as Measurement).ms) : "",
             ratio(m.ms, floorMs),
+            cpuPerTarget(m),
             (m.reads / m.n).toFixed(1),
             (m.writes / m.n).toFixed(1),
             m.failed ? `${m.failed} failed` : "",
@@ -235,9 +277,23 @@ async function main(): Promise<void> {
     process.stdout.write(
         `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
             `Fan-out and loop rows: the median of ${rounds} rounds of first up, no-op up and drift, each round ended by a destroy.\n` +
-            `SSM calls per target through the proxy; N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time.\n\n`,
+            `N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time. CPU per target: every process the run used\n` +
+            `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy.\n\n`,
     );
-    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
+    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
+    // What the machine allows the loop: its CPU time spread over every core it may use.
+    const cores = Math.min(os.availableParallelism(), parallel);
+    const bounds = results.flatMap((m) => {
+        const one = base(m);
+        if (m.mode !== "loop" || m.n === 1 || !one || m.cpuMs === undefined) return [];
+        const leastMs = m.cpuMs / cores;
+        return [
+            `${m.phase}, ${m.n} targets: ${(m.cpuMs / 1000).toFixed(1)} CPU-s / ${cores} cores = ${formatDuration(leastMs)} at the least, ` +
+                `${ratio(leastMs, one.ms)} one target's ${formatDuration(one.ms)}; measured ${formatDuration(m.ms)}, ${ratio(m.ms, one.ms)}`,
+        ];
+    });
+    if (bounds.length > 0)
+        process.stdout.write(`\nThe loop's least wall time, its CPU time on every core it may use:\n${bounds.map((b) => `  ${b}`).join("\n")}\n`);
     const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
     const failures = results.filter((m) => m.failed > 0);
     if (noOpWrites.length > 0 || failures.length > 0) {
