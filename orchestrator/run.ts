@@ -195,6 +195,18 @@ export async function findStaleStacks(
     return stale.sort((a, b) => a.stackName.localeCompare(b.stackName));
 }
 
+/** Runs the CLI in the workspace's directory and environment, as the workspace itself does. */
+function cliOf(workspace: LocalWorkspace): (args: string[]) => Promise<{ stdout: string }> {
+    // PulumiCommand#run is what the workspace itself runs the CLI with (it maps "no stack named"
+    // to StackNotFoundError); it is marked internal, so check it is still there.
+    const command = workspace.pulumiCommand as unknown as { run?: (args: string[], cwd: string, env: Record<string, string>) => Promise<{ stdout: string }> };
+    if (typeof command.run !== "function") throw new Error("@pulumi/pulumi's PulumiCommand has no run method any more: orchestrator/run.ts needs updating");
+    return (args) => {
+        const env: Record<string, string> = { ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
+        return (command.run as NonNullable<typeof command.run>).call(command, args, workspace.workDir, env);
+    };
+}
+
 /**
  * The workspace with stack selection turned off: the Automation API's `Stack.select` and
  * `Stack.create` run `pulumi stack select` / `stack init`, which change the stack the user
@@ -203,14 +215,7 @@ export async function findStaleStacks(
  * removing a stack keeps the user's selection too.
  */
 export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace {
-    // PulumiCommand#run is what the workspace itself runs the CLI with (it maps "no stack named"
-    // to StackNotFoundError); it is marked internal, so check it is still there.
-    const command = workspace.pulumiCommand as unknown as { run?: (args: string[], cwd: string, env: Record<string, string>) => Promise<unknown> };
-    if (typeof command.run !== "function") throw new Error("@pulumi/pulumi's PulumiCommand has no run method any more: orchestrator/run.ts needs updating");
-    const run = (args: string[]) => {
-        const env: Record<string, string> = { ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
-        return (command.run as NonNullable<typeof command.run>).call(command, args, workspace.workDir, env);
-    };
+    const run = cliOf(workspace);
     workspace.selectStack = async (stackName: string) => {
         await run(["stack", "--stack", stackName]);
     };
@@ -222,7 +227,7 @@ export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace
     workspace.removeStack = async (stackName, opts) => {
         let selected: string | undefined;
         try {
-            selected = String(((await run(["stack", "--show-name"])) as { stdout?: string }).stdout ?? "").trim() || undefined;
+            selected = (await run(["stack", "--show-name"])).stdout.trim() || undefined;
         } catch {
             // No stack selected: nothing to put back.
         }
@@ -307,7 +312,10 @@ export class InterruptedRunError extends Error {
 
 /** The operations a killed run left pending in the stack's state, e.g. "creating SessionDocument 111111111111-us-east-1-document". */
 export async function pendingOperations(stack: Stack): Promise<string[]> {
-    const state = await stack.exportStack();
+    // Not stack.exportStack(): it asks for --show-secrets, so every secret in the state would be
+    // decrypted (with a passphrase, after a key derivation of a quarter of a CPU second) for a
+    // look at the pending operations.
+    const state = JSON.parse((await cliOf(stack.workspace as LocalWorkspace)(["stack", "export", "--stack", stack.name])).stdout) as { deployment?: unknown };
     const pending = (state.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? [];
     return pending.map((op) => `${op.type ?? "?"} ${op.resource?.urn?.split("::").pop() ?? "?"}`);
 }

@@ -44,7 +44,7 @@ describe("the program npm run org runs inline", function () {
         before(async () => (moto = await startMoto()));
         after(async () => moto?.stop());
 
-        it("runs the program once per target, in parallel, each run seeing only its own stack and config; a rerun starts two CLI processes per target", async () => {
+        it("runs the program once per target, in parallel, each run seeing only its own stack and config; a rerun starts two CLI processes per target, neither decrypting secrets", async () => {
             const project = projectCopy(path.join(dir, "engine"));
             const env = await engineEnv(moto, path.join(dir, "backend"));
             const targets: OrgTarget[] = ["111111111111", "222222222222", "333333333333", "444444444444"].map((accountId) => ({
@@ -69,10 +69,12 @@ describe("the program npm run org runs inline", function () {
             const cli = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
             // Every CLI process the rollout starts, by its command (and subcommand of `stack`).
             const calls: string[] = [];
+            const decrypting: string[] = [];
             const counting = Object.create(cli) as PulumiCommand & { run: (args: string[], ...rest: unknown[]) => Promise<unknown> };
             const run = (cli as unknown as { run: (args: string[], ...rest: unknown[]) => Promise<unknown> }).run.bind(cli);
             counting.run = (args, ...rest) => {
                 calls.push(args.slice(0, args[0] === "stack" ? 2 : 1).join(" "));
+                if (args.includes("--show-secrets")) decrypting.push(args.join(" "));
                 return run(args, ...rest);
             };
             const rollout = () =>
@@ -101,6 +103,8 @@ describe("the program npm run org runs inline", function () {
             const again = await rollout();
             expect(again.results.map((r) => r.changeSummary)).to.deep.equal(targets.map(() => ({ same: 1 })));
             expect(calls.sort()).to.deep.equal(["stack ls", ...targets.flatMap(() => ["stack export", "up"])].sort());
+            // The look for pending operations leaves the state's secrets encrypted.
+            expect(decrypting, "CLI calls that decrypt the state's secrets").to.deep.equal([]);
         });
 
         it("preview and up refresh with the program running: the document provider starts once per target, not once more for the refresh", async () => {
