@@ -5,7 +5,9 @@
  *
  * This code runs in the dynamic provider process (providers/engineProvider.ts: bundled,
  * or required from the installed package). So it never touches `pulumi` at run time,
- * requires the AWS SDK inside functions, and holds no clients or credentials.
+ * requires the AWS SDK inside functions, and keeps nothing in its modules' scope: Pulumi
+ * serializes what the provider's functions reach. The one thing a process keeps, its checked
+ * sessions (see checkedSession), hangs off the global object, which Pulumi never serializes.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
@@ -195,22 +197,94 @@ interface DocumentLocation {
  */
 async function connect(target: DocumentLocation): Promise<SSMClient> {
     const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = requireFromPackage("@aws-sdk/client-ssm");
-    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
-    // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
-    const base = { region: target.region, retryMode: "adaptive", maxAttempts: 6 } satisfies SSMClientConfig;
-    let credentials: SSMClientConfig["credentials"];
-    if (target.roleArn) {
-        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = requireFromPackage("@aws-sdk/credential-providers");
-        credentials = fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base });
-    }
-    const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
+    const { credentials, identity } = await checkedSession(target);
     if (identity.Account !== target.accountId) {
         const via = target.roleArn ? `role ${target.roleArn}` : "the ambient credentials";
         throw new Error(
             `Refusing to touch the Session document: ${via} act in account ${identity.Account} (${identity.Arn}), but the document belongs to account ${target.accountId}`,
         );
     }
-    return new Client({ ...base, credentials });
+    return new Client({ ...clientBase(target.region), credentials });
+}
+
+function clientBase(region: string) {
+    // Adaptive retries absorb SSM's throttling when many accounts and Regions apply at once.
+    return { region, retryMode: "adaptive", maxAttempts: 6 } satisfies SSMClientConfig;
+}
+
+/** Credentials (undefined: the ambient ones) and the identity STS gave for them. */
+interface CheckedSession {
+    credentials: SSMClientConfig["credentials"];
+    identity: { Account?: string; Arn?: string };
+}
+
+const checkedSessionsKey = Symbol.for("session-manager-preferences.checkedSessions");
+
+function checkedSessions(): Map<string, Promise<CheckedSession>> {
+    const holder = globalThis as { [checkedSessionsKey]?: Map<string, Promise<CheckedSession>> };
+    return (holder[checkedSessionsKey] ??= new Map());
+}
+
+/**
+ * The session a document is reached through, checked with STS once per provider process and
+ * way of acting (a role ARN, or the ambient credentials): every document reached the same way
+ * shares one AssumeRole and one GetCallerIdentity, and connect still compares the checked
+ * account with each document's own. A role ARN names its account, and the role's
+ * credentials, renewed before they expire (renewedOnce), stay in it. A check that fails is
+ * not kept: a document
+ * that waited on another's failed check makes its own, in its own Region. The engine starts
+ * the provider process for one operation, so nothing outlives it.
+ */
+function checkedSession(target: DocumentLocation): Promise<CheckedSession> {
+    const sessions = checkedSessions();
+    const key = target.roleArn ?? "";
+    const shared = sessions.get(key);
+    const check = () => {
+        const own = checkSession(target);
+        sessions.set(key, own);
+        own.catch(() => {
+            if (sessions.get(key) === own) sessions.delete(key);
+        });
+        return own;
+    };
+    return shared ? shared.catch(check) : check();
+}
+
+async function checkSession(target: DocumentLocation): Promise<CheckedSession> {
+    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
+    const base = clientBase(target.region);
+    let credentials: SSMClientConfig["credentials"];
+    if (target.roleArn) {
+        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = requireFromPackage("@aws-sdk/credential-providers");
+        credentials = renewedOnce(fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base }));
+    }
+    const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
+    return { credentials, identity };
+}
+
+type TemporaryCredentials = ReturnType<typeof import("@aws-sdk/credential-providers").fromTemporaryCredentials>;
+
+/**
+ * The role's credentials, assumed once for every client of the session (each SDK client
+ * would otherwise assume the role for itself) and again five minutes before they expire, or
+ * after an attempt failed.
+ */
+function renewedOnce(assume: TemporaryCredentials): TemporaryCredentials {
+    let pending: ReturnType<TemporaryCredentials> | undefined;
+    return async (options) => {
+        const current = pending && (await pending.catch(() => undefined));
+        if (current && (!current.expiration || current.expiration.getTime() - Date.now() > 5 * 60_000)) return current;
+        pending = assume(options);
+        return pending;
+    };
+}
+
+/**
+ * Forgets this process's checked sessions. For tests only: moto, reset between two tests,
+ * forgets the credentials it issued, which AWS never does within a process's life.
+ */
+export function forgetCheckedSessions(): void {
+    checkedSessions().clear();
 }
 
 /**

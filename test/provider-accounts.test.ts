@@ -12,6 +12,7 @@ import { ownerTagKey } from "../providers/documentOperations";
 import { engineProvider } from "../providers/engineProvider";
 import { SessionDocument, sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
 import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
+import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
 import { dynamicResourceType, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 const region = "us-west-2";
@@ -117,6 +118,63 @@ describe("SessionDocument provider across accounts and stacks (moto server)", fu
             });
             await sessionDocumentProvider.delete!("id", state);
             expect(await liveContent("111111111111")).to.equal(undefined);
+        });
+    });
+
+    describe("checked sessions", () => {
+        const roleOf = (accountId: string) => `arn:aws:iam::${accountId}:role/SessionManagerDeployer`;
+        let proxy: AwsProxy;
+        let endpoint: string | undefined;
+        before(async () => {
+            proxy = await startAwsProxy(moto.endpoint, { unreachableService: "sts" });
+            endpoint = process.env.AWS_ENDPOINT_URL;
+            process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+        });
+        after(async () => {
+            process.env.AWS_ENDPOINT_URL = endpoint;
+            await proxy?.close();
+        });
+        beforeEach(() => proxy.resetCounts());
+
+        it("checks each role once for all its documents, writes each in its own account and Region, and still refuses a checked session to another account", async () => {
+            const accounts = ["111111111111", "222222222222"];
+            const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+            const targets = accounts.flatMap((accountId) => regions.map((r) => ({ accountId, region: r })));
+            await Promise.all(
+                targets.map((t) =>
+                    create(sessionDocumentProvider, { ...t, roleArn: roleOf(t.accountId), content: contentFor(t.accountId), owner: "org/prod" }),
+                ),
+            );
+            const sts = proxy.calls.filter((c) => c.service === "sts").map((c) => `${c.action} as ${c.account}`);
+            expect(sts.sort()).to.deep.equal(
+                [...accounts.map(() => `AssumeRole as ${motoDefaultAccount}`), ...accounts.map((a) => `GetCallerIdentity as ${a}`)].sort(),
+            );
+            const ssmWrites = proxy.calls.filter((c) => c.service === "ssm" && c.action === "CreateDocument").map((c) => `${c.account}/${c.region}`);
+            expect(ssmWrites.sort()).to.deep.equal(targets.map((t) => `${t.accountId}/${t.region}`).sort());
+
+            // The ambient credentials' session, checked and kept for a document of their own account,
+            // is still refused to a document of another account.
+            await create(sessionDocumentProvider, { accountId: motoDefaultAccount, region, content: contentFor(motoDefaultAccount), owner: "org/prod" });
+            proxy.resetCounts();
+            const wrong = create(sessionDocumentProvider, { accountId: accounts[0], region, content: contentFor(accounts[0]), owner: "org/prod" });
+            await expectRejection(wrong, ["Refusing", motoDefaultAccount, accounts[0]]);
+            expect(proxy.calls, "no STS call (the session was checked) and no SSM call").to.deep.equal([]);
+        });
+
+        it("a document that waited on another's failed check checks again in its own Region", async () => {
+            // The role is assumed with the ambient credentials: in eu-west-1, that STS endpoint is down.
+            proxy.unreachable.add(`${motoDefaultAccount}/eu-west-1`);
+            try {
+                const inputs = { accountId: "333333333333", roleArn: roleOf("333333333333"), content: contentFor("333333333333"), owner: "org/prod" };
+                const [first, second] = await Promise.allSettled([
+                    create(sessionDocumentProvider, { ...inputs, region: "eu-west-1" }),
+                    create(sessionDocumentProvider, { ...inputs, region: "us-east-1" }),
+                ]);
+                expect(first.status, "the document whose Region's STS is down").to.equal("rejected");
+                expect(second.status === "fulfilled" ? second.value.documentVersion : second.reason).to.equal("1");
+            } finally {
+                proxy.unreachable.clear();
+            }
         });
     });
 
