@@ -218,11 +218,12 @@ interface CheckedSession {
     identity: { Account?: string; Arn?: string };
 }
 
-const checkedSessionsKey = Symbol.for("session-manager-preferences.checkedSessions");
-
 function checkedSessions(): Map<string, Promise<CheckedSession>> {
-    const holder = globalThis as { [checkedSessionsKey]?: Map<string, Promise<CheckedSession>> };
-    return (holder[checkedSessionsKey] ??= new Map());
+    // The name is written here rather than kept in a constant: installed as a package, the
+    // provider's functions are serialized with every value they capture, and a symbol is not
+    // one Pulumi can carry (the package test runs that provider).
+    const holder = globalThis as { sessionManagerPreferencesCheckedSessions?: Map<string, Promise<CheckedSession>> };
+    return (holder.sessionManagerPreferencesCheckedSessions ??= new Map());
 }
 
 /**
