@@ -3,8 +3,9 @@
  * provider into every resource's inputs and state (`__provider`), and the dynamic provider
  * process runs that text:
  *
- * - Installed under node_modules, this package's modules are required by name, so the text
- *   is one `require` of the installed provider module (a few hundred bytes).
+ * - Installed under node_modules, Pulumi copies the provider's own functions (with the
+ *   values they capture) and requires the package's other modules by name from the
+ *   installation: about 24 KB per document, measured in the package test's state.
  * - Run from a checkout (this repository as the project, `npm link`, a `file:` directory
  *   dependency), Pulumi would copy every function the provider reaches, each wrapped on its
  *   own: about 52 KB per document, twice in the state (inputs and outputs), carried through
