@@ -58,8 +58,10 @@ export interface SessionManagerPreferencesArgs {
     accountId: pulumi.Input<string>;
     /** Region name, e.g. eu-west-1; required. It also picks the ARN partition. */
     region: pulumi.Input<string>;
-    /** Role ARN the document provider assumes; default the ambient credentials. */
+    /** Role ARN the document provider assumes to write; default the ambient credentials. */
     roleArn?: pulumi.Input<string>;
+    /** Role ARN, in the same account, the document provider assumes to read (refresh, preview, drift check); default roleArn. */
+    readOnlyRoleArn?: pulumi.Input<string>;
     /** Session document name; default SSM-SessionManagerRunShell. */
     documentName?: pulumi.Input<string>;
     /** Logging, Run As, timeouts and shell profiles written to the document; defaults as in the README's configuration table. */
@@ -149,6 +151,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 accountId: args.accountId,
                 region: args.region,
                 roleArn: args.roleArn,
+                readOnlyRoleArn: args.readOnlyRoleArn,
                 documentName: args.documentName,
                 content,
                 onDelete: args.onDelete,
@@ -258,19 +261,29 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 }
 
 /**
+ * The role the aws provider of a target assumes: at preview, the read-only role when there is
+ * one, so a preview reads the keys, log group, parameter and policy without holding a write
+ * credential; at up, the write role.
+ */
+export function awsProviderRoleArn(plan: Pick<TargetPlan, "roleArn" | "readOnlyRoleArn">, dryRun: boolean): string | undefined {
+    return dryRun ? (plan.readOnlyRoleArn ?? plan.roleArn) : plan.roleArn;
+}
+
+/**
  * One target of the plan (core/plan.ts) as a component: how the program (index.ts) and the
  * package's example deploy a target. The @pulumi/aws resources get a provider in the target
  * account and Region; a document-only plan needs none (nor the aws plugin), and the document
- * assumes its role by itself.
+ * assumes its roles by itself.
  */
 export function deployPlannedTarget(plan: TargetPlan): SessionManagerPreferences {
     const { accountId, region } = plan.target;
+    const providerRole = awsProviderRoleArn(plan, pulumi.runtime.isDryRun());
     const provider = plan.createsAwsResources
         ? new aws.Provider(plan.name, {
               region,
               // A wrong role or profile then fails at preview instead of changing another account.
               allowedAccountIds: [accountId],
-              assumeRoles: plan.roleArn ? [{ roleArn: plan.roleArn, sessionName: roleSessionName }] : undefined,
+              assumeRoles: providerRole ? [{ roleArn: providerRole, sessionName: roleSessionName }] : undefined,
           })
         : undefined;
     return new SessionManagerPreferences(
@@ -279,6 +292,7 @@ export function deployPlannedTarget(plan: TargetPlan): SessionManagerPreferences
             accountId,
             region,
             roleArn: plan.roleArn,
+            readOnlyRoleArn: plan.readOnlyRoleArn,
             preferences: plan.preferences,
             sessionDataKey: plan.sessionDataKey,
             logGroup: plan.logGroup,

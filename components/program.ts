@@ -46,12 +46,14 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
     }
     const plans = planTargets(settings, settings.targets.length === 0 ? await currentTarget() : undefined);
     // At preview nothing else talks to AWS for a document-only target: check now that every
-    // account can be reached as the document provider will reach it, so preview fails where up would.
+    // account can be reached as the preview's reads will reach it (the read-only role, when
+    // there is one: a preview never assumes the write role), so preview fails where they would.
     if (pulumi.runtime.isDryRun()) {
         const { checkAccess, describeAccessProblems }: typeof import("../providers/targetAccess") = require("../providers/targetAccess");
         const problems = await checkAccess(
             plans.map((p) => p.target),
             8,
+            ["read"],
         );
         if (problems.length > 0) {
             throw new pulumi.RunError(

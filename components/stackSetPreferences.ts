@@ -5,6 +5,7 @@ import { Settings } from "../core/settings";
 import { currentRegion } from "../core/stackConfig";
 import { planStackSet, StackSetPlan, stackSetOwner, stackSetUnusedKeys } from "../core/stackSet";
 import { renderTemplate } from "../core/template";
+import { stackSetComponentName } from "../core/names";
 import { handlerBundle } from "../lambda/bundle";
 
 export const stackSetPreferencesType = "session-manager-preferences:index:StackSetPreferences";
@@ -137,7 +138,7 @@ export type StackSetOutputs = {
 
 /** The program's entry for `deployment: stackset`: the StackSet and its instances, and the outputs to export. */
 export function deployStackSet(settings: Settings, options: DeployStackSetOptions = {}): StackSetOutputs {
-    const { name = "session-manager-preferences", resourceOptions, ...args } = options;
+    const { name = stackSetComponentName, resourceOptions, ...args } = options;
     const component = new StackSetPreferences(name, { settings, ...args }, resourceOptions);
     return {
         stackSetName: component.stackSetName,

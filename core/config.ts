@@ -156,11 +156,11 @@ const accountId = text((s) => (rules.isAccountId(s) ? undefined : `${rules.accou
 const region = text((s) => (rules.isRegion(s) ? undefined : rules.regionRule));
 const roleName = text((s) => (rules.isRoleName(s) ? undefined : rules.roleNameRule));
 
-const targetKeys = ["accountId", "regions", "roleName"];
+const targetKeys = ["accountId", "regions", "roleName", "readOnlyRoleName"];
 
 const target: Parser<Target> = (value, key) => {
     if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new ConfigError(key, value, "an object { accountId, regions, roleName? }");
+        throw new ConfigError(key, value, "an object { accountId, regions, roleName?, readOnlyRoleName? }");
     }
     const record = value as Record<string, unknown>;
     for (const k of Object.keys(record)) {
@@ -172,12 +172,13 @@ const target: Parser<Target> = (value, key) => {
     if (regions.length === 0) throw new ConfigError(`${key}.regions`, record.regions, "at least one Region");
     const parsed: Target = { accountId: accountId(record.accountId, `${key}.accountId`), regions };
     if (record.roleName !== undefined) parsed.roleName = roleName(record.roleName, `${key}.roleName`);
+    if (record.readOnlyRoleName !== undefined) parsed.readOnlyRoleName = roleName(record.readOnlyRoleName, `${key}.readOnlyRoleName`);
     return parsed;
 };
 
 const targets: Parser<Target[]> = (value, key) => {
     const v = fromJsonString(value);
-    if (!Array.isArray(v)) throw new ConfigError(key, value, "a list of { accountId, regions, roleName? }");
+    if (!Array.isArray(v)) throw new ConfigError(key, value, "a list of { accountId, regions, roleName?, readOnlyRoleName? }");
     const parsed = v.map((t, i) => target(t, `${key}[${i}]`));
     const seen = new Map<string, number>();
     parsed.forEach((t, i) => {
@@ -237,6 +238,7 @@ const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
     deployment: oneOf(deploymentValues),
     takeOver: boolean,
     targets,
+    readOnlyRoleName: roleName,
     organizationalUnitIds: list(
         text((s) => (rules.isOrganizationalUnitId(s) ? undefined : "an organizational unit ID (ou-xxxx-xxxxxxxx) or root ID (r-xxxx)")),
     ),
@@ -278,7 +280,14 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
     }
     if (errors.length === 0) errors.push(...crossFieldErrors(settings));
     if (errors.length > 0) throw new ConfigErrors(errors);
-    return settings;
+    return withReadOnlyRoles(settings);
+}
+
+/** Each target's read-only role: its own, else the top-level readOnlyRoleName. Resolved once, here. */
+function withReadOnlyRoles(settings: Settings): Settings {
+    const fallback = settings.readOnlyRoleName;
+    if (fallback === undefined) return settings;
+    return { ...settings, targets: settings.targets.map((t) => (t.readOnlyRoleName === undefined ? { ...t, readOnlyRoleName: fallback } : t)) };
 }
 
 /** Rules that relate two keys; checked once every key is valid on its own. */
@@ -289,6 +298,18 @@ function crossFieldErrors(s: Settings): ConfigError[] {
     }
     if (s.runAsEnabled && s.runAsDefaultUser === "") {
         errors.push(new ConfigError("runAsDefaultUser", s.runAsDefaultUser, `required when runAsEnabled is true: ${rules.linuxUserNameRule}`));
+    }
+    for (const [i, t] of s.targets.entries()) {
+        const readOnly = t.readOnlyRoleName ?? s.readOnlyRoleName;
+        if (readOnly !== undefined && readOnly === t.roleName) {
+            errors.push(
+                new ConfigError(
+                    `targets[${i}].readOnlyRoleName`,
+                    readOnly,
+                    `a role other than the write role roleName (${t.roleName}): a read-only run must not be able to write; leave readOnlyRoleName unset to read with roleName`,
+                ),
+            );
+        }
     }
     if (s.idleSessionTimeout > s.maxSessionDuration) {
         errors.push(new ConfigError("idleSessionTimeout", s.idleSessionTimeout, `at most maxSessionDuration (${s.maxSessionDuration} minutes)`));

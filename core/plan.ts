@@ -22,8 +22,10 @@ export interface TargetPlan {
     name: string;
     /** The target's key in the `targets` stack output. */
     outputKey: string;
-    /** Role the provider and the document provider assume; absent means ambient credentials. */
+    /** Role the provider and the document provider assume to write; absent means ambient credentials. */
     roleArn?: string;
+    /** Role assumed for reads (refresh, preview, drift); absent means roleArn. */
+    readOnlyRoleArn?: string;
     /** False when only the document is managed: then no aws.Provider is needed either. */
     createsAwsResources: boolean;
     sessionDataKey: SessionDataKeyPart;
@@ -85,6 +87,7 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
         takeOver: prefs.takeOver,
     };
     if (target.roleName) plan.roleArn = roleArn(partitionOf(target.region), target.accountId, target.roleName);
+    if (target.readOnlyRoleName) plan.readOnlyRoleArn = roleArn(partitionOf(target.region), target.accountId, target.readOnlyRoleName);
     return plan;
 }
 

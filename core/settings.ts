@@ -24,13 +24,21 @@ export interface Target {
     regions: string[];
     /** Role to assume in the account; none means the ambient credentials are used. */
     roleName?: string;
+    /**
+     * Role that read-only runs (preview, drift, refresh) and every read of the document
+     * assume in the account; none means they use `roleName` (or the ambient credentials).
+     */
+    readOnlyRoleName?: string;
 }
 
 /** One account and Region: the unit a document, a provider or a stack is made for. */
 export interface TargetRegion {
     accountId: string;
     region: string;
+    /** The write role: what creates, updates and releases. */
     roleName?: string;
+    /** The read-only role: what previews, drift checks, refreshes and reads. */
+    readOnlyRoleName?: string;
 }
 
 /** Session Manager preferences, with every default applied. Keys are the config keys of the README's configuration table. */
@@ -86,8 +94,13 @@ export interface OrganizationSettings {
 
 /** Validated stack configuration: the preferences plus where they go. */
 export interface Settings extends Preferences, OrganizationSettings {
-    /** Empty means "the current account and aws:region", resolved by the program. */
+    /** Empty means "the current account and aws:region", resolved by the program. Each target's readOnlyRoleName is resolved. */
     targets: Target[];
+    /**
+     * The read-only role of every target that names none of its own, and of accounts
+     * discovered under organizationalUnitIds; none means read-only runs use the write role.
+     */
+    readOnlyRoleName?: string;
 }
 
 /** The preferences that only shape the document's content; the rest decide which parts exist. */
@@ -169,5 +182,21 @@ export function withoutExcluded<T extends { accountId: string; region: string }>
 
 /** Flattens targets into one entry per account and Region, in config order. */
 export function targetRegions(targets: Target[]): TargetRegion[] {
-    return targets.flatMap((t) => t.regions.map((region) => ({ accountId: t.accountId, region, roleName: t.roleName })));
+    return targets.flatMap((t) =>
+        t.regions.map((region) => withoutUndefinedRoles({ accountId: t.accountId, region, roleName: t.roleName, readOnlyRoleName: t.readOnlyRoleName })),
+    );
+}
+
+function withoutUndefinedRoles(t: TargetRegion): TargetRegion {
+    if (t.roleName === undefined) delete t.roleName;
+    if (t.readOnlyRoleName === undefined) delete t.readOnlyRoleName;
+    return t;
+}
+
+/** The kinds of AWS access a run needs: reads only (preview, drift, refresh), or writes too. */
+export type Access = "read" | "write";
+
+/** The role a target's runs of that kind assume: the read-only role for reads when there is one, else the write role. */
+export function roleNameFor(target: Pick<TargetRegion, "roleName" | "readOnlyRoleName">, access: Access): string | undefined {
+    return access === "read" ? (target.readOnlyRoleName ?? target.roleName) : target.roleName;
 }

@@ -12,6 +12,10 @@ export interface AwsCall {
     region: string;
     /** e.g. GetDocument, AssumeRole */
     action: string;
+    /** For AssumeRole: the role asked for. */
+    roleArn?: string;
+    /** The role whose assumed-role credentials signed the call; undefined for the starting credentials. */
+    signedBy?: string;
 }
 
 export interface AwsProxy {
@@ -36,9 +40,14 @@ export function actionOf(target: string | undefined, body: string): string {
     return m ? decodeURIComponent(m[1]) : "(unknown)";
 }
 
-/** SSM actions that change something; everything else SSM answers is a read. */
+/**
+ * Actions that change something, by the verbs AWS names them with (SSM, KMS, CloudWatch Logs,
+ * IAM, S3); everything else is a read. STS's AssumeRole and GetCallerIdentity are reads.
+ */
 export function isWrite(action: string): boolean {
-    return /^(Create|Update|Delete|Put|Add|Remove|Modify|Register|Deregister|Send|Start|Cancel|Label|Unlabel|Tag|Untag)/.test(action);
+    return /^(Create|Update|Delete|Put|Add|Remove|Modify|Register|Deregister|Send|Start|Cancel|Label|Unlabel|Tag|Untag|Associate|Disassociate|Attach|Detach|Enable|Disable|Schedule|Set|Import|Replicate|Rotate|Upload|Copy|Restore|Abort|Complete)/.test(
+        action,
+    );
 }
 
 function accessKeyOf(authorization: string | undefined): string | undefined {
@@ -47,9 +56,10 @@ function accessKeyOf(authorization: string | undefined): string | undefined {
 
 export function startAwsProxy(upstream: string, options: { unreachableService?: string; defaultAccount?: string } = {}): Promise<AwsProxy> {
     const defaultAccount = options.defaultAccount ?? "123456789012";
-    // moto issues each assumed-role session its own access key; remembering which account it
-    // was issued for lets calls be attributed to accounts, as moto itself does.
-    const accountOfKey = new Map<string, string>();
+    // moto issues each assumed-role session its own access key; remembering which role (and
+    // so which account) it was issued for lets calls be attributed to accounts, as moto itself
+    // does, and to the role that made them.
+    const roleOfKey = new Map<string, { account: string; roleArn: string }>();
     const target = new URL(upstream);
     const calls: AwsCall[] = [];
     const unreachable = new Set<string>();
@@ -63,7 +73,8 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const scope = credentialScope(req.headers.authorization);
             const region = scope?.region ?? "(none)";
             const service = scope?.service ?? "(none)";
-            const account = accountOfKey.get(accessKeyOf(req.headers.authorization) ?? "") ?? defaultAccount;
+            const signer = roleOfKey.get(accessKeyOf(req.headers.authorization) ?? "");
+            const account = signer?.account ?? defaultAccount;
             if (service === unreachableService && unreachable.has(`${account}/${region}`)) {
                 // What a client sees from an endpoint that is down: the connection just ends.
                 req.socket.destroy();
@@ -72,8 +83,9 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const targetHeader = req.headers["x-amz-target"];
             const text = body.toString("utf8");
             const action = actionOf(Array.isArray(targetHeader) ? targetHeader[0] : targetHeader, text);
-            calls.push({ account, service, region, action });
-            const assumedAccount = action === "AssumeRole" ? /RoleArn=arn(?:%3A|:)[^&]*?(?:%3A|:)iam(?:%3A|:)(?:%3A|:)(\d{12})/.exec(text)?.[1] : undefined;
+            const roleArn = action === "AssumeRole" ? (new URLSearchParams(text).get("RoleArn") ?? undefined) : undefined;
+            calls.push({ account, service, region, action, ...(roleArn ? { roleArn } : {}), ...(signer ? { signedBy: signer.roleArn } : {}) });
+            const assumedAccount = roleArn ? /^arn:[^:]+:iam::(\d{12}):/.exec(roleArn)?.[1] : undefined;
             const forward = http.request(
                 { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, timeout: 30_000 },
                 (upstreamRes) => {
@@ -84,7 +96,7 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
                     upstreamRes.on("end", () => {
                         const xml = Buffer.concat(parts);
                         const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml.toString("utf8"))?.[1];
-                        if (key) accountOfKey.set(key, assumedAccount);
+                        if (key && roleArn) roleOfKey.set(key, { account: assumedAccount, roleArn });
                         res.end(xml);
                     });
                 },

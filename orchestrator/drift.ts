@@ -1,14 +1,10 @@
-import equal from "fast-deep-equal";
 import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
+import { AdoptionKind, parseAdoptionMessage } from "../core/adoptionPreview";
 import { documentResourceSettings } from "../core/document";
+import { fieldDifferences, FieldDrift } from "../core/fieldChanges";
 
-/** One document field whose live value is not what the stack applied. */
-export interface FieldDrift {
-    /** Dotted path in the document content, e.g. `inputs.idleSessionTimeout`. */
-    field: string;
-    wanted: unknown;
-    found: unknown;
-}
+export { fieldDifferences } from "../core/fieldChanges";
+export type { FieldDrift } from "../core/fieldChanges";
 
 /** What a refresh found for one Session document. */
 export interface DocumentDrift {
@@ -17,19 +13,6 @@ export interface DocumentDrift {
     /** The live document is gone: every field is missing. */
     deleted: boolean;
     fields: FieldDrift[];
-}
-
-/**
- * The leaves where two document contents differ. Objects are walked key by key so a
- * report names `inputs.idleSessionTimeout` rather than "the content changed"; anything
- * else (strings, numbers, lists) is compared whole.
- */
-export function fieldDifferences(wanted: unknown, found: unknown, path = ""): FieldDrift[] {
-    if (isPlainObject(wanted) && isPlainObject(found)) {
-        const keys = [...new Set([...Object.keys(wanted), ...Object.keys(found)])].sort();
-        return keys.flatMap((k) => fieldDifferences(wanted[k], found[k], path ? `${path}.${k}` : k));
-    }
-    return equal(wanted, found) ? [] : [{ field: path || "(content)", wanted, found }];
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
@@ -43,7 +26,7 @@ interface DocumentState {
 }
 
 /** A Session document resource is the dynamic resource whose content is a Session document. */
-function isSessionDocument(type: string | undefined, state: DocumentState | undefined): boolean {
+export function isSessionDocument(type: string | undefined, state: DocumentState | undefined): boolean {
     if (type !== "pulumi-nodejs:dynamic:Resource" || !state) return false;
     const content = state.content as { sessionType?: unknown } | undefined;
     return isPlainObject(content) && content.sessionType === "Standard_Stream";
@@ -102,6 +85,12 @@ export interface DocumentChange {
     fields: FieldChange[];
     /** The live document differs from what the stack last applied: this `up` puts the wanted content back. */
     repairsDrift: boolean;
+    /**
+     * For a document the stack does not manage yet (`create`): what the provider found when it
+     * looked (core/adoptionPreview.ts), and in one sentence what up does and what destroy gives
+     * back. `fields` are then the live document's fields up overwrites.
+     */
+    adoption?: { kind: AdoptionKind; summary: string };
 }
 
 type DocumentInputs = DocumentState & Partial<Record<(typeof documentResourceSettings)[number], unknown>>;
@@ -120,6 +109,12 @@ function changedFields(current: DocumentInputs, wanted: DocumentInputs): FieldCh
 export function changesFromPreviewEvents(events: readonly EngineEvent[]): DocumentChange[] {
     const refreshSteps = events.filter((e) => (e.resOutputsEvent ?? e.resourcePreEvent)?.metadata.op === "refresh");
     const drifted = new Set(driftFromRefreshEvents(refreshSteps).map((d) => d.target));
+    const adoptions = new Map<string, NonNullable<ReturnType<typeof parseAdoptionMessage>>>();
+    for (const event of events) {
+        const adoption = event.diagnosticEvent && parseAdoptionMessage(event.diagnosticEvent.message);
+        // The document ID is <account>/<region>/<name>; the target is its first two parts.
+        if (adoption) adoptions.set(adoption.document.split("/").slice(0, 2).join("/"), adoption);
+    }
     const changes = new Map<string, DocumentChange>();
     for (const event of events) {
         const step = event.resourcePreEvent?.metadata;
@@ -130,8 +125,11 @@ export function changesFromPreviewEvents(events: readonly EngineEvent[]): Docume
         const shape = wanted ?? (old?.inputs as DocumentInputs | undefined);
         if (!isSessionDocument(step.type, shape)) continue;
         const target = targetKey(shape as DocumentState, step.urn);
-        const fields = wanted && current && step.op === "update" ? changedFields(current, wanted) : [];
-        changes.set(step.urn, { target, op: step.op, fields, repairsDrift: drifted.has(target) });
+        const adoption = step.op === "create" ? adoptions.get(target) : undefined;
+        const fields = wanted && current && step.op === "update" ? changedFields(current, wanted) : (adoption?.fields ?? []);
+        const change: DocumentChange = { target, op: step.op, fields, repairsDrift: drifted.has(target) };
+        if (adoption) change.adoption = { kind: adoption.kind, summary: adoption.summary };
+        changes.set(step.urn, change);
     }
     return [...changes.values()].sort((a, b) => a.target.localeCompare(b.target));
 }

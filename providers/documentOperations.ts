@@ -450,6 +450,38 @@ export async function adoptDocument(client: SSMClient, desired: DesiredDocument,
     return { ...adoption, ...(await converge(client, desired, found, adoption)) };
 }
 
+/** What {@link inspectForAdoption} found: what adoptDocument would find, read without writing. */
+export interface AdoptionInspection {
+    /** The default version now; undefined when there is no document. */
+    found?: LiveDocument;
+    /** The version the adopted-version tag names, when the document has that tag. */
+    taggedVersion?: string;
+    /** Why adoptDocument would stop before writing. */
+    blocker?: string;
+}
+
+/**
+ * Reads what adopting the document would find, and writes nothing: the default version, the
+ * management tags, and whether the version the adopted-version tag names still exists. The
+ * provider calls it when the engine checks a document it is about to create, so a preview
+ * can say what the first `up` overwrites (core/adoptionPreview.ts).
+ */
+export async function inspectForAdoption(client: SSMClient, desired: Pick<DesiredDocument, "name" | "owner" | "takeOver">): Promise<AdoptionInspection> {
+    const found = await readDefault(client, desired.name);
+    if (!found) return {};
+    const tags = await readTags(client, desired.name);
+    const inspection: AdoptionInspection = { found, taggedVersion: tags.adoptedVersion };
+    try {
+        assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
+        if (tags.adoptedVersion !== undefined) await recordedAdoption(client, desired.name, tags.adoptedVersion);
+    } catch (err) {
+        // AWS's own errors (no access, throttling) are not what up would stop for: let them out.
+        if (typeof err === "object" && err !== null && "$metadata" in err) throw err;
+        inspection.blocker = (err as Error).message;
+    }
+    return inspection;
+}
+
 /**
  * Converges a document already under management. `previousOwner` is the owner recorded
  * before this update, so renaming the owner is not mistaken for someone else's tag;

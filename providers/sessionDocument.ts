@@ -19,8 +19,10 @@ export interface SessionDocumentArgs {
     accountId: pulumi.Input<string>;
     /** Region of the document, e.g. eu-west-1. */
     region: pulumi.Input<string>;
-    /** Role to assume for every call; none means the ambient credentials. */
+    /** Role to assume to write (create, update, delete); none means the ambient credentials. */
     roleArn?: pulumi.Input<string>;
+    /** Role to assume to read (refresh, preview, drift check), in the same account; default roleArn. */
+    readOnlyRoleArn?: pulumi.Input<string>;
     /** SSM document name; default SSM-SessionManagerRunShell, the one Session Manager reads. */
     documentName?: pulumi.Input<string>;
     /** The desired document content. */
@@ -58,6 +60,7 @@ export class SessionDocument extends pulumi.dynamic.Resource {
             accountId: args.accountId,
             region: args.region,
             roleArn: args.roleArn,
+            readOnlyRoleArn: args.readOnlyRoleArn,
             documentName: args.documentName ?? defaultDocumentName,
             content: args.content,
             onDelete: args.onDelete ?? defaultOnDelete,

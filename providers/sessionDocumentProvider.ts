@@ -11,7 +11,9 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
+import { adoptionMessage, adoptionPreview } from "../core/adoptionPreview";
 import { documentResourceSettings, maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { fieldDifferences, unknownValue } from "../core/fieldChanges";
 import { roleSessionName } from "../core/names";
 import { releaseMessage } from "../core/release";
 import * as rules from "../core/rules";
@@ -24,7 +26,10 @@ import { requireFromPackage } from "./packageRequire";
 export interface SessionDocumentInputs {
     accountId: string;
     region: string;
+    /** The role that writes: create, update, delete. */
     roleArn?: string;
+    /** The role that reads: refresh, and the look at a document before it is adopted; default roleArn. */
+    readOnlyRoleArn?: string;
     documentName: string;
     content: SessionDocumentContent;
     onDelete: OnDelete;
@@ -55,8 +60,7 @@ export interface SessionDocumentState extends Omit<SessionDocumentInputs, "conte
 export const defaultOnDelete: OnDelete = defaultPreferences.onDelete;
 export const defaultKeepDocumentVersions: number = defaultPreferences.keepDocumentVersions;
 
-/** The engine's placeholder for a value not known until apply (pulumi.runtime.unknownValue). */
-export const unknownValue = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { unknownValue } from "../core/fieldChanges";
 
 export { roleSessionName } from "../core/names";
 
@@ -87,10 +91,12 @@ function checkRegion(value: unknown): Checked<string> {
     return { reason: `region must be ${rules.regionRule}; got ${shown(value)}` };
 }
 
-function checkRoleArn(value: unknown): Checked<string | undefined> {
-    if (value === undefined || value === null || value === "") return { value: undefined };
-    if (typeof value === "string" && rules.isRoleArn(value)) return { value };
-    return { reason: `roleArn must be ${rules.roleArnRule}; got ${shown(value)}` };
+function checkRoleArn(property: "roleArn" | "readOnlyRoleArn"): (value: unknown) => Checked<string | undefined> {
+    return (value) => {
+        if (value === undefined || value === null || value === "") return { value: undefined };
+        if (typeof value === "string" && rules.isRoleArn(value)) return { value };
+        return { reason: `${property} must be ${rules.roleArnRule}; got ${shown(value)}` };
+    };
 }
 
 function checkDocumentName(value: unknown): Checked<string> {
@@ -133,12 +139,23 @@ function checkTakeOver(value: unknown): Checked<boolean> {
     return { reason: `takeOver must be true or false; got ${shown(value)}` };
 }
 
-/** An assumed role in another account would pass the account check only to write somewhere unexpected. */
-function roleAccountFailure(inputs: SessionDocumentInputs): Failure | undefined {
-    if (!inputs.roleArn || containsUnknown(inputs.roleArn) || containsUnknown(inputs.accountId)) return undefined;
-    const roleAccount = rules.accountOfArn(inputs.roleArn);
-    if (roleAccount === inputs.accountId) return undefined;
-    return { property: "roleArn", reason: `roleArn ${inputs.roleArn} is in account ${roleAccount}, but accountId is ${inputs.accountId}` };
+/** An assumed role in another account would pass the account check only to act somewhere unexpected. */
+function roleAccountFailures(inputs: SessionDocumentInputs): Failure[] {
+    const failures: Failure[] = [];
+    for (const property of ["roleArn", "readOnlyRoleArn"] as const) {
+        const arn = inputs[property];
+        if (!arn || containsUnknown(arn) || containsUnknown(inputs.accountId)) continue;
+        const roleAccount = rules.accountOfArn(arn);
+        if (roleAccount !== inputs.accountId)
+            failures.push({ property, reason: `${property} ${arn} is in account ${roleAccount}, but accountId is ${inputs.accountId}` });
+    }
+    if (inputs.readOnlyRoleArn !== undefined && inputs.readOnlyRoleArn === inputs.roleArn && !containsUnknown(inputs.roleArn)) {
+        failures.push({
+            property: "readOnlyRoleArn",
+            reason: `readOnlyRoleArn is the write role ${inputs.roleArn}: name a role that cannot write, or leave it unset`,
+        });
+    }
+    return failures;
 }
 
 /** Validates and normalizes raw inputs; values not yet known (preview) pass through unchecked. */
@@ -158,7 +175,8 @@ export function checkSessionDocumentInputs(news: unknown): { inputs: SessionDocu
     const inputs: SessionDocumentInputs = {
         accountId: field("accountId", checkAccountId),
         region: field("region", checkRegion),
-        roleArn: field("roleArn", checkRoleArn),
+        roleArn: field("roleArn", checkRoleArn("roleArn")),
+        readOnlyRoleArn: field("readOnlyRoleArn", checkRoleArn("readOnlyRoleArn")),
         documentName: field("documentName", checkDocumentName),
         content: field("content", checkContent),
         onDelete: field("onDelete", checkOnDelete),
@@ -166,8 +184,7 @@ export function checkSessionDocumentInputs(news: unknown): { inputs: SessionDocu
         owner: field("owner", checkOwner),
         takeOver: field("takeOver", checkTakeOver),
     };
-    const roleFailure = roleAccountFailure(inputs);
-    if (roleFailure) failures.push(roleFailure);
+    failures.push(...roleAccountFailures(inputs));
     return { inputs: withoutUndefined(inputs), failures };
 }
 
@@ -188,6 +205,17 @@ interface DocumentLocation {
     accountId: string;
     region: string;
     roleArn?: string;
+}
+
+/**
+ * Where a document is, reached through the role for the kind of access: reads (refresh, the
+ * look before adoption) through the read-only role when there is one, so a preview, a drift
+ * check or a refresh never assumes the write role; writes through the write role. Both roles
+ * are inputs recorded in the state, so neither shows as a change between runs.
+ */
+function reachedFor(props: Pick<SessionDocumentInputs, "accountId" | "region" | "roleArn" | "readOnlyRoleArn">, access: "read" | "write"): DocumentLocation {
+    const roleArn = access === "read" ? (props.readOnlyRoleArn ?? props.roleArn) : props.roleArn;
+    return { accountId: props.accountId, region: props.region, roleArn };
 }
 
 /**
@@ -315,6 +343,40 @@ async function engineLog(severity: "info" | "warning", message: string): Promise
     }
 }
 
+/**
+ * Reads the live document through the read-only role and tells the engine what adopting it
+ * will do (core/adoptionPreview.ts): the fields the first up changes, current against wanted,
+ * and what destroy gives back. Nothing is known yet when the document's location is not: then
+ * it says nothing. A read that fails is a warning, not a failed check: up reports its own error.
+ */
+async function logAdoptionPreview(inputs: SessionDocumentInputs): Promise<void> {
+    const location = reachedFor(inputs, "read");
+    if ([location.accountId, location.region, location.roleArn, inputs.documentName, inputs.owner, inputs.takeOver].some(containsUnknown)) return;
+    const document = resourceId(inputs);
+    try {
+        const client = await connect(location);
+        const inspection = await operations.inspectForAdoption(client, { name: inputs.documentName, owner: inputs.owner, takeOver: inputs.takeOver });
+        const preview = adoptionPreview({
+            document,
+            onDelete: inputs.onDelete,
+            foundVersion: inspection.found?.version,
+            taggedVersion: inspection.taggedVersion,
+            blocker: inspection.blocker,
+            differences: inspection.found ? fieldDifferences(inputs.content, inspection.found.content) : [],
+        });
+        await engineLog(preview.kind === "blocked" ? "warning" : "info", adoptionMessage(preview));
+    } catch (err) {
+        const reason = err instanceof Error ? err.message : String(err);
+        const preview = {
+            document,
+            kind: "unread" as const,
+            fields: [],
+            summary: `could not read it to show what up will change (${reason}); up adopts what it finds then`,
+        };
+        await engineLog("warning", adoptionMessage(preview));
+    }
+}
+
 function resourceId(inputs: { accountId: string; region: string; documentName: string }): string {
     return `${inputs.accountId}/${inputs.region}/${inputs.documentName}`;
 }
@@ -371,8 +433,10 @@ function inputsTellTheChange(olds: SessionDocumentState, news: SessionDocumentIn
 }
 
 export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState> = {
-    async check(_olds, news) {
+    async check(olds, news) {
         const { inputs, failures } = checkSessionDocumentInputs(news);
+        // The engine checks a document it is about to create: say what adopting it will do.
+        if (failures.length === 0 && (!olds || Object.keys(olds).length === 0)) await logAdoptionPreview(inputs);
         return { inputs, failures };
     },
 
@@ -387,7 +451,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async create(news) {
         const inputs = requireValid(news);
-        const client = await connect(inputs);
+        const client = await connect(reachedFor(inputs, "write"));
         const result = await operations.adoptDocument(client, desiredOf(inputs));
         const adoption = adoptionOf(result);
         return { id: resourceId(inputs), outs: stateOf(inputs, adoption, result.documentVersion, inputs.content) };
@@ -395,7 +459,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async read(id, props) {
         const known: Partial<SessionDocumentState> = props && typeof props.accountId === "string" ? props : stateFromId(id);
-        const client = await connect(known as DocumentLocation);
+        const client = await connect(reachedFor(known as SessionDocumentInputs, "read"));
         const live = await operations.readDefault(client, known.documentName ?? defaultDocumentName);
         const imported = known.adoptedContent === undefined;
         const adoption: operations.Adoption = imported
@@ -413,13 +477,13 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
 
     async update(_id, olds, news) {
         const inputs = requireValid(news);
-        const client = await connect(inputs);
+        const client = await connect(reachedFor(inputs, "write"));
         const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionOf(olds));
         return { outs: stateOf(inputs, adoptionOf(olds), result.documentVersion, inputs.content) };
     },
 
     async delete(id, props) {
-        const client = await connect(props);
+        const client = await connect(reachedFor(props, "write"));
         const onDelete = props.onDelete ?? defaultOnDelete;
         const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionOf(props) });
         // Every document says what became of it; one left to another owner is worth a warning.

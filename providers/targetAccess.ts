@@ -1,7 +1,7 @@
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { partitionOf, roleArn } from "../core/partition";
-import { TargetRegion } from "../core/settings";
+import { Access, roleNameFor, TargetRegion } from "../core/settings";
 import { roleSessionName } from "./sessionDocument";
 
 /** An account the rollout cannot act in, with what to do about it. */
@@ -15,7 +15,7 @@ const noCredentialsHint =
     "no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where credentials are provided " +
     "(in GitHub Actions, aws-actions/configure-aws-credentials)";
 
-function explain(err: unknown, target: TargetRegion, arn: string | undefined): string {
+function explain(err: unknown, target: { accountId: string }, arn: string | undefined): string {
     const error = err as { name?: string; message?: string };
     if (error.name === "CredentialsProviderError" && !arn) return noCredentialsHint;
     const text = error.message ?? String(err);
@@ -27,18 +27,23 @@ function explain(err: unknown, target: TargetRegion, arn: string | undefined): s
 }
 
 /**
- * One STS call per account (and role): assume the role the document provider will assume,
- * and check the account it lands in. `npm run org` makes it before any engine work, and the
- * program at preview, so missing credentials, a role that cannot be assumed or credentials
- * for another account fail at once, saying what to set, rather than at `up`.
+ * One STS call per account and role: assume the roles the run will assume (`read`: the
+ * read-only role where there is one, else the write role; `write`: the write role; `up`
+ * needs both, reading through one and writing through the other) and check the account each
+ * lands in.
+ * `npm run org` makes it before any engine work, and the program at preview, so missing
+ * credentials, a role that cannot be assumed or credentials for another account fail at once,
+ * saying what to set, rather than halfway through a run.
  */
-export async function checkAccess(targets: readonly TargetRegion[], parallel: number): Promise<AccessProblem[]> {
-    const firstPerAccount = new Map<string, TargetRegion>();
+export async function checkAccess(targets: readonly TargetRegion[], parallel: number, access: readonly Access[]): Promise<AccessProblem[]> {
+    const firstPerAccount = new Map<string, { accountId: string; region: string; roleName?: string }>();
     for (const target of targets) {
-        const key = `${target.accountId}/${target.roleName ?? ""}`;
-        if (!firstPerAccount.has(key)) firstPerAccount.set(key, target);
+        for (const roleName of new Set(access.map((kind) => roleNameFor(target, kind)))) {
+            const key = `${target.accountId}/${roleName ?? ""}`;
+            if (!firstPerAccount.has(key)) firstPerAccount.set(key, { accountId: target.accountId, region: target.region, roleName });
+        }
     }
-    const check = async (target: TargetRegion): Promise<AccessProblem | undefined> => {
+    const check = async (target: { accountId: string; region: string; roleName?: string }): Promise<AccessProblem | undefined> => {
         const clientConfig = { region: target.region, maxAttempts: 3 };
         const arn = target.roleName ? roleArn(partitionOf(target.region), target.accountId, target.roleName) : undefined;
         const credentials = arn ? fromTemporaryCredentials({ params: { RoleArn: arn, RoleSessionName: roleSessionName }, clientConfig }) : undefined;
@@ -67,7 +72,7 @@ export async function checkAccess(targets: readonly TargetRegion[], parallel: nu
         }
     });
     await Promise.all(lanes);
-    return problems.sort((a, b) => a.accountId.localeCompare(b.accountId));
+    return problems.sort((a, b) => a.accountId.localeCompare(b.accountId) || (a.roleName ?? "").localeCompare(b.roleName ?? ""));
 }
 
 /** The problems as lines for a person: `account 111111111111 (role OrgAdmin): ...`. */

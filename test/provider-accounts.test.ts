@@ -10,9 +10,21 @@ import { desiredDocument, SessionDocumentContent } from "../core/document";
 import { defaultPreferences } from "../core/settings";
 import { ownerTagKey } from "../providers/documentOperations";
 import { engineProvider } from "../providers/engineProvider";
-import { SessionDocument, sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState, unknownValue } from "../providers/sessionDocument";
+import {
+    checkSessionDocumentInputs,
+    forgetCheckedSessions,
+    SessionDocument,
+    sessionDocumentProvider,
+    SessionDocumentInputs,
+    SessionDocumentState,
+    unknownValue,
+} from "../providers/sessionDocument";
 import { Moto, motoDefaultAccount, motoEnv, startMoto } from "../devtools/moto";
-import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
+import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
+import { consoleDocument, DocumentInspector } from "../devtools/documents";
+import { documentReadActions, documentWriteActions } from "../core/accessPolicies";
+import { parseAdoptionMessage } from "../core/adoptionPreview";
+import { fieldDifferences } from "../core/fieldChanges";
 import { dynamicResourceType, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 const region = "us-west-2";
@@ -36,6 +48,14 @@ async function create(provider: Provider, raw: Record<string, unknown>): Promise
     return wire(outs);
 }
 
+/** create with inputs checked as check does, without check's look at the live document: what create alone does. */
+async function createOnly(raw: Record<string, unknown>): Promise<SessionDocumentState> {
+    const { inputs, failures } = checkSessionDocumentInputs(wire(raw));
+    expect(failures).to.deep.equal([]);
+    const { outs } = await sessionDocumentProvider.create(wire(inputs));
+    return wire(outs);
+}
+
 async function update(olds: SessionDocumentState, raw: Record<string, unknown>): Promise<SessionDocumentState> {
     const { inputs } = await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire(raw));
     const { outs } = await sessionDocumentProvider.update!("id", wire(olds), wire(inputs));
@@ -56,6 +76,16 @@ describe("SessionDocument provider across accounts and stacks (moto server)", fu
         await moto?.stop();
     });
     beforeEach(() => moto.reset());
+
+    /** A document made in the console in `accountId` (moto itself, not through any proxy); returns its exact text. */
+    async function seedConsoleDocument(accountId: string): Promise<string> {
+        const inspector = new DocumentInspector(moto.endpoint);
+        try {
+            return await inspector.seed(`${accountId}/${region}`, consoleDocument(`${accountId}/${region}`));
+        } finally {
+            inspector.close();
+        }
+    }
 
     /** An SSM client acting in `accountId`: moto maps an assumed role's credentials to the role's account. */
     async function clientIn(accountId: string): Promise<ssm.SSMClient> {
@@ -167,14 +197,173 @@ describe("SessionDocument provider across accounts and stacks (moto server)", fu
             try {
                 const inputs = { accountId: "333333333333", roleArn: roleOf("333333333333"), content: contentFor("333333333333"), owner: "org/prod" };
                 const [first, second] = await Promise.allSettled([
-                    create(sessionDocumentProvider, { ...inputs, region: "eu-west-1" }),
-                    create(sessionDocumentProvider, { ...inputs, region: "us-east-1" }),
+                    createOnly({ ...inputs, region: "eu-west-1" }),
+                    createOnly({ ...inputs, region: "us-east-1" }),
                 ]);
                 expect(first.status, "the document whose Region's STS is down").to.equal("rejected");
                 expect(second.status === "fulfilled" ? second.value.documentVersion : second.reason).to.equal("1");
             } finally {
                 proxy.unreachable.clear();
             }
+        });
+    });
+
+    describe("the read-only role and the write role", () => {
+        const writer = "arn:aws:iam::111111111111:role/SessionManagerDeployer";
+        const reader = "arn:aws:iam::111111111111:role/SessionManagerReader";
+        const target = { accountId: "111111111111", region, roleArn: writer, readOnlyRoleArn: reader, owner: "org/prod" };
+        let proxy: AwsProxy;
+        let endpoint: string | undefined;
+        let logged: string[];
+        const consoleError = console.error;
+        before(async () => {
+            proxy = await startAwsProxy(moto.endpoint);
+            endpoint = process.env.AWS_ENDPOINT_URL;
+            process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+        });
+        after(async () => {
+            process.env.AWS_ENDPOINT_URL = endpoint;
+            await proxy?.close();
+        });
+        beforeEach(() => {
+            proxy.resetCounts();
+            // Outside the engine, the provider's messages to it go to stderr.
+            logged = [];
+            console.error = (...args: unknown[]) => void logged.push(args.map(String).join(" "));
+        });
+        afterEach(() => {
+            console.error = consoleError;
+        });
+
+        /** The roles assumed, and the SSM calls with the role that signed each, since the last look. */
+        function seen(): { assumed: string[]; ssm: { action: string; signedBy?: string }[] } {
+            const calls = proxy.calls.splice(0, proxy.calls.length);
+            return {
+                assumed: [...new Set(calls.filter((c) => c.action === "AssumeRole").map((c) => c.roleArn ?? "?"))],
+                ssm: calls.filter((c) => c.service === "ssm").map((c) => ({ action: c.action, signedBy: c.signedBy })),
+            };
+        }
+
+        it("checks and reads through the read-only role only, and creates, updates and deletes through the write role", async () => {
+            const seeded = await seedConsoleDocument("111111111111");
+            const { inputs } = await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire({ ...target, content: contentFor("111111111111") }));
+            const look = seen();
+            expect(look.assumed, "check").to.deep.equal([reader]);
+            expect(
+                look.ssm.filter((c) => isWrite(c.action)),
+                "check writes nothing",
+            ).to.deep.equal([]);
+            expect(look.ssm.every((c) => c.signedBy === reader)).to.equal(true);
+
+            const { outs } = await sessionDocumentProvider.create(wire(inputs));
+            const state = wire<SessionDocumentState>(outs);
+            const created = seen();
+            expect(created.assumed, "create").to.deep.equal([writer]);
+            expect(created.ssm.filter((c) => isWrite(c.action)).length).to.be.greaterThan(0);
+            expect(created.ssm.every((c) => c.signedBy === writer)).to.equal(true);
+            expect(state).to.include({ roleArn: writer, readOnlyRoleArn: reader, adoptedContent: seeded });
+
+            await sessionDocumentProvider.read!(`111111111111/${region}/${documentName}`, state);
+            const read = seen();
+            expect(read.ssm.length).to.be.greaterThan(0);
+            expect(
+                read.ssm.every((c) => c.signedBy === reader && !isWrite(c.action)),
+                "read",
+            ).to.equal(true);
+
+            const updated = await update(state, { ...target, content: contentFor("111111111111", 25) });
+            expect(
+                seen()
+                    .ssm.filter((c) => isWrite(c.action))
+                    .every((c) => c.signedBy === writer),
+                "update",
+            ).to.equal(true);
+            await sessionDocumentProvider.delete!("id", updated);
+            const deleted = seen();
+            expect(
+                deleted.ssm.every((c) => c.signedBy === writer),
+                "delete",
+            ).to.equal(true);
+            expect(await liveContent("111111111111")).to.deep.equal(JSON.parse(seeded));
+        });
+
+        it("makes only calls the generated role policies allow: every write-role call is in the write role's document actions, every read in the read-only role's", async () => {
+            const writes = new Set<string>();
+            const reads = new Set<string>();
+            const record = () => {
+                for (const c of seen().ssm) (c.signedBy === reader ? reads : writes).add(`ssm:${c.action}`);
+            };
+            for (const [onDelete, consoleMade] of [
+                ["restore", true],
+                ["reset", true],
+                ["retain", true],
+                ["restore", false],
+            ] as const) {
+                await moto.reset();
+                forgetCheckedSessions();
+                if (consoleMade) await seedConsoleDocument("111111111111");
+                // keepDocumentVersions 1 prunes on every write: the whole lifecycle's calls.
+                let state = await create(sessionDocumentProvider, { ...target, onDelete, keepDocumentVersions: 1, content: contentFor("111111111111") });
+                for (const idle of [25, 30, 35])
+                    state = await update(state, { ...target, onDelete, keepDocumentVersions: 1, content: contentFor("111111111111", idle) });
+                await sessionDocumentProvider.read!("id", state);
+                await sessionDocumentProvider.delete!("id", state);
+                record();
+            }
+            expect(
+                [...writes].filter((a) => !(documentWriteActions as readonly string[]).includes(a)),
+                "write calls outside the write policy",
+            ).to.deep.equal([]);
+            expect(
+                [...reads].filter((a) => !(documentReadActions as readonly string[]).includes(a)),
+                "read calls outside the read-only policy",
+            ).to.deep.equal([]);
+            // And nothing in the policies goes unused: each action is one the provider calls.
+            expect([...reads].sort()).to.deep.equal([...documentReadActions].sort());
+            expect([...writes].sort()).to.deep.equal([...documentWriteActions].sort());
+        });
+
+        it("tells the engine, when it checks a document it will create, which live fields the first up overwrites and that destroy puts the content back", async () => {
+            await seedConsoleDocument("111111111111");
+            await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire({ ...target, content: contentFor("111111111111") }));
+            const preview = logged.map((line) => parseAdoptionMessage(line.replace(/^info: /, ""))).find((p) => p !== undefined);
+            expect(preview, logged.join("\n")).to.not.equal(undefined);
+            expect(preview!.kind).to.equal("adopt");
+            expect(preview!.document).to.equal(`111111111111/${region}/${documentName}`);
+            expect(preview!.summary).to.include("version 1").and.include("destroy puts it back");
+            const fields = Object.fromEntries(preview!.fields.map((f) => [f.field, [f.current, f.wanted]]));
+            expect(fields["inputs.idleSessionTimeout"]).to.deep.equal(["45", "20"]);
+            expect(fields["inputs.s3BucketName"]).to.deep.equal(["console-logs-111111111111", ""]);
+            // Each field the first up changes, and no other.
+            const wanted = contentFor("111111111111");
+            const found = JSON.parse(consoleDocument(`111111111111/${region}`));
+            expect(preview!.fields.map((f) => f.field)).to.deep.equal(fieldDifferences(wanted, found).map((d) => d.field));
+        });
+
+        it("says so when there is no document, and when another stack owns it, without writing anything", async () => {
+            await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire({ ...target, content: contentFor("111111111111") }));
+            const none = logged.map((line) => parseAdoptionMessage(line.replace(/^\w+: /, ""))).find((p) => p);
+            expect(none).to.include({ kind: "absent" });
+            await create(sessionDocumentProvider, { ...target, owner: "org/other", content: contentFor("111111111111") });
+            logged = [];
+            proxy.resetCounts();
+            await sessionDocumentProvider.check!({} as SessionDocumentInputs, wire({ ...target, content: contentFor("111111111111", 30) }));
+            const blocked = logged.map((line) => parseAdoptionMessage(line.replace(/^\w+: /, ""))).find((p) => p);
+            expect(blocked).to.include({ kind: "blocked" });
+            expect(blocked!.summary).to.include("org/other").and.include("takeOver");
+            expect(seen().ssm.filter((c) => isWrite(c.action))).to.deep.equal([]);
+        });
+
+        it("refuses a read-only role in another account, or the write role itself", async () => {
+            const { failures } = checkSessionDocumentInputs({
+                ...target,
+                readOnlyRoleArn: "arn:aws:iam::222222222222:role/SessionManagerReader",
+                content: contentFor("111111111111"),
+            });
+            expect(failures.map((f) => f.property)).to.deep.equal(["readOnlyRoleArn"]);
+            expect(failures[0].reason).to.include("222222222222").and.include("111111111111");
+            const same = checkSessionDocumentInputs({ ...target, readOnlyRoleArn: writer, content: contentFor("111111111111") });
+            expect(same.failures.map((f) => f.reason).join()).to.include("write role");
         });
     });
 
