@@ -28,3 +28,7 @@ export function instancePolicyName(region: string): string {
 
 /** The session name on assumed-role sessions (the document provider's and the aws provider's), so CloudTrail shows which product made the calls. */
 export const roleSessionName = "session-manager-preferences";
+
+/** The StackSet deployment's component name, and so the start of its template bucket's name (Pulumi adds a random suffix). */
+export const stackSetComponentName = "session-manager-preferences";
+export const templateBucketNamePrefix = `${stackSetComponentName}-templates`;

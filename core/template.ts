@@ -10,6 +10,7 @@
  * sample's conditions (S3 logging, session data encryption, log group creation, its
  * encryption, Run As, shell profiles) become which resources and content are emitted.
  */
+import { documentWriteActions } from "./accessPolicies";
 import { desiredDocument, SessionDocumentContent } from "./document";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, sessionDataKeyPolicy } from "./policies";
@@ -351,20 +352,6 @@ function documentResource({ prefs, s }: Synthesis, content: SessionDocumentConte
     return { resources: { [logicalIds.document]: resource }, outputs: {} };
 }
 
-/** What the document operations call (providers/documentOperations.ts), on the document alone. */
-export const documentHandlerActions = [
-    "ssm:DescribeDocument",
-    "ssm:GetDocument",
-    "ssm:ListDocumentVersions",
-    "ssm:CreateDocument",
-    "ssm:UpdateDocument",
-    "ssm:UpdateDocumentDefaultVersion",
-    "ssm:DeleteDocument",
-    "ssm:ListTagsForResource",
-    "ssm:AddTagsToResource",
-    "ssm:RemoveTagsFromResource",
-] as const;
-
 /** The custom resource's function, its role and its own log group. */
 function documentHandler(documentName: string, handlerCode: string, logRetentionInDays: number): Record<string, CfnResource> {
     const documentArn = { "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/${documentName}` };
@@ -393,7 +380,7 @@ function documentHandler(documentName: string, handlerCode: string, logRetention
                                 {
                                     Sid: "ManageTheSessionDocument",
                                     Effect: "Allow",
-                                    Action: [...documentHandlerActions],
+                                    Action: [...documentWriteActions],
                                     Resource: documentArn,
                                 },
                                 {

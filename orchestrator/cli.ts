@@ -2,6 +2,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { closest, distance } from "fastest-levenshtein";
+import { workflowRoles } from "../core/accessPolicies";
+import { isAccountId, isRoleName, roleNameRule } from "../core/rules";
 import { Command, commands } from "./result";
 import { defaultDiscoveredRoleName, stackPrefixProblem } from "./targets";
 
@@ -22,6 +24,23 @@ export interface CliOptions {
     /** Clear locks and pending operations an interrupted run left before running. */
     recover: boolean;
     projectDir: string;
+}
+
+/** `policies`: the IAM roles the configuration needs, as policies to copy (core/accessPolicies.ts). */
+export interface PoliciesOptions {
+    command: "policies";
+    configFile: string;
+    /** The account the workflow's roles live in. */
+    startingAccount: string;
+    githubRepository?: string;
+    previewRoleName: string;
+    rolloutRoleName: string;
+    /** Role assumed in accounts found under organizationalUnitIds. */
+    roleName: string;
+    backendUrl?: string;
+    json: boolean;
+    /** Write one file per policy here instead of printing them. */
+    outDir?: string;
 }
 
 /** Bad flags or command: the message says what was given and what is allowed. */
@@ -45,6 +64,9 @@ Commands:
   prune     destroy and remove the stacks <prefix>.<account>.<region> that are no longer
             targets (removed from the config or excluded); each stack's onDelete decides
             what happens to its document. Every other command warns about such stacks
+  policies  print the IAM roles this config needs (trust and permissions policies to
+            copy): the write and read-only roles in the targets, the workflow's roles.
+            Needs --starting-account; runs nothing and calls no AWS API
 
 Flags:
   --config <file>        organization config (default Pulumi.prod.yaml)
@@ -62,6 +84,14 @@ Flags:
                          of these stacks is going on
   --project-dir <dir>    the Pulumi project every stack runs (default: this repository)
   -h, --help             this text
+
+Flags of policies (with --config, --role-name and --json):
+  --starting-account <id>      the account the workflow's OIDC roles live in
+  --github-repository <o/r>    the repository whose jobs may assume them
+  --preview-role-name <name>   default ${workflowRoles.previewRoleName}
+  --rollout-role-name <name>   default ${workflowRoles.rolloutRoleName}
+  --backend-url <s3://b/p>     a self-managed S3 backend both roles use
+  --out-dir <dir>              write each policy to a file there instead
 
 Exit codes: 0 success (drift: all in sync), 1 a target failed or the config is invalid,
 2 drift found, 64 bad command line.`;
@@ -86,6 +116,12 @@ export const flags = {
     remove: { type: "boolean", default: false },
     recover: { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
+    "starting-account": { type: "string" },
+    "github-repository": { type: "string" },
+    "preview-role-name": { type: "string", default: workflowRoles.previewRoleName },
+    "rollout-role-name": { type: "string", default: workflowRoles.rolloutRoleName },
+    "backend-url": { type: "string" },
+    "out-dir": { type: "string" },
 } as const;
 
 /** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
@@ -115,7 +151,47 @@ function usageErrorFor(err: Error & { code?: string }): UsageError {
     return new UsageError(err.message);
 }
 
-export function parseCli(argv: readonly string[], projectDir: string): CliOptions | "help" {
+/** The flags only `policies` takes, and those it does not. */
+const policyFlags = ["starting-account", "github-repository", "preview-role-name", "rollout-role-name", "backend-url", "out-dir"] as const;
+
+/** Whether the command line names the flag (parseArgs' values also hold defaults). */
+function given(argv: readonly string[], flag: string): boolean {
+    return argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+}
+
+function parsePolicies(argv: readonly string[], values: Record<string, string | boolean | undefined>): PoliciesOptions {
+    const text = (name: string) => values[name] as string | undefined;
+    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix"].find((f) => given(argv, f));
+    if (rolloutOnly) throw new UsageError(`--${rolloutOnly} does not go with policies`);
+    const startingAccount = text("starting-account");
+    if (!startingAccount) throw new UsageError("policies needs --starting-account <12-digit account ID>: the account the workflow's roles live in");
+    if (!isAccountId(startingAccount)) throw new UsageError(`--starting-account ${startingAccount}: a 12-digit AWS account ID`);
+    const repo = text("github-repository");
+    if (repo !== undefined && !/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/.test(repo))
+        throw new UsageError(`--github-repository ${repo}: owner/name, e.g. acme/landing-zone`);
+    for (const flag of ["preview-role-name", "rollout-role-name"]) {
+        const name = text(flag) as string;
+        if (!isRoleName(name)) throw new UsageError(`--${flag} ${name}: ${roleNameRule}`);
+    }
+    const backendUrl = text("backend-url");
+    if (backendUrl !== undefined && !/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(backendUrl)) {
+        throw new UsageError(`--backend-url ${backendUrl}: an S3 backend URL, s3://<bucket>[/<prefix>] (other backends need no policy here)`);
+    }
+    return {
+        command: "policies",
+        configFile: path.resolve(text("config") as string),
+        startingAccount,
+        githubRepository: repo,
+        previewRoleName: text("preview-role-name") as string,
+        rolloutRoleName: text("rollout-role-name") as string,
+        roleName: text("role-name") as string,
+        backendUrl,
+        json: values.json === true,
+        outDir: text("out-dir") ? path.resolve(text("out-dir") as string) : undefined,
+    };
+}
+
+export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | "help" {
     let parsed;
     try {
         parsed = parseArgs({ args: [...argv], allowPositionals: true, options: flags });
@@ -124,10 +200,14 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";
-    if (positionals.length !== 1 || !(commands as readonly string[]).includes(positionals[0])) {
-        throw new UsageError(`expected one command, one of ${commands.join(", ")}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
+    const all = [...commands, "policies"];
+    if (positionals.length !== 1 || !all.includes(positionals[0])) {
+        throw new UsageError(`expected one command, one of ${all.join(", ")}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     }
+    if (positionals[0] === "policies") return parsePolicies(argv, values);
     const command = positionals[0] as Command;
+    const misplaced = policyFlags.find((flag) => given(argv, flag));
+    if (misplaced) throw new UsageError(`--${misplaced} goes with policies only`);
     const parallel = values.parallel === undefined ? defaultParallelism() : Number(values.parallel);
     if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new UsageError(`--parallel ${values.parallel}: a whole number from 1 to 64`);
     const prefixProblem = stackPrefixProblem(values["stack-prefix"]);

@@ -4,17 +4,18 @@ import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
-import { CliOptions, defaultConfigFile, parseCli, usage, UsageError } from "./cli";
+import { CliOptions, defaultConfigFile, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { runPolicies } from "./policies";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { inlineProgramFor } from "./program";
 import { renderJson, renderMarkdown, renderText } from "./report";
-import { exitCodeFor, exitCodes, RolloutReport } from "./result";
-import { checkAccess, describeAccessProblems } from "../providers/targetAccess";
+import { Command, commands, exitCodeFor, exitCodes, RolloutReport, RunProblem } from "./result";
+import { AccessProblem, checkAccess, describeAccessProblems } from "../providers/targetAccess";
+import { Access } from "../core/settings";
+import { backendProblem } from "./backend";
 import { findStaleStacks, runRollout } from "./run";
 import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
-
-export const usageExitCode = 64;
 
 export interface Io {
     stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -50,7 +51,7 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
 export async function resolveTargets(options: CliOptions): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> }> {
     // prune works on what is no longer a target, so a config whose every target is gone is fine.
     const org = loadOrgConfig(options.configFile);
-    const problem = discoveryProblem(org.settings, org.region);
+    const problem = discoveryProblem(org.settings, org.region, options.roleName);
     if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
     const discoveredAccounts =
         org.settings.organizationalUnitIds.length > 0
@@ -95,6 +96,31 @@ export function missingConfigMessage(configFile: string, projectDir: string): st
     return lines.join("\n");
 }
 
+/** The kinds of access each command needs in the target accounts (core/settings.ts `roleNameFor`). */
+export function accessFor(command: Command): readonly Access[] {
+    if (command === "up") return ["read", "write"];
+    if (command === "destroy" || command === "prune") return ["write"];
+    return ["read"];
+}
+
+/** A command that ran nothing: the problem on stderr (as lines for a person), and as the report when one is asked for. */
+function failBeforeRun(
+    command: Command,
+    problem: RunProblem,
+    options: Pick<CliOptions, "json" | "markdown">,
+    io: Io,
+): { exitCode: number; report: RolloutReport } {
+    const report: RolloutReport = { command, problem, startedAt: new Date().toISOString(), durationMs: 0, results: [] };
+    if (options.json || options.markdown) writeReport(report, options, io);
+    return { exitCode: exitCodeFor(report), report };
+}
+
+/** The command and machine-output flags as far as a command line that failed to parse shows them. */
+function guessFromArgv(argv: readonly string[]): { command: Command; json: boolean; markdown: boolean } {
+    const command = (argv.find((a) => (commands as readonly string[]).includes(a)) as Command | undefined) ?? "preview";
+    return { command, json: argv.includes("--json"), markdown: argv.includes("--markdown") };
+}
+
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
 export async function main(argv: readonly string[], io: Io, projectDir: string): Promise<{ exitCode: number; report?: RolloutReport }> {
     let options;
@@ -103,15 +129,19 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     } catch (err) {
         if (!(err instanceof UsageError)) throw err;
         io.stderr.write(`error: ${err.message}\n${shortUsage}\n`);
-        return { exitCode: usageExitCode };
+        const guess = guessFromArgv(argv);
+        return failBeforeRun(guess.command, { kind: "usage", summary: "the command line is not valid", details: [err.message], fix: shortUsage }, guess, io);
     }
     if (options === "help") {
         io.stdout.write(`${usage}\n`);
         return { exitCode: exitCodes.ok };
     }
+    if (options.command === "policies") return policies(options, projectDir, io);
     if (!fs.existsSync(options.configFile)) {
-        io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
-        return { exitCode: usageExitCode };
+        const message = missingConfigMessage(options.configFile, projectDir);
+        io.stderr.write(`${message}\n`);
+        const [first, ...rest] = message.replace(/^error: /, "").split("\n");
+        return failBeforeRun(options.command, { kind: "usage", summary: first, details: [], fix: rest.join(" ") }, options, io);
     }
     let resolved: Awaited<ReturnType<typeof resolveTargets>>;
     try {
@@ -119,7 +149,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     } catch (err) {
         if (!(err instanceof OrgConfigError || err instanceof ConfigErrors)) throw err;
         io.stderr.write(`error: ${err.message}\n`);
-        return { exitCode: exitCodes.failed };
+        return failBeforeRun(options.command, configProblem(err, options.configFile), options, io);
     }
     let pulumiCommand;
     try {
@@ -127,15 +157,30 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     } catch (err) {
         if (!(err instanceof PulumiCliUnavailable)) throw err;
         io.stderr.write(`error: ${err.message}\n`);
-        return { exitCode: exitCodes.failed };
+        return failBeforeRun(
+            options.command,
+            {
+                kind: "cli",
+                summary: "no usable Pulumi CLI",
+                details: [err.message],
+                fix: "install the Pulumi CLI (or Go, to build it) where this runs; the job log has the script's message",
+            },
+            options,
+            io,
+        );
     }
-    const problems = await checkAccess(resolved.targets, options.parallel);
+    const envVars = { PATH: io.env.PATH ?? "" };
+    const backend = await backendProblem({ projectDir: options.projectDir, envVars, pulumiCommand, env: io.env });
+    if (backend) {
+        io.stderr.write(`error: ${backend.summary}: ${backend.details.join("; ")}\n${backend.fix}\n`);
+        return failBeforeRun(options.command, backend, options, io);
+    }
+    const problems = await checkAccess(resolved.targets, options.parallel, accessFor(options.command));
     if (problems.length > 0) {
         for (const line of describeAccessProblems(problems)) io.stderr.write(`error: ${line}\n`);
         io.stderr.write(`${options.command}: nothing was run; ${problems.length} of the accounts cannot be reached\n`);
-        return { exitCode: exitCodes.failed };
+        return failBeforeRun(options.command, accessProblem(problems, options.command), options, io);
     }
-    const envVars = { PATH: io.env.PATH ?? "" };
     const stale = await findStaleStacks({
         projectDir: options.projectDir,
         envVars,
@@ -194,6 +239,48 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     return { exitCode: exitCodeFor(report), report };
 }
 
+/** `policies`: the config's roles as policies; no Pulumi, no AWS. */
+function policies(options: PoliciesOptions, projectDir: string, io: Io): { exitCode: number } {
+    if (!fs.existsSync(options.configFile)) {
+        io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
+        return { exitCode: exitCodes.usage };
+    }
+    try {
+        io.stdout.write(runPolicies(options));
+        return { exitCode: exitCodes.ok };
+    } catch (err) {
+        if (!(err instanceof OrgConfigError || err instanceof ConfigErrors)) throw err;
+        io.stderr.write(`error: ${err.message}\n`);
+        return { exitCode: exitCodes.failed };
+    }
+}
+
+/** An invalid organization config, key by key. */
+function configProblem(err: OrgConfigError | ConfigErrors, configFile: string): RunProblem {
+    const details = err instanceof ConfigErrors ? err.errors.map((e) => e.message) : [err.message];
+    return {
+        kind: "config",
+        summary: `the organization config ${path.basename(configFile)} is not valid`,
+        details,
+        fix: `correct each key above in ${path.basename(configFile)} (the README's configuration tables say what each allows), then push again`,
+    };
+}
+
+/** Accounts the run cannot act in, each with its own reason. */
+function accessProblem(problems: readonly AccessProblem[], command: Command): RunProblem {
+    const roles = accessFor(command)
+        .map((kind) => (kind === "read" ? "the read-only role (sessionManager:readOnlyRoleName, else roleName)" : "the write role (roleName)"))
+        .join(" and ");
+    return {
+        kind: "access",
+        summary: `${problems.length} of the target accounts cannot be reached`,
+        details: describeAccessProblems(problems),
+        fix:
+            `${command} assumes ${roles} in every target account. Check that each role exists in its account, trusts the role this job starts from, ` +
+            "and that the job's own credentials may assume it (docs/iam.md has the policies: `npm run org -- policies` prints them for this config)",
+    };
+}
+
 /** Stacks that are no longer targets, and the command that lets go of them. */
 export function staleWarning(staleStacks: readonly string[]): string {
     return (
@@ -202,7 +289,7 @@ export function staleWarning(staleStacks: readonly string[]): string {
     );
 }
 
-function writeReport(report: RolloutReport, options: CliOptions, io: Io): void {
+function writeReport(report: RolloutReport, options: Pick<CliOptions, "json" | "markdown">, io: Io): void {
     // The table fits the terminal it goes to; in a file or a CI log it is whole.
     const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
     if (options.json) {

@@ -99,6 +99,7 @@ export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string
     }
     const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: [target.region] };
     if (target.roleName) narrowed.roleName = target.roleName;
+    if (target.readOnlyRoleName) narrowed.readOnlyRoleName = target.readOnlyRoleName;
     config[`${configNamespace}:targets`] = JSON.stringify([narrowed]);
     return config;
 }

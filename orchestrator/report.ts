@@ -1,7 +1,9 @@
 import * as path from "node:path";
 import { formatDuration, markdownTable, textTable } from "./format";
 import { fitWidth } from "./progress";
-import { exitCodeFor, RolloutReport, TargetResult } from "./result";
+import { exitCodeFor, RolloutReport, RunProblem, TargetResult } from "./result";
+import { knownAfterUp, unknownValue } from "../core/fieldChanges";
+import type { DocumentChange } from "./drift";
 
 function targetLabel(r: TargetResult): string {
     return `${r.accountId}/${r.region}`;
@@ -10,6 +12,7 @@ function targetLabel(r: TargetResult): string {
 /** A value as it appears in a document, quoted when it is text so "" and "20" read unambiguously. */
 export function showValue(value: unknown): string {
     if (value === undefined) return "(absent)";
+    if (value === unknownValue) return knownAfterUp;
     return JSON.stringify(value);
 }
 
@@ -35,19 +38,45 @@ const stepWords: Record<string, string> = {
     replace: "(release, adopt again)",
 };
 
-/** Preview and up: one row per changed field (target, field, current, wanted, note), with the target's drift marked. */
+/** What a document not managed yet gets, in words, when no field changes. */
+const adoptionWords: Record<NonNullable<DocumentChange["adoption"]>["kind"], string> = {
+    absent: "(create: no document yet)",
+    adopt: "(adopt: already as wanted)",
+    blocked: "(up will stop: see below)",
+    unread: "(adopt, then apply: not read)",
+};
+
+const notes = { drift: "repairs drift", adopts: "adopts" } as const;
+
+function noteFor(d: DocumentChange): string {
+    if (d.repairsDrift) return notes.drift;
+    return d.adoption?.kind === "adopt" ? notes.adopts : "";
+}
+
+/** Preview and up: one row per changed field (target, field, current, wanted, note), with the target's drift or adoption marked. */
 function changeRows(report: RolloutReport): string[][] {
     return report.results.flatMap((r) =>
         (r.documentChanges ?? []).flatMap((d) => {
-            const note = d.repairsDrift ? "repairs drift" : "";
-            if (d.fields.length === 0) return [[d.target, stepWords[d.op] ?? `(${d.op})`, "", "", note]];
+            const note = noteFor(d);
+            if (d.fields.length === 0) {
+                const words = d.adoption ? adoptionWords[d.adoption.kind] : (stepWords[d.op] ?? `(${d.op})`);
+                return [[d.target, words, "", "", note]];
+            }
             return d.fields.map((f) => [d.target, f.field, showValue(f.current), showValue(f.wanted), note]);
         }),
     );
 }
 
-const driftMark = " *";
-const driftFootnote = "* drifted: edited outside the stack; up puts the config back.";
+/** Documents not managed yet: what the first up does to each, and what destroy gives back. */
+function adoptionRows(report: RolloutReport): string[][] {
+    return report.results.flatMap((r) => (r.documentChanges ?? []).flatMap((d) => (d.adoption ? [[d.target, d.adoption.summary]] : [])));
+}
+
+const marks: Record<string, string> = { [notes.drift]: " *", [notes.adopts]: " +" };
+const footnotes: Record<string, string> = {
+    [notes.drift]: "* drifted: edited outside the stack; up puts the config back.",
+    [notes.adopts]: "+ not managed yet: up adopts the document; its current content is kept for destroy (see below).",
+};
 
 /**
  * Rows with two value columns (at 2 and 3) cut so the table fits `width`; the JSON report
@@ -112,10 +141,24 @@ function stackPattern(report: RolloutReport): string {
     return r.stackName.endsWith(suffix) ? `${r.stackName.slice(0, -suffix.length)}.<account>.<region>` : "<prefix>.<account>.<region>";
 }
 
+/** The sentence that opens a report of a command that ran nothing. */
+function problemHeadline(problem: RunProblem): string {
+    return `Nothing was run: ${problem.summary}`;
+}
+
+/** A command that ran nothing: what failed, each problem, and the fix. */
+function renderProblemText(report: RolloutReport, problem: RunProblem, width: number | undefined): string {
+    const lines = [...wrapText(`${report.command}: ${problemHeadline(problem)}`, width, "")];
+    for (const detail of problem.details) lines.push(...wrapText(detail, width, "  - ").map((l, i) => (i === 0 ? l : `    ${l.slice(4)}`)));
+    lines.push(...wrapText(`To fix: ${problem.fix}`, width, ""));
+    return `${lines.join("\n")}\n`;
+}
+
 /** The summary printed at the end of every command, then the drift details and failures. */
 export function renderText(report: RolloutReport, options: TextOptions = {}): string {
     // One column short of the terminal: a line that reaches the last column may wrap.
     const width = options.columns === undefined ? undefined : options.columns - 1;
+    if (report.problem) return renderProblemText(report, report.problem, width);
     const changed = report.command === "drift" ? "DRIFTED DOCS" : "CHANGED";
     const parts = [`${report.command}: ${counts(report)}`, ""];
     let table = textTable(
@@ -140,13 +183,18 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
     if (changes.length > 0) {
         // A mark on the target instead of a note column: the table has to fit 80 columns.
         const head = ["TARGET", "FIELD", "CURRENT", "WANTED"];
-        const rows = changes.map(([target, field, current, wanted, note]) => [note ? `${target}${driftMark}` : target, field, current, wanted]);
+        const rows = changes.map(([target, field, current, wanted, note]) => [`${target}${marks[note] ?? ""}`, field, current, wanted]);
         const title =
             report.command === "preview"
                 ? "What up would change (current = live document, wanted = config):"
                 : "Changed (current = live document before, wanted = config):";
         parts.push("", title, "", textTable(head, fitValueColumns(head, rows, width)));
-        if (changes.some((r) => r[4])) parts.push(...wrapText(driftFootnote, width, ""));
+        for (const note of Object.keys(footnotes)) if (changes.some((r) => r[4] === note)) parts.push(...wrapText(footnotes[note], width, ""));
+    }
+    const adoptions = adoptionRows(report);
+    if (adoptions.length > 0) {
+        parts.push("", "Not managed yet (what up does, and what destroy gives back):");
+        for (const [target, summary] of adoptions) parts.push(...wrapText(`${target}: ${summary}`, width, "  "));
     }
     const released = releaseRows(report);
     if (released.length > 0) {
@@ -156,6 +204,11 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
     }
     if (report.staleStacks?.length) {
         parts.push("", ...wrapText(`Stacks no longer targets (npm run org -- prune releases and removes them): ${report.staleStacks.join(", ")}`, width, ""));
+    }
+    const warned = report.results.filter((r) => r.warnings?.length);
+    if (warned.length > 0) {
+        parts.push("", "Notes:");
+        for (const r of warned) for (const w of r.warnings ?? []) parts.push(...wrapText(`${targetLabel(r)}: ${w}`, width, "  "));
     }
     const failed = report.results.filter((r) => r.outcome === "failed");
     if (failed.length > 0) {
@@ -177,6 +230,7 @@ export function renderJson(report: RolloutReport): string {
             startedAt: report.startedAt,
             durationMs: report.durationMs,
             exitCode: exitCodeFor(report),
+            ...(report.problem !== undefined ? { problem: report.problem } : {}),
             ...(report.staleStacks !== undefined ? { staleStacks: report.staleStacks } : {}),
             targets: report.results.map((r) => ({
                 target: targetLabel(r),
@@ -192,6 +246,7 @@ export function renderJson(report: RolloutReport): string {
                 ...(r.drift !== undefined ? { drift: r.drift } : {}),
                 ...(r.documentChanges !== undefined ? { documentChanges: r.documentChanges } : {}),
                 ...(r.released !== undefined ? { released: r.released } : {}),
+                ...(r.warnings !== undefined ? { warnings: r.warnings } : {}),
             })),
         },
         null,
@@ -214,8 +269,24 @@ function markdownSection(heading: string, paragraphs: string[], head: string[], 
     return [`#### ${heading}`, "", ...paragraphs.flatMap((p) => [p, ""]), markdownTable(head, rows), ""];
 }
 
+/** Text as one Markdown code span, whatever backticks it holds. */
+export function inlineCode(text: string): string {
+    const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+    const fence = "`".repeat(longest + 1);
+    return longest > 0 ? `${fence} ${text} ${fence}` : `${fence}${text}${fence}`;
+}
+
+/** A command that ran nothing, for the pull-request comment or the drift issue: never an empty body. */
+function renderProblemMarkdown(report: RolloutReport, problem: RunProblem): string {
+    const parts = [`### ${headline[report.command]}`, "", `**${problemHeadline(problem)}**`, ""];
+    if (problem.details.length > 0) parts.push(...problem.details.map((d) => `- ${inlineCode(d)}`), "");
+    parts.push(`**To fix:** ${problem.fix}`, "");
+    return `${parts.join("\n")}`;
+}
+
 /** For a pull-request comment or an issue body. */
 export function renderMarkdown(report: RolloutReport): string {
+    if (report.problem) return renderProblemMarkdown(report, report.problem);
     const code = exitCodeFor(report);
     const verdict =
         report.command === "drift"
@@ -245,15 +316,25 @@ export function renderMarkdown(report: RolloutReport): string {
         ),
     );
     const changes = changeRows(report);
-    const drifted = changes.some((r) => r[4] !== "");
+    const paragraphs = [
+        ...(changes.some((r) => r[4] === notes.drift)
+            ? ["Targets marked *repairs drift* were edited outside the stack; `up` puts the config back there."]
+            : []),
+        ...(changes.some((r) => r[4] === notes.adopts)
+            ? [
+                  "Targets marked *adopts* hold a document this rollout does not manage yet: `up` overwrites the fields listed, and keeps the current content for `destroy` (see *Not managed yet*).",
+              ]
+            : []),
+    ];
     parts.push(
         ...markdownSection(
             report.command === "preview" ? "What `up` would change" : "Changed",
-            drifted ? ["Targets marked *repairs drift* were edited outside the stack; `up` puts the config back there."] : [],
+            paragraphs,
             ["Target", "Field", "Current", "Wanted", "Note"],
             changes.map((r) => [r[0], r[1].startsWith("(") ? r[1] : quoted(r[1]), quoted(r[2]), quoted(r[3]), r[4] && `*${r[4]}*`]),
         ),
     );
+    parts.push(...markdownSection("Not managed yet", [], ["Target", "What up does"], adoptionRows(report)));
     const released = releaseRows(report);
     parts.push(
         ...markdownSection(
@@ -261,6 +342,14 @@ export function renderMarkdown(report: RolloutReport): string {
             [],
             ["Document", "Released"],
             released.map((r) => [quoted(r[0]), r[1]]),
+        ),
+    );
+    parts.push(
+        ...markdownSection(
+            "Notes",
+            [],
+            ["Target", "Note"],
+            report.results.flatMap((r) => (r.warnings ?? []).map((w) => [targetLabel(r), w])),
         ),
     );
     const changed = report.command === "drift" ? "Drifted documents" : "Resources changed";

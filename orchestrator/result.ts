@@ -1,5 +1,5 @@
 import type { DocumentRelease } from "../core/release";
-import { DocumentChange, DocumentDrift } from "./drift";
+import type { DocumentChange, DocumentDrift } from "./drift";
 
 export const commands = ["preview", "up", "refresh", "drift", "destroy", "prune"] as const;
 export type Command = (typeof commands)[number];
@@ -30,10 +30,29 @@ export interface TargetResult {
     documentChanges?: DocumentChange[];
     /** For destroy and prune: what became of each document (restored, reset, retained, left to its owner...). */
     released?: DocumentRelease[];
+    /** What the run did differently from what was asked, and why (e.g. a preview that could not refresh read-only). */
+    warnings?: string[];
+}
+
+/**
+ * Why a command ran no target at all: caught once, before any target, so the report (and
+ * the pull-request comment or drift issue made from it) says what failed and how to fix it.
+ */
+export interface RunProblem {
+    /** What failed: the command line, the configuration, the Pulumi CLI, the backend, or access to the target accounts. */
+    kind: "usage" | "config" | "cli" | "backend" | "access";
+    /** One line on what failed. */
+    summary: string;
+    /** One line per problem found (each key, each account). */
+    details: string[];
+    /** What to do about it. */
+    fix: string;
 }
 
 export interface RolloutReport {
     command: Command;
+    /** Set when nothing was run: then there are no results. */
+    problem?: RunProblem;
     startedAt: string;
     durationMs: number;
     results: TargetResult[];
@@ -47,14 +66,17 @@ export interface RolloutReport {
 /** Exit codes, so CI can tell "something broke" from "the organization drifted". */
 export const exitCodes = {
     ok: 0,
-    /** A target failed, or the config or flags are invalid. */
+    /** A target failed, or the config is invalid, or nothing could run (no CLI, backend or access). */
     failed: 1,
     /** drift: every target was checked and at least one differs from its stack. */
     drifted: 2,
+    /** The command line is wrong (an unknown flag or command, a missing config file). */
+    usage: 64,
 } as const;
 
 /** Failures win over drift: a check that could not look everywhere is not a clean result. */
-export function exitCodeFor(report: Pick<RolloutReport, "command" | "results">): number {
+export function exitCodeFor(report: Pick<RolloutReport, "command" | "results" | "problem">): number {
+    if (report.problem) return report.problem.kind === "usage" ? exitCodes.usage : exitCodes.failed;
     if (report.results.some((r) => r.outcome === "failed")) return exitCodes.failed;
     // A target in the config without a stack has none of the wanted preferences applied.
     if (report.command === "drift" && report.results.some((r) => r.outcome === "drifted" || r.outcome === "not deployed")) return exitCodes.drifted;

@@ -3,7 +3,9 @@ import * as path from "node:path";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { DocumentRelease, parseReleaseMessage } from "../core/release";
-import { changesFromPreviewEvents, driftFromRefreshEvents } from "./drift";
+import { changesFromPreviewEvents, driftFromRefreshEvents, isSessionDocument } from "./drift";
+import { partitionOf, roleArn } from "../core/partition";
+import { roleNameFor } from "../core/settings";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
 import { OrgTarget } from "./targets";
@@ -129,7 +131,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
                 // The log directory is named once in the header; a path per line would not fit a terminal.
                 progress.update(target.stackName, "running");
                 const write = (text: string) => log.write(text);
-                result = { ...base, ...(await runRecovering(stack, options, write)), durationMs: 0 };
+                result = { ...base, ...(await runRecovering(stack, target, options, write)), durationMs: 0 };
                 if ((options.command === "destroy" && options.removeStacks) || options.command === "prune") {
                     await mutex.run(() => workspace.removeStack(target.stackName));
                 }
@@ -137,7 +139,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         } catch (err) {
             log.write(`\n# failed: ${err instanceof Error ? err.message : String(err)}\n`);
             // An interrupted run's message ends with the commands that clear it: never cut it short.
-            const error = err instanceof InterruptedRunError ? err.message : engineErrorSummary(err);
+            const error = err instanceof InterruptedRunError || err instanceof ReadOnlyRoleNotRecordedError ? err.message : engineErrorSummary(err);
             result = { ...base, outcome: "failed", changes: 0, changeSummary: {}, durationMs: 0, error };
         }
         // A preview changes nothing: a stack it had to create (with its Pulumi.<stack>.yaml) goes
@@ -297,7 +299,7 @@ function knownStack(workspace: LocalWorkspace, stackName: string): LocalWorkspac
     return view;
 }
 
-type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released" | "documentChanges">;
+type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released" | "documentChanges" | "warnings">;
 
 /** A stack that an interrupted run (a killed CI job, a closed laptop) left locked or with pending operations. */
 export class InterruptedRunError extends Error {
@@ -310,14 +312,52 @@ export class InterruptedRunError extends Error {
     }
 }
 
-/** The operations a killed run left pending in the stack's state, e.g. "creating SessionDocument 111111111111-us-east-1-document". */
-export async function pendingOperations(stack: Stack): Promise<string[]> {
+/** What a rollout looks for in a stack's state before it runs the stack. */
+export interface StateFacts {
+    /** The operations a killed run left pending, e.g. "creating SessionDocument 111111111111-us-east-1-document". */
+    pending: string[];
+    /** Per Session document in the state, the role its reads assume (read-only role, else write role; "" for the ambient credentials). */
+    documentReadRoles: string[];
+}
+
+/** The operations an interrupted run left pending, and the roles the state's documents read through. */
+export async function stateFacts(stack: Stack): Promise<StateFacts> {
     // Not stack.exportStack(): it asks for --show-secrets, so every secret in the state would be
     // decrypted (with a passphrase, after a key derivation of a quarter of a CPU second) for a
     // look at the pending operations.
     const state = JSON.parse((await cliOf(stack.workspace as LocalWorkspace)(["stack", "export", "--stack", stack.name])).stdout) as { deployment?: unknown };
-    const pending = (state.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] } | undefined)?.pending_operations ?? [];
-    return pending.map((op) => `${op.type ?? "?"} ${op.resource?.urn?.split("::").pop() ?? "?"}`);
+    const deployment = state.deployment as
+        | { pending_operations?: { type?: string; resource?: { urn?: string } }[]; resources?: { type?: string; outputs?: Record<string, unknown> }[] }
+        | undefined;
+    const pending = (deployment?.pending_operations ?? []).map((op) => `${op.type ?? "?"} ${op.resource?.urn?.split("::").pop() ?? "?"}`);
+    const documentReadRoles = (deployment?.resources ?? [])
+        .filter((r) => isSessionDocument(r.type, r.outputs))
+        .map((r) => String(r.outputs?.readOnlyRoleArn ?? r.outputs?.roleArn ?? ""));
+    return { pending, documentReadRoles };
+}
+
+/** The operations a killed run left pending in the stack's state. */
+export async function pendingOperations(stack: Stack): Promise<string[]> {
+    return (await stateFacts(stack)).pending;
+}
+
+/** The role ARN a target's reads should go through, per the config ("" for the ambient credentials). */
+function wantedReadRole(target: OrgTarget): string {
+    const name = roleNameFor(target, "read");
+    return name ? roleArn(partitionOf(target.region), target.accountId, name) : "";
+}
+
+/**
+ * Whether the state's documents read through another role than the config's read-only role:
+ * a stack last updated before sessionManager:readOnlyRoleName was set records only the write
+ * role, and a refresh reads through what the state records. Undefined when they agree.
+ */
+export function readRoleMismatch(facts: Pick<StateFacts, "documentReadRoles">, target: OrgTarget): string | undefined {
+    if (!target.readOnlyRoleName) return undefined;
+    const wanted = wantedReadRole(target);
+    const other = facts.documentReadRoles.find((role) => role !== wanted);
+    if (other === undefined) return undefined;
+    return `the stack's state records ${other ? `the role ${other}` : "the ambient credentials"} for reading its document, not the read-only role ${wanted} (it was last updated before sessionManager:readOnlyRoleName was set), so a refresh would read through it`;
 }
 
 /**
@@ -326,25 +366,50 @@ export async function pendingOperations(stack: Stack): Promise<string[]> {
  * safe for the documents: an interrupted create left the adopted-version tag behind, so the
  * next create keeps the true original.
  */
-async function runRecovering(stack: Stack, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
+async function runRecovering(stack: Stack, target: OrgTarget, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
     const interrupted = (found: string) => new InterruptedRunError(stack.name, options.projectDir, options.command, found);
+    let runOptions = options;
+    const warnings: string[] = [];
     const clearPending = async () => {
-        const pending = await pendingOperations(stack);
+        const facts = await stateFacts(stack);
+        const mismatch = readOnlyCommands.includes(options.command) ? readRoleMismatch(facts, target) : undefined;
+        if (mismatch && options.command === "preview") {
+            // Without the refresh the preview reads nothing in AWS: it compares the config with the state.
+            runOptions = { ...options, refreshBeforeUp: false };
+            warnings.push(`not refreshed: ${mismatch}. The changes shown are against the state; the next up records the read-only role`);
+        } else if (mismatch) {
+            throw new ReadOnlyRoleNotRecordedError(
+                `${mismatch}. A ${options.command} never reads through the write role: run npm run org -- up once (the write job) so the state records the read-only role`,
+            );
+        }
+        const pending = facts.pending;
         if (pending.length === 0) return;
         if (!options.recover) throw interrupted(`an interrupted run left ${pending.length} pending operation(s): ${pending.join(", ")}`);
         write(`\n# --recover: clearing ${pending.length} pending operation(s) left by an interrupted run: ${pending.join(", ")}\n`);
         await stack.refresh({ clearPendingCreates: true, onOutput: write, onError: write, color: "never" });
     };
+    const withWarnings = (result: CommandResult): CommandResult => (warnings.length > 0 ? { ...result, warnings } : result);
     try {
         await clearPending();
-        return await runCommand(stack, options, write);
+        return withWarnings(await runCommand(stack, runOptions, write));
     } catch (err) {
         if (!(err instanceof ConcurrentUpdateError)) throw err;
         if (!options.recover) throw interrupted("the stack is locked by another run, or by one that was interrupted");
         write(`\n# --recover: removing the lock an interrupted run left\n`);
         await stack.cancel();
         await clearPending();
-        return runCommand(stack, options, write);
+        return withWarnings(await runCommand(stack, runOptions, write));
+    }
+}
+
+/** The commands that only read in AWS: they must never read through a write role. */
+const readOnlyCommands: readonly Command[] = ["preview", "drift", "refresh"];
+
+/** A read-only command on a stack whose state would make it read through the write role. */
+export class ReadOnlyRoleNotRecordedError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ReadOnlyRoleNotRecordedError";
     }
 }
 

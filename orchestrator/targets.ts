@@ -6,8 +6,10 @@ import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/
 export interface OrgTarget {
     accountId: string;
     region: string;
-    /** Role the document provider assumes in the account; none means the ambient credentials. */
+    /** Role the document provider assumes in the account to write; none means the ambient credentials. */
     roleName?: string;
+    /** Role read-only runs (preview, drift, refresh) assume in the account; none means roleName. */
+    readOnlyRoleName?: string;
     /** `<prefix>.<account>.<region>` */
     stackName: string;
 }
@@ -46,17 +48,28 @@ export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTa
     const discovered = [...new Set(options.discoveredAccounts)]
         .filter((accountId) => !explicitAccounts.has(accountId))
         .sort()
-        .flatMap((accountId) => discoveryRegions.map((region): TargetRegion => ({ accountId, region, roleName: options.discoveredRoleName })));
+        .flatMap((accountId) =>
+            discoveryRegions.map((region): TargetRegion => ({
+                accountId,
+                region,
+                roleName: options.discoveredRoleName,
+                readOnlyRoleName: settings.readOnlyRoleName,
+            })),
+        );
     return withoutExcluded(settings, [...targetRegions(settings.targets), ...discovered]).map((t) => {
         const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
         if (t.roleName) target.roleName = t.roleName;
+        if (t.readOnlyRoleName) target.readOnlyRoleName = t.readOnlyRoleName;
         return target;
     });
 }
 
 /** Why discovery cannot run, e.g. OUs given but no Region to deploy discovered accounts to. */
-export function discoveryProblem(settings: Settings, defaultRegion: string | undefined): string | undefined {
+export function discoveryProblem(settings: Settings, defaultRegion: string | undefined, discoveredRoleName?: string): string | undefined {
     if (settings.organizationalUnitIds.length === 0) return undefined;
+    if (discoveredRoleName !== undefined && settings.readOnlyRoleName === discoveredRoleName) {
+        return `sessionManager:readOnlyRoleName is ${discoveredRoleName}, the role --role-name makes the write role of accounts found under sessionManager:organizationalUnitIds: name a role that cannot write`;
+    }
     if (settings.regions.length === 0 && !defaultRegion) {
         return "sessionManager:regions is empty and aws:region is not set: accounts found under sessionManager:organizationalUnitIds need at least one Region";
     }

@@ -34,11 +34,11 @@ describe("checkAccess: every account reachable before any engine work (moto serv
             target("111111111111", "eu-west-1", "OrgAdmin"),
             target("222222222222", "us-east-1", "OrgAdmin"),
         ];
-        expect(await checkAccess(targets, 4)).to.deep.equal([]);
+        expect(await checkAccess(targets, 4, ["read"])).to.deep.equal([]);
     });
 
     it("names the account the ambient credentials are really for, when a target has no role", async () => {
-        const problems = await checkAccess([target("111111111111", "us-east-1")], 4);
+        const problems = await checkAccess([target("111111111111", "us-east-1")], 4, ["read"]);
         expect(problems).to.have.length(1);
         expect(problems[0].accountId).to.equal("111111111111");
         expect(problems[0].message).to.include(`act in account ${motoDefaultAccount}`).and.include("not 111111111111");
@@ -52,7 +52,7 @@ describe("checkAccess: every account reachable before any engine work (moto serv
             AWS_CONFIG_FILE: "/nonexistent/config",
             AWS_EC2_METADATA_DISABLED: "true",
         });
-        const problems = await checkAccess([target("111111111111", "us-east-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")], 4);
+        const problems = await checkAccess([target("111111111111", "us-east-1", "OrgAdmin"), target("222222222222", "us-east-1", "OrgAdmin")], 4, ["write"]);
         expect(problems.map((p) => p.accountId)).to.deep.equal(["111111111111", "222222222222"]);
         for (const p of problems) expect(p.message).to.include("no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID");
     });

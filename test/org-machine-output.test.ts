@@ -12,6 +12,9 @@ import * as yaml from "js-yaml";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { writeOrgConfig } from "./support/org";
+import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
+import { consoleDocument, desiredFor, DocumentInspector, settingsOf } from "../devtools/documents";
+import { fieldDifferences } from "../core/fieldChanges";
 
 interface Step {
     run?: string;
@@ -24,14 +27,23 @@ interface StepRun {
     stderr: string;
 }
 
-/** Every line a Markdown report may have: headings, table rows, the verdict sentence, blank lines. */
+/**
+ * Every line a Markdown report may have: headings, table rows, list items, the verdict
+ * sentence, a section's explanation, the fix, blank lines. Anything else (npm's or the
+ * engine's output) does not belong in a file the workflow posts.
+ */
 function markdownReportProblems(text: string, heading: string): string[] {
     const lines = text.split("\n");
     const problems: string[] = [];
     if (lines[0] !== `### ${heading}`) problems.push(`first line is not the heading: ${JSON.stringify(lines[0])}`);
     for (const line of lines.slice(1)) {
-        if (line === "" || line.startsWith("#### ") || line.startsWith("| ")) continue;
-        if (/^(All targets|\*\*Some targets|\*\*Drift found|\*\*The check failed|\*\*\d+ stack\(s\) are no longer targets)/.test(line)) continue;
+        if (line === "" || line.startsWith("#### ") || line.startsWith("| ") || line.startsWith("- ")) continue;
+        if (
+            /^(All targets|\*\*Some targets|\*\*Drift found|\*\*The check failed|\*\*\d+ stack\(s\) are no longer targets|\*\*Nothing was run: |\*\*To fix:\*\* |Targets marked \*)/.test(
+                line,
+            )
+        )
+            continue;
         problems.push(`not part of the report: ${JSON.stringify(line)}`);
     }
     return problems;
@@ -43,15 +55,23 @@ describe("machine output of npm run org, run as the workflow runs it", function 
     let workDir: string;
     let repo: string;
     let moto: Moto;
+    let proxy: AwsProxy;
     let env: Record<string, string>;
+    let consoleMade: string;
+    const accounts = ["111111111111", "222222222222"];
+    const writer = "OrgAdmin";
+    const reader = "OrgReader";
+    const consoleTarget = "111111111111/us-east-1";
     const workflow = yaml.load(fs.readFileSync(path.join(repoRoot, ".github", "workflows", "session-manager.yml"), "utf8")) as {
         jobs: Record<string, { steps: Step[] }>;
     };
 
-    /** A `run:` step of the workflow through bash, as GitHub runs it, with the job's files. */
-    function runStep(script: string, extraEnv: Record<string, string> = {}): Promise<StepRun> {
+    /** A `run:` step of the workflow through bash, as GitHub runs it, with the job's files; an undefined value unsets a variable. */
+    function runStep(script: string, extraEnv: Record<string, string | undefined> = {}): Promise<StepRun> {
+        const stepEnv: Record<string, string | undefined> = { ...process.env, ...env, ...extraEnv };
+        for (const [key, value] of Object.entries(stepEnv)) if (value === undefined) delete stepEnv[key];
         return new Promise((resolve, reject) => {
-            const child = spawn("bash", ["-e", "-c", script], { cwd: repo, env: { ...process.env, ...env, ...extraEnv }, stdio: ["ignore", "pipe", "pipe"] });
+            const child = spawn("bash", ["-e", "-c", script], { cwd: repo, env: stepEnv, stdio: ["ignore", "pipe", "pipe"] });
             let stdout = "";
             let stderr = "";
             child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
@@ -62,16 +82,19 @@ describe("machine output of npm run org, run as the workflow runs it", function 
     }
 
     /** The job's steps up to and including its `npm run ... org` step: installing, then the org command. */
-    async function runJob(job: string): Promise<StepRun[]> {
+    async function runJob(job: string, extraEnv: Record<string, string | undefined> = {}): Promise<StepRun[]> {
         const steps = workflow.jobs[job].steps;
         const orgStep = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
         expect(orgStep, `${job} has an npm run --silent org step`).to.be.greaterThan(-1);
         const runs: StepRun[] = [];
+        // A fresh runner each time: no output file left by an earlier run of the job.
+        fs.rmSync(path.join(workDir, `${job}.github-output`), { force: true });
         for (const step of steps.slice(0, orgStep + 1)) {
             if (!step.run) continue;
             const r = await runStep(step.run, {
                 GITHUB_OUTPUT: path.join(workDir, `${job}.github-output`),
                 GITHUB_STEP_SUMMARY: path.join(workDir, `${job}.step-summary`),
+                ...extraEnv,
             });
             expect(r.code, `${job}: ${step.run}\n${r.stderr}`).to.equal(0);
             runs.push(r);
@@ -95,40 +118,140 @@ describe("machine output of npm run org, run as the workflow runs it", function 
             fs.copyFileSync(from, path.join(repo, file));
         }
         moto = await startMoto();
+        // Every AWS call the jobs make goes through the counting proxy: which role each assumed, and what it wrote.
+        proxy = await startAwsProxy(moto.endpoint);
         env = {
             ...(await engineEnv(moto, path.join(workDir, "backend"))),
-            ORG_FLAGS: `--config ${path.join(workDir, "org.yaml")} --stack-prefix ${prefix} --parallel 1`,
+            AWS_ENDPOINT_URL: proxy.endpoint,
+            ORG_FLAGS: `--config ${path.join(workDir, "org.yaml")} --stack-prefix ${prefix} --parallel 2`,
             // npm ci from the local cache where it can: the test should not depend on the registry.
             npm_config_prefer_offline: "true",
         };
-        writeOrgConfig(workDir, ["111111111111"], ["us-east-1"]);
+        writeOrgConfig(workDir, accounts, ["us-east-1"], { readOnlyRoleName: reader });
+        // One document made in the console before this program: the first preview must show what up overwrites.
+        const inspector = new DocumentInspector(moto.endpoint);
+        consoleMade = await inspector.seed(consoleTarget, consoleDocument(consoleTarget));
+        inspector.close();
     });
 
     after(async () => {
+        await proxy?.close();
         await moto?.stop();
         if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
     });
 
-    it("the preview job's preview.md, from a checkout without node_modules, holds only the Markdown report", async () => {
+    /** The roles the job assumed, and every call that changed something (any service), since the last look. */
+    function awsCallsSinceLastLook(): { assumed: string[]; writes: string[] } {
+        const calls = proxy.calls.splice(0, proxy.calls.length);
+        return {
+            assumed: [...new Set(calls.filter((c) => c.action === "AssumeRole").map((c) => c.roleArn ?? "?"))].sort(),
+            writes: calls.filter((c) => isWrite(c.action)).map((c) => `${c.service}:${c.action} by ${c.signedBy ?? "the starting credentials"}`),
+        };
+    }
+
+    const roleArns = (role: string) => accounts.map((a) => `arn:aws:iam::${a}:role/${role}`);
+
+    it("the preview job: preview.md, from a checkout without node_modules, is only the report; it assumes only the read-only role and writes nothing", async () => {
         expect(fs.existsSync(path.join(repo, "node_modules"))).to.equal(false);
+        proxy.resetCounts();
         await runJob("preview");
         const md = fs.readFileSync(path.join(repo, "preview.md"), "utf8");
         expect(markdownReportProblems(md, "Session Manager preferences: preview"), md).to.deep.equal([]);
         expect(fs.readFileSync(path.join(workDir, "preview.github-output"), "utf8")).to.equal("exit_code=0\n");
+        const aws = awsCallsSinceLastLook();
+        expect(aws.assumed, "the roles assumed").to.deep.equal(roleArns(reader));
+        expect(aws.writes, "writes").to.deep.equal([]);
     });
 
-    it("the up job's up.json parses as the JSON report", async () => {
+    it("the first preview of a console-made document names every field the first up changes, and says its content is kept for destroy", () => {
+        const md = fs.readFileSync(path.join(repo, "preview.md"), "utf8");
+        const orgConfig = (yaml.load(fs.readFileSync(path.join(workDir, "org.yaml"), "utf8")) as { config: Record<string, unknown> }).config;
+        const wanted = desiredFor(settingsOf(orgConfig), consoleTarget);
+        const fields = fieldDifferences(wanted, JSON.parse(consoleMade)).map((d) => d.field);
+        expect(fields.length).to.be.greaterThan(3);
+        for (const field of fields)
+            expect(md, field).to.match(new RegExp(`\\| ${consoleTarget} \\| \`${field.replace(/\./g, "\\.")}\` \\| .* \\| \\*adopts\\* \\|`));
+        expect(md).to.include(`| ${consoleTarget} | \`inputs.s3BucketName\` | \`"console-logs-111111111111"\` | \`""\` | *adopts* |`);
+        expect(md).to.include("#### Not managed yet");
+        expect(md).to.include("its current content (version 1) is kept: destroy puts it back");
+        // The other account has no document: created, and deleted again on destroy.
+        expect(md).to.include("| 222222222222/us-east-1 | (create: no document yet) |");
+    });
+
+    it("the up job: up.json is the JSON report; it writes only through the write role", async () => {
         await runJob("up");
         const report = JSON.parse(fs.readFileSync(path.join(repo, "up.json"), "utf8")) as { command: string; exitCode: number; targets: { result: string }[] };
         expect(report).to.deep.include({ command: "up", exitCode: 0 });
-        expect(report.targets.map((t) => t.result)).to.deep.equal(["succeeded"]);
+        expect(report.targets.map((t) => t.result)).to.deep.equal(["succeeded", "succeeded"]);
+        const aws = awsCallsSinceLastLook();
+        expect(aws.assumed, "up reads through the read-only role and writes through the write role").to.deep.equal(
+            [...roleArns(writer), ...roleArns(reader)].sort(),
+        );
+        expect(aws.writes.length).to.be.greaterThan(0);
+        expect(
+            aws.writes.filter((w) => !/ by arn:aws:iam::\d{12}:role\/OrgAdmin$/.test(w)),
+            "writes not by the write role",
+        ).to.deep.equal([]);
     });
 
-    it("the drift job's drift.md holds only the Markdown report", async () => {
+    it("the drift job: drift.md is only the report; it assumes only the read-only role and writes nothing", async () => {
         await runJob("drift");
         const md = fs.readFileSync(path.join(repo, "drift.md"), "utf8");
         expect(markdownReportProblems(md, "Session Manager preferences: drift check"), md).to.deep.equal([]);
         expect(md).to.include("All targets match their stacks.");
+        const aws = awsCallsSinceLastLook();
+        expect(aws.assumed).to.deep.equal(roleArns(reader));
+        expect(aws.writes).to.deep.equal([]);
+    });
+
+    it("a broken config on a pull request: preview.md says which key is wrong and how to fix it, and nothing is run", async () => {
+        const config = path.join(workDir, "org.yaml");
+        const good = fs.readFileSync(config, "utf8");
+        try {
+            fs.writeFileSync(config, good.replace("config:\n", "config:\n  sessionManager:idleSessionTimeout: 90\n  sessionManager:onDelet: retain\n"));
+            await runJob("preview");
+            const md = fs.readFileSync(path.join(repo, "preview.md"), "utf8");
+            expect(markdownReportProblems(md, "Session Manager preferences: preview"), md).to.deep.equal([]);
+            expect(md).to.include("**Nothing was run: the organization config org.yaml is not valid**");
+            expect(md).to.include("- `sessionManager:idleSessionTimeout: 90 is not valid: a whole number from 1 to 60 (minutes)");
+            expect(md).to.include("did you mean sessionManager:onDelete?");
+            expect(md).to.match(/\*\*To fix:\*\* correct each key above in org\.yaml/);
+            expect(fs.readFileSync(path.join(workDir, "preview.github-output"), "utf8")).to.equal("exit_code=1\n");
+            expect(awsCallsSinceLastLook().assumed, "nothing runs").to.deep.equal([]);
+        } finally {
+            fs.writeFileSync(config, good);
+        }
+    });
+
+    it("a missing passphrase or backend is caught once, before any target, with the fix", async () => {
+        await runJob("preview", { PULUMI_CONFIG_PASSPHRASE: undefined });
+        const md = fs.readFileSync(path.join(repo, "preview.md"), "utf8");
+        expect(markdownReportProblems(md, "Session Manager preferences: preview"), md).to.deep.equal([]);
+        expect(md).to.include("**Nothing was run: PULUMI_CONFIG_PASSPHRASE is not set**");
+        expect(md).to.include("the repository secret PULUMI_CONFIG_PASSPHRASE");
+        expect(md, "no target ran").to.not.include("| 111111111111/us-east-1 |");
+
+        await runJob("drift", { PULUMI_BACKEND_URL: undefined, PULUMI_ACCESS_TOKEN: undefined });
+        const drift = fs.readFileSync(path.join(repo, "drift.md"), "utf8");
+        expect(markdownReportProblems(drift, "Session Manager preferences: drift check"), drift).to.deep.equal([]);
+        expect(drift).to.include("**Nothing was run: no Pulumi backend is set**");
+        expect(drift).to.include("PULUMI_BACKEND_URL").and.include("PULUMI_ACCESS_TOKEN");
+        expect(fs.readFileSync(path.join(workDir, "drift.github-output"), "utf8")).to.equal("exit_code=1\n");
+    });
+
+    it("accounts that cannot be reached: the report names each, and the roles it needs", async () => {
+        await runJob("preview", {
+            AWS_ACCESS_KEY_ID: "",
+            AWS_SECRET_ACCESS_KEY: "",
+            AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
+            AWS_CONFIG_FILE: "/nonexistent/config",
+            AWS_EC2_METADATA_DISABLED: "true",
+        });
+        const md = fs.readFileSync(path.join(repo, "preview.md"), "utf8");
+        expect(markdownReportProblems(md, "Session Manager preferences: preview"), md).to.deep.equal([]);
+        expect(md).to.include("**Nothing was run: 2 of the target accounts cannot be reached**");
+        for (const account of accounts) expect(md).to.include(`- \`account ${account} (role ${reader}): no AWS credentials were found`);
+        expect(md).to.include("the read-only role (sessionManager:readOnlyRoleName, else roleName)");
     });
 
     it("npm run --silent org -- drift --json prints only JSON on stdout while the pre-hook reinstalls dependencies", async () => {
@@ -139,7 +262,7 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         expect(r.code, r.stderr).to.equal(0);
         const report = JSON.parse(r.stdout) as { command: string; targets: { result: string }[] };
         expect(report.command).to.equal("drift");
-        expect(report.targets.map((t) => t.result)).to.deep.equal(["in sync"]);
+        expect(report.targets.map((t) => t.result)).to.deep.equal(["in sync", "in sync"]);
         expect(fs.existsSync(path.join(repo, "node_modules", ".bootstrap-lock-hash"))).to.equal(true);
     });
 

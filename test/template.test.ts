@@ -1,3 +1,4 @@
+import { documentWriteActions } from "../core/accessPolicies";
 import { expect } from "chai";
 import * as fc from "fast-check";
 import * as fs from "node:fs";
@@ -12,7 +13,6 @@ import { defaultDocumentName, defaultPreferences, Preferences } from "../core/se
 import {
     CfnTemplate,
     customResourceType,
-    documentHandlerActions,
     handlerRuntime,
     logicalIds as L,
     maxTemplateUrlBytes,
@@ -268,7 +268,7 @@ describe("StackSet template", () => {
             };
             expect(role.Policies).to.have.length(1);
             expect(role.Policies[0].PolicyDocument.Statement.map((s) => [s.Action, s.Resource])).to.deep.equal([
-                [[...documentHandlerActions], "arn:aws-us-gov:ssm:us-gov-west-1:111122223333:document/SSM-SessionManagerRunShell"],
+                [[...documentWriteActions], "arn:aws-us-gov:ssm:us-gov-west-1:111122223333:document/SSM-SessionManagerRunShell"],
                 [["logs:CreateLogStream", "logs:PutLogEvents"], "arn:aws-us-gov:logs:us-gov-west-1:111122223333:log-group:handler-log-group:*"],
             ]);
             expect(JSON.stringify(role.AssumeRolePolicyDocument)).to.include('"Service":"lambda.amazonaws.com"');

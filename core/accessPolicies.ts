@@ -1,0 +1,645 @@
+/**
+ * The IAM roles that run this program, as policies a user can copy: the write role and the
+ * read-only role in every target account, the GitHub OIDC roles the workflow starts from, and
+ * the StackSet deployer. Built from the same settings the program deploys, so each role may do
+ * what the configuration needs and nothing else. `npm run org -- policies` prints them;
+ * docs/iam.md explains each; the tests lint every one with Parliament and check the document
+ * permissions against the calls the provider really makes.
+ */
+import { logGroupPart, instancePolicyPart, sessionDataKeyPart } from "./plan";
+import { instancePolicyName, instancePolicyPath, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName, templateBucketNamePrefix } from "./names";
+import { partitionOf, roleArn } from "./partition";
+import type { PolicyDocument, PolicyStatement } from "./policies";
+import { defaultDocumentName, Partition, roleNameFor, Settings, targetRegions, TargetRegion, withoutExcluded } from "./settings";
+
+/** A role trust policy's statement: who may assume the role. */
+export interface TrustStatement {
+    Sid: string;
+    Effect: "Allow";
+    Principal: { AWS?: string | string[]; Federated?: string };
+    Action: string | string[];
+    Condition?: Record<string, Record<string, string | string[]>>;
+}
+
+export interface TrustPolicy {
+    Version: "2012-10-17";
+    Statement: TrustStatement[];
+}
+
+/** One role to create: where, trusted by whom, allowed what. */
+export interface RoleSpec {
+    /** The role's name (a `RoleName` for IAM). */
+    roleName: string;
+    /** Where to create it, for a person: "every target account", "the account the workflow starts from (111122223333)". */
+    where: string;
+    /** What the role is for, in one sentence. */
+    purpose: string;
+    /** IAM's MaxSessionDuration for the role, in seconds. */
+    maxSessionDuration: number;
+    trustPolicy: TrustPolicy;
+    permissions: PolicyDocument;
+}
+
+/** How the workflow starts: the account its OIDC roles live in, the repository, and the roles' names. */
+export interface StartingPoint {
+    /** The account the workflow (or whoever runs the rollout) starts from. */
+    accountId: string;
+    /** `owner/name` of the GitHub repository; without it the GitHub OIDC trust is left out. */
+    githubRepository?: string;
+    /** The role previews and the drift check start from (AWS_PREVIEW_ROLE_ARN). */
+    previewRoleName: string;
+    /** The role `up` starts from (AWS_ROLLOUT_ROLE_ARN). */
+    rolloutRoleName: string;
+    /** A self-managed backend's S3 URL (s3://bucket/prefix): both starting roles read and write the stacks' state there. */
+    backendUrl?: string;
+}
+
+/** Defaults of {@link StartingPoint} and of the workflow the roles serve (.github/workflows/session-manager.yml). */
+export const workflowRoles = {
+    previewRoleName: "SessionManagerPreview",
+    rolloutRoleName: "SessionManagerRollout",
+    /** The up job's `role-duration-seconds`, which its role's MaxSessionDuration must allow. */
+    rolloutSessionSeconds: 7200,
+    /** AWS's default and least MaxSessionDuration: the preview and drift jobs' sessions. */
+    previewSessionSeconds: 3600,
+    /** The GitHub OIDC provider's host, audience and the subjects each job presents. */
+    oidcHost: "token.actions.githubusercontent.com",
+    oidcAudience: "sts.amazonaws.com",
+    previewSubjects: (repo: string) => [`repo:${repo}:pull_request`, `repo:${repo}:ref:refs/heads/main`],
+    rolloutSubjects: (repo: string) => [`repo:${repo}:environment:production`],
+} as const;
+
+/** The partition and Regions every target of the configuration is in. */
+export interface AccessScope {
+    partition: Partition;
+    regions: string[];
+    /** Target accounts, when every target is named; undefined when accounts are discovered under OUs. */
+    accounts?: string[];
+    /** The distinct write roles of the targets ("" = the starting credentials themselves). */
+    writeRoles: string[];
+    /** The distinct read-only roles the targets name. */
+    readOnlyRoles: string[];
+    /** Some targets name no read-only role: they read through their write role (or the starting credentials when they have none). */
+    readsWithoutReadOnlyRole: boolean;
+}
+
+/** Where the configuration deploys: its targets (and, with OUs, every account under them in `regions`). */
+export function accessScope(settings: Settings, options: { defaultRegion?: string; discoveredRoleName?: string }): AccessScope {
+    const explicit: TargetRegion[] = targetRegions(settings.targets);
+    const discoveryRegions = settings.regions.length > 0 ? settings.regions : options.defaultRegion ? [options.defaultRegion] : [];
+    const usesOus = settings.organizationalUnitIds.length > 0;
+    const discovered: TargetRegion[] = usesOus
+        ? discoveryRegions.map((region) => ({ accountId: "*", region, roleName: options.discoveredRoleName, readOnlyRoleName: settings.readOnlyRoleName }))
+        : [];
+    const stackSetRegions = settings.deployment === "stackset" ? discoveryRegions : [];
+    const targets = withoutExcluded(settings, [...explicit, ...discovered]);
+    const regions = [...new Set([...targets.map((t) => t.region), ...stackSetRegions.filter((r) => !settings.excludeRegions.includes(r))])].sort();
+    if (regions.length === 0 && options.defaultRegion) regions.push(options.defaultRegion);
+    if (regions.length === 0) throw new Error("no Region to scope the policies to: set sessionManager:targets, sessionManager:regions or aws:region");
+    const partitions = [...new Set(regions.map(partitionOf))];
+    if (partitions.length > 1)
+        throw new Error(`the Regions span partitions (${partitions.join(", ")}): IAM roles live in one partition; make one configuration per partition`);
+    return {
+        partition: partitions[0],
+        regions,
+        accounts: usesOus ? undefined : [...new Set(targets.map((t) => t.accountId))].sort(),
+        writeRoles: [...new Set(targets.map((t) => roleNameFor(t, "write") ?? ""))].sort(),
+        readOnlyRoles: [...new Set(targets.flatMap((t) => (t.readOnlyRoleName ? [t.readOnlyRoleName] : [])))].sort(),
+        readsWithoutReadOnlyRole: targets.some((t) => !t.readOnlyRoleName),
+    };
+}
+
+/** Resources in the principal's own account: IAM cannot name "this account" in an ARN, so the ARN says any account and this condition narrows it. */
+const ownAccount = { StringEquals: { "aws:ResourceAccount": "${aws:PrincipalAccount}" } };
+
+function arnsPerRegion(scope: AccessScope, service: string, resource: string): string[] {
+    return scope.regions.map((region) => `arn:${scope.partition}:${service}:${region}:*:${resource}`);
+}
+
+/** Which parts the configuration creates in each target (the same choices as core/plan.ts). */
+function createdParts(settings: Settings) {
+    const key = sessionDataKeyPart(settings, { accountId: "000000000000", region: "us-east-1" });
+    const group = logGroupPart(settings);
+    const createsGroup = "args" in group;
+    return {
+        sessionDataKey: "args" in key,
+        logGroup: createsGroup,
+        logGroupName: settings.cwLogGroupName,
+        logsKey: createsGroup && group.args !== undefined && "args" in group.args.kmsKey,
+        instancePolicy: "args" in instancePolicyPart(settings),
+        instanceRoleNames: settings.instanceRoleNames,
+        /** The session-data key is deleted with the document unless onDelete keeps it. */
+        deletesSessionDataKey: settings.onDelete !== "retain",
+    };
+}
+
+/**
+ * SSM actions the document operations (providers/documentOperations.ts) call on the Session
+ * document to write (adopt, converge, prune, release): the write role's, and the StackSet
+ * custom resource's (core/template.ts). test/iam-lint.test.ts checks them against the calls made.
+ */
+export const documentWriteActions = [
+    "ssm:AddTagsToResource",
+    "ssm:CreateDocument",
+    "ssm:DeleteDocument",
+    "ssm:DescribeDocument",
+    "ssm:GetDocument",
+    "ssm:ListDocumentVersions",
+    "ssm:ListTagsForResource",
+    "ssm:RemoveTagsFromResource",
+    "ssm:UpdateDocument",
+    "ssm:UpdateDocumentDefaultVersion",
+] as const;
+
+/** SSM actions the document provider calls to read (refresh, and the look before adoption). */
+export const documentReadActions = ["ssm:DescribeDocument", "ssm:GetDocument", "ssm:ListTagsForResource"] as const;
+
+function documentArns(scope: AccessScope, documentName: string): string[] {
+    return arnsPerRegion(scope, "ssm", `document/${documentName}`);
+}
+
+/** The permissions of the write role in each target account: the document and the parts the configuration creates. */
+export function targetWritePermissions(settings: Settings, scope: AccessScope): PolicyDocument {
+    const parts = createdParts(settings);
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "ManageSessionDocument",
+            Effect: "Allow",
+            Action: [...documentWriteActions],
+            Resource: documentArns(scope, defaultDocumentName),
+            Condition: ownAccount,
+        },
+    ];
+    const keyAliases = [...(parts.sessionDataKey ? [sessionDataKeyAlias] : []), ...(parts.logsKey ? [logsKeyAlias] : [])];
+    if (keyAliases.length > 0) {
+        statements.push(
+            // A key's ID is random, so no ARN can name the key before it exists: creation is on "*".
+            { Sid: "CreateKeys", Effect: "Allow", Action: "kms:CreateKey", Resource: "*" },
+            {
+                Sid: "ManageKeys",
+                Effect: "Allow",
+                Action: [
+                    "kms:DescribeKey",
+                    "kms:DisableKeyRotation",
+                    "kms:EnableKeyRotation",
+                    "kms:GetKeyPolicy",
+                    "kms:GetKeyRotationStatus",
+                    "kms:ListResourceTags",
+                    "kms:PutKeyPolicy",
+                    ...(parts.sessionDataKey && parts.deletesSessionDataKey ? ["kms:ScheduleKeyDeletion"] : []),
+                    "kms:UpdateKeyDescription",
+                ],
+                Resource: arnsPerRegion(scope, "kms", "key/*"),
+                Condition: ownAccount,
+            },
+            {
+                // An alias action is allowed on both the alias and the key it points at: only these aliases, on any key of the account.
+                Sid: "ManageKeyAliases",
+                Effect: "Allow",
+                Action: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+                Resource: [...keyAliases.flatMap((alias) => arnsPerRegion(scope, "kms", alias)), ...arnsPerRegion(scope, "kms", "key/*")],
+                Condition: ownAccount,
+            },
+            // ListAliases has no resource-level scoping.
+            { Sid: "FindKeyAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+        );
+    }
+    if (parts.sessionDataKey) {
+        statements.push(
+            {
+                Sid: "ManageKeyIdParameter",
+                Effect: "Allow",
+                Action: [
+                    "ssm:AddTagsToResource",
+                    "ssm:DeleteParameter",
+                    "ssm:GetParameter",
+                    "ssm:GetParameters",
+                    "ssm:ListTagsForResource",
+                    "ssm:PutParameter",
+                    "ssm:RemoveTagsFromResource",
+                ],
+                Resource: arnsPerRegion(scope, "ssm", `parameter${sessionDataKeyParameterName}`),
+                Condition: ownAccount,
+            },
+            // DescribeParameters has no resource-level scoping.
+            { Sid: "FindParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" },
+        );
+    }
+    if (parts.logGroup) {
+        statements.push(
+            {
+                // No DeleteLogGroup: session logs are audit records, kept when the stack goes.
+                Sid: "ManageSessionLogGroup",
+                Effect: "Allow",
+                Action: [
+                    "logs:AssociateKmsKey",
+                    "logs:CreateLogGroup",
+                    "logs:DeleteRetentionPolicy",
+                    "logs:DisassociateKmsKey",
+                    "logs:ListTagsForResource",
+                    "logs:ListTagsLogGroup",
+                    "logs:PutRetentionPolicy",
+                ],
+                Resource: [
+                    ...arnsPerRegion(scope, "logs", `log-group:${parts.logGroupName}`),
+                    ...arnsPerRegion(scope, "logs", `log-group:${parts.logGroupName}:*`),
+                ],
+                Condition: ownAccount,
+            },
+            // DescribeLogGroups has no resource-level scoping (as in the instance policy, core/policies.ts).
+            { Sid: "FindLogGroups", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+        );
+    }
+    if (parts.instancePolicy) {
+        const policyArns = scope.regions.map((region) => `arn:${scope.partition}:iam::*:policy${instancePolicyPath}${instancePolicyName(region)}`);
+        statements.push({
+            Sid: "ManageInstancePolicy",
+            Effect: "Allow",
+            Action: [
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            Resource: policyArns,
+            Condition: ownAccount,
+        });
+        if (parts.instanceRoleNames.length > 0) {
+            const roles = parts.instanceRoleNames.map((name) => `arn:${scope.partition}:iam::*:role/${name}`);
+            statements.push(
+                {
+                    // Only this policy may be attached or detached, and only on the named roles.
+                    Sid: "AttachInstancePolicy",
+                    Effect: "Allow",
+                    Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+                    Resource: roles,
+                    Condition: { ...ownAccount, ArnLike: { "iam:PolicyARN": policyArns } },
+                },
+                { Sid: "ReadInstanceRoles", Effect: "Allow", Action: "iam:ListAttachedRolePolicies", Resource: roles, Condition: ownAccount },
+            );
+        }
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/** The permissions of the read-only role in each target account: what a refresh of every part reads, and nothing that writes. */
+export function targetReadPermissions(settings: Settings, scope: AccessScope): PolicyDocument {
+    const parts = createdParts(settings);
+    const statements: PolicyStatement[] = [
+        {
+            Sid: "ReadSessionDocument",
+            Effect: "Allow",
+            Action: [...documentReadActions],
+            Resource: documentArns(scope, defaultDocumentName),
+            Condition: ownAccount,
+        },
+    ];
+    if (parts.sessionDataKey || parts.logsKey) {
+        statements.push(
+            {
+                Sid: "ReadKeys",
+                Effect: "Allow",
+                Action: ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"],
+                Resource: arnsPerRegion(scope, "kms", "key/*"),
+                Condition: ownAccount,
+            },
+            { Sid: "FindKeyAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+        );
+    }
+    if (parts.sessionDataKey) {
+        statements.push(
+            {
+                Sid: "ReadKeyIdParameter",
+                Effect: "Allow",
+                Action: ["ssm:GetParameter", "ssm:GetParameters", "ssm:ListTagsForResource"],
+                Resource: arnsPerRegion(scope, "ssm", `parameter${sessionDataKeyParameterName}`),
+                Condition: ownAccount,
+            },
+            { Sid: "FindParameters", Effect: "Allow", Action: "ssm:DescribeParameters", Resource: "*" },
+        );
+    }
+    if (parts.logGroup) {
+        statements.push(
+            {
+                Sid: "ReadSessionLogGroup",
+                Effect: "Allow",
+                Action: ["logs:ListTagsForResource", "logs:ListTagsLogGroup"],
+                Resource: [
+                    ...arnsPerRegion(scope, "logs", `log-group:${parts.logGroupName}`),
+                    ...arnsPerRegion(scope, "logs", `log-group:${parts.logGroupName}:*`),
+                ],
+                Condition: ownAccount,
+            },
+            { Sid: "FindLogGroups", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
+        );
+    }
+    if (parts.instancePolicy) {
+        statements.push({
+            Sid: "ReadInstancePolicy",
+            Effect: "Allow",
+            Action: ["iam:GetPolicy", "iam:GetPolicyVersion"],
+            Resource: scope.regions.map((region) => `arn:${scope.partition}:iam::*:policy${instancePolicyPath}${instancePolicyName(region)}`),
+            Condition: ownAccount,
+        });
+        if (parts.instanceRoleNames.length > 0) {
+            statements.push({
+                Sid: "ReadInstanceRoles",
+                Effect: "Allow",
+                Action: "iam:ListAttachedRolePolicies",
+                Resource: parts.instanceRoleNames.map((name) => `arn:${scope.partition}:iam::*:role/${name}`),
+                Condition: ownAccount,
+            });
+        }
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+function startingRoleArn(scope: AccessScope, start: StartingPoint, which: "preview" | "rollout"): string {
+    return roleArn(scope.partition, start.accountId, which === "preview" ? start.previewRoleName : start.rolloutRoleName);
+}
+
+function trustedBy(principals: string[]): TrustPolicy {
+    return { Version: "2012-10-17", Statement: [{ Sid: "TrustTheStartingRoles", Effect: "Allow", Principal: { AWS: principals }, Action: "sts:AssumeRole" }] };
+}
+
+function githubTrust(scope: AccessScope, start: StartingPoint, subjects: readonly string[]): TrustPolicy {
+    const host = workflowRoles.oidcHost;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "TrustTheWorkflowJobs",
+                Effect: "Allow",
+                Principal: { Federated: `arn:${scope.partition}:iam::${start.accountId}:oidc-provider/${host}` },
+                Action: "sts:AssumeRoleWithWebIdentity",
+                Condition: { StringEquals: { [`${host}:aud`]: workflowRoles.oidcAudience, [`${host}:sub`]: [...subjects] } },
+            },
+        ],
+    };
+}
+
+/** The role ARNs a starting role may assume in the targets: the named accounts, or any account under the OUs. */
+function targetRoleArns(scope: AccessScope, roleNames: readonly string[]): string[] {
+    const accounts = scope.accounts ?? ["*"];
+    return roleNames.filter((name) => name !== "").flatMap((name) => accounts.map((account) => roleArn(scope.partition, account, name)));
+}
+
+function backendStatements(scope: AccessScope, backendUrl: string | undefined): PolicyStatement[] {
+    const m = backendUrl ? /^s3:\/\/([^/?]+)\/?([^?]*)/.exec(backendUrl) : null;
+    if (!m) return [];
+    const [, bucket, prefix] = m;
+    const keys = prefix ? `${prefix.replace(/\/+$/, "")}/*` : "*";
+    return [
+        {
+            // Each run locks its stack and writes its state and history: even a preview writes here.
+            Sid: "UseTheStateBackend",
+            Effect: "Allow",
+            Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"],
+            Resource: `arn:${scope.partition}:s3:::${bucket}/${keys}`,
+        },
+        {
+            Sid: "ListTheStateBackend",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: `arn:${scope.partition}:s3:::${bucket}`,
+            ...(prefix ? { Condition: { StringLike: { "s3:prefix": [`${prefix.replace(/\/+$/, "")}/*`] } } } : {}),
+        },
+    ];
+}
+
+function discoveryStatements(settings: Settings): PolicyStatement[] {
+    if (settings.organizationalUnitIds.length === 0) return [];
+    // Organizations names OUs and roots with the organization's ID, which the configuration does not hold.
+    return [
+        {
+            Sid: "FindAccountsUnderTheOus",
+            Effect: "Allow",
+            Action: ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+            Resource: "*",
+        },
+    ];
+}
+
+/** The StackSet deployer's permissions, in the account `pulumi up` runs from (the management account or a delegated administrator). */
+export function stackSetDeployerPermissions(settings: Settings, scope: AccessScope, homeRegion: string): PolicyDocument {
+    const p = scope.partition;
+    const bucket = `arn:${p}:s3:::${templateBucketNamePrefix}-*`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ManageTheStackSet",
+                Effect: "Allow",
+                Action: [
+                    "cloudformation:CreateStackInstances",
+                    "cloudformation:CreateStackSet",
+                    "cloudformation:DeleteStackInstances",
+                    "cloudformation:DeleteStackSet",
+                    "cloudformation:DescribeStackSet",
+                    "cloudformation:DescribeStackSetOperation",
+                    "cloudformation:ListStackInstances",
+                    "cloudformation:ListStackSetOperationResults",
+                    "cloudformation:UpdateStackInstances",
+                    "cloudformation:UpdateStackSet",
+                ],
+                Resource: [
+                    `arn:${p}:cloudformation:${homeRegion}:*:stackset/${settings.stackSetName}:*`,
+                    `arn:${p}:cloudformation:*:*:stackset-target/${settings.stackSetName}:*`,
+                    `arn:${p}:cloudformation:*:*:type/resource/*`,
+                ],
+            },
+            {
+                Sid: "ManageTheTemplateBucket",
+                Effect: "Allow",
+                Action: [
+                    "s3:CreateBucket",
+                    "s3:DeleteBucket",
+                    "s3:GetAccelerateConfiguration",
+                    "s3:GetBucketAcl",
+                    "s3:GetBucketCORS",
+                    "s3:GetBucketLogging",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketPolicy",
+                    "s3:GetBucketPublicAccessBlock",
+                    "s3:GetBucketRequestPayment",
+                    "s3:GetBucketTagging",
+                    "s3:GetBucketVersioning",
+                    "s3:GetBucketWebsite",
+                    "s3:GetEncryptionConfiguration",
+                    "s3:GetLifecycleConfiguration",
+                    "s3:GetReplicationConfiguration",
+                    "s3:ListBucket",
+                    "s3:PutBucketPublicAccessBlock",
+                ],
+                Resource: bucket,
+            },
+            {
+                Sid: "WriteTheTemplate",
+                Effect: "Allow",
+                Action: ["s3:DeleteObject", "s3:GetObject", "s3:GetObjectTagging", "s3:PutObject"],
+                Resource: `${bucket}/templates/*`,
+            },
+            ...(settings.stackSetCallAs === "DELEGATED_ADMIN"
+                ? [{ Sid: "ActAsDelegatedAdministrator", Effect: "Allow" as const, Action: "organizations:ListDelegatedAdministrators", Resource: "*" }]
+                : []),
+        ],
+    };
+}
+
+/** The roles, and what a person must know about them (a target the preview role cannot reach read-only, say). */
+export interface AccessRoles {
+    roles: RoleSpec[];
+    notes: string[];
+}
+
+/** What a preview of the StackSet stack reads in the deployer's account: the StackSet, its instances and the template bucket. */
+export function stackSetReaderPermissions(settings: Settings, scope: AccessScope, homeRegion: string): PolicyDocument {
+    const p = scope.partition;
+    const bucket = `arn:${p}:s3:::${templateBucketNamePrefix}-*`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "ReadTheStackSet",
+                Effect: "Allow",
+                Action: ["cloudformation:DescribeStackSet", "cloudformation:DescribeStackSetOperation", "cloudformation:ListStackInstances"],
+                Resource: [`arn:${p}:cloudformation:${homeRegion}:*:stackset/${settings.stackSetName}:*`],
+            },
+            {
+                Sid: "ReadTheTemplateBucket",
+                Effect: "Allow",
+                Action: [
+                    "s3:GetAccelerateConfiguration",
+                    "s3:GetBucketAcl",
+                    "s3:GetBucketCORS",
+                    "s3:GetBucketLogging",
+                    "s3:GetBucketObjectLockConfiguration",
+                    "s3:GetBucketPolicy",
+                    "s3:GetBucketPublicAccessBlock",
+                    "s3:GetBucketRequestPayment",
+                    "s3:GetBucketTagging",
+                    "s3:GetBucketVersioning",
+                    "s3:GetBucketWebsite",
+                    "s3:GetEncryptionConfiguration",
+                    "s3:GetLifecycleConfiguration",
+                    "s3:GetReplicationConfiguration",
+                    "s3:ListBucket",
+                ],
+                Resource: bucket,
+            },
+            { Sid: "ReadTheTemplate", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectTagging"], Resource: `${bucket}/templates/*` },
+            ...(settings.stackSetCallAs === "DELEGATED_ADMIN"
+                ? [{ Sid: "ActAsDelegatedAdministrator", Effect: "Allow" as const, Action: "organizations:ListDelegatedAdministrators", Resource: "*" }]
+                : []),
+        ],
+    };
+}
+
+/**
+ * Every role the configuration needs, from the starting account to the targets. A target with
+ * no role of its own is acted on with the starting role's own credentials, which then need the
+ * target permissions themselves. The preview role may assume only read-only roles: a target
+ * without one is left out of its reach, and a note says so.
+ */
+export function accessRoles(settings: Settings, scope: AccessScope, start: StartingPoint, homeRegion: string): AccessRoles {
+    const previewArn = startingRoleArn(scope, start, "preview");
+    const rolloutArn = startingRoleArn(scope, start, "rollout");
+    const direct = settings.deployment === "direct";
+    const roles: RoleSpec[] = [];
+    const notes: string[] = [];
+    const where = scope.accounts
+        ? `every target account (${scope.accounts.join(", ")})`
+        : "every target account (every account under sessionManager:organizationalUnitIds)";
+    const writeNames = scope.writeRoles.filter((n) => n !== "");
+    const readNames = scope.readOnlyRoles;
+    if (direct) {
+        for (const roleName of writeNames) {
+            roles.push({
+                roleName,
+                where,
+                purpose: "the write role (roleName): up and destroy adopt, change and release the document and the parts the configuration creates",
+                maxSessionDuration: workflowRoles.previewSessionSeconds,
+                trustPolicy: trustedBy([rolloutArn]),
+                permissions: targetWritePermissions(settings, scope),
+            });
+        }
+        for (const roleName of readNames) {
+            roles.push({
+                roleName,
+                where,
+                purpose: "the read-only role (readOnlyRoleName): previews, drift checks, refreshes and every read of a document; up reads through it too",
+                maxSessionDuration: workflowRoles.previewSessionSeconds,
+                trustPolicy: trustedBy([previewArn, rolloutArn]),
+                permissions: targetReadPermissions(settings, scope),
+            });
+        }
+        if (scope.readsWithoutReadOnlyRole) {
+            notes.push(
+                "some targets name no read-only role (sessionManager:readOnlyRoleName): they would read through their write role, which the preview role may not assume, so previews and drift checks of those targets fail until they name one",
+            );
+        }
+    }
+    const ambientWrite = direct && scope.writeRoles.includes("");
+    const ambientRead = direct && scope.readsWithoutReadOnlyRole && scope.writeRoles.includes("");
+    if (ambientWrite)
+        notes.push("some targets name no roleName: the rollout role acts in them with its own credentials, so it holds the write permissions itself");
+    const repo = start.githubRepository ?? "OWNER/REPO";
+    if (!start.githubRepository) notes.push("no --github-repository given: the OIDC trust policies say OWNER/REPO; replace it with your repository");
+    const startWhere = `the account the workflow starts from (${start.accountId})`;
+    const previewPermissions: PolicyStatement[] = [
+        ...(direct && readNames.length > 0
+            ? [{ Sid: "AssumeTheReadOnlyRoles", Effect: "Allow" as const, Action: "sts:AssumeRole", Resource: targetRoleArns(scope, readNames) }]
+            : []),
+        ...discoveryStatements(settings),
+        ...backendStatements(scope, start.backendUrl),
+        ...(ambientRead ? targetReadPermissions(settings, scope).Statement : []),
+        ...(direct ? [] : stackSetReaderPermissions(settings, scope, homeRegion).Statement),
+    ];
+    const rolloutPermissions: PolicyStatement[] = [
+        ...(direct && (writeNames.length > 0 || readNames.length > 0)
+            ? [
+                  {
+                      Sid: "AssumeTheTargetRoles",
+                      Effect: "Allow" as const,
+                      Action: "sts:AssumeRole",
+                      Resource: targetRoleArns(scope, [...writeNames, ...readNames]),
+                  },
+              ]
+            : []),
+        ...discoveryStatements(settings),
+        ...backendStatements(scope, start.backendUrl),
+        ...(ambientWrite ? targetWritePermissions(settings, scope).Statement : []),
+        ...(direct ? [] : stackSetDeployerPermissions(settings, scope, homeRegion).Statement),
+    ];
+    if (previewPermissions.length === 0) notes.push("the preview role needs no permission of its own for this configuration");
+    roles.push(
+        {
+            roleName: start.previewRoleName,
+            where: startWhere,
+            purpose: "AWS_PREVIEW_ROLE_ARN: the pull-request preview and the daily drift check start from it; it can assume only the read-only roles",
+            maxSessionDuration: workflowRoles.previewSessionSeconds,
+            trustPolicy: githubTrust(scope, start, workflowRoles.previewSubjects(repo)),
+            permissions: { Version: "2012-10-17", Statement: dedupeSids(previewPermissions) },
+        },
+        {
+            roleName: start.rolloutRoleName,
+            where: startWhere,
+            purpose:
+                "AWS_ROLLOUT_ROLE_ARN: up, in the production environment, starts from it; it assumes the write roles (and the read-only roles up refreshes through)",
+            maxSessionDuration: workflowRoles.rolloutSessionSeconds,
+            trustPolicy: githubTrust(scope, start, workflowRoles.rolloutSubjects(repo)),
+            permissions: { Version: "2012-10-17", Statement: dedupeSids(rolloutPermissions) },
+        },
+    );
+    return { roles, notes };
+}
+
+/** Statement IDs must be unique within a policy: a repeated one (a statement both lists need) is kept once. */
+function dedupeSids(statements: PolicyStatement[]): PolicyStatement[] {
+    const seen = new Set<string>();
+    return statements.filter((s) => (seen.has(s.Sid) ? false : (seen.add(s.Sid), true)));
+}
