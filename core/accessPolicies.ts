@@ -7,7 +7,15 @@
  * permissions against the calls the provider really makes.
  */
 import { logGroupPart, instancePolicyPart, sessionDataKeyPart } from "./plan";
-import { instancePolicyName, instancePolicyPath, logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName, templateBucketNamePrefix } from "./names";
+import {
+    instancePolicyName,
+    instancePolicyPath,
+    logsKeyAlias,
+    organizationsAccessRoleName,
+    sessionDataKeyAlias,
+    sessionDataKeyParameterName,
+    templateBucketNamePrefix,
+} from "./names";
 import { partitionOf, roleArn } from "./partition";
 import type { PolicyDocument, PolicyStatement } from "./policies";
 import { defaultDocumentName, Partition, roleNameFor, Settings, targetRegions, TargetRegion, withoutExcluded } from "./settings";
@@ -431,12 +439,13 @@ export function stackSetDeployerPermissions(settings: Settings, scope: AccessSco
     return {
         Version: "2012-10-17",
         Statement: [
+            // CreateStackSet has no resource-level scoping in the IAM reference the linter reads.
+            { Sid: "CreateTheStackSet", Effect: "Allow", Action: "cloudformation:CreateStackSet", Resource: "*" },
             {
                 Sid: "ManageTheStackSet",
                 Effect: "Allow",
                 Action: [
                     "cloudformation:CreateStackInstances",
-                    "cloudformation:CreateStackSet",
                     "cloudformation:DeleteStackInstances",
                     "cloudformation:DeleteStackSet",
                     "cloudformation:DescribeStackSet",
@@ -582,6 +591,11 @@ export function accessRoles(settings: Settings, scope: AccessScope, start: Start
                 "some targets name no read-only role (sessionManager:readOnlyRoleName): they would read through their write role, which the preview role may not assume, so previews and drift checks of those targets fail until they name one",
             );
         }
+    }
+    if (direct && writeNames.includes(organizationsAccessRoleName)) {
+        notes.push(
+            `accounts under the OUs are reached through ${organizationsAccessRoleName}, the administrator role AWS Organizations creates: for least privilege, create the write role above in every account (with a StackSet of its own or your account factory) and name it with --role-name`,
+        );
     }
     const ambientWrite = direct && scope.writeRoles.includes("");
     const ambientRead = direct && scope.readsWithoutReadOnlyRole && scope.writeRoles.includes("");

@@ -32,3 +32,6 @@ export const roleSessionName = "session-manager-preferences";
 /** The StackSet deployment's component name, and so the start of its template bucket's name (Pulumi adds a random suffix). */
 export const stackSetComponentName = "session-manager-preferences";
 export const templateBucketNamePrefix = `${stackSetComponentName}-templates`;
+
+/** The administrator role AWS Organizations creates in every account it creates: `npm run org`'s way into accounts found under OUs unless told otherwise. */
+export const organizationsAccessRoleName = "OrganizationAccountAccessRole";

@@ -1,4 +1,5 @@
 import { AccountStatus, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import { organizationsAccessRoleName } from "../core/names";
 import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
 
@@ -15,7 +16,7 @@ export interface OrgTarget {
 }
 
 /** The role AWS Organizations creates in every account it creates: the usual way in for an administrator. */
-export const defaultDiscoveredRoleName = "OrganizationAccountAccessRole";
+export const defaultDiscoveredRoleName = organizationsAccessRoleName;
 
 export function stackNameFor(prefix: string, accountId: string, region: string): string {
     return `${prefix}.${accountId}.${region}`;
