@@ -4,6 +4,7 @@ import * as path from "node:path";
 import { expect } from "chai";
 import * as yaml from "js-yaml";
 import { parseCli } from "../orchestrator/cli";
+import { workflowRoles } from "../core/accessPolicies";
 
 // Pulumi Cloud and GitHub are not reachable from the tests, so these check the fields the
 // deployment settings and the workflow depend on, as their readers would see them.
@@ -176,8 +177,35 @@ describe(".github/workflows/session-manager.yml", () => {
         expect(jobs.drift.if).to.equal("github.event_name == 'schedule'");
         expect(orgCommands("drift")[0].slice(0, 2)).to.deep.equal(["drift", "--markdown"]);
         const issueStep = jobs.drift.steps.find((s) => s.run?.includes("gh issue create"));
-        expect(issueStep?.if).to.equal("steps.drift.outputs.exit_code == '2'");
+        expect(issueStep?.if).to.equal("steps.drift.outputs.exit_code == '2' || steps.drift.outputs.exit_code == '1'");
         expect(jobs.drift.permissions?.issues).to.equal("write");
+    });
+
+    it("asks for sessions the roles npm run org -- policies generates allow, presenting the subjects their trust policies admit", () => {
+        const credentials = (job: string) => jobs[job].steps.find((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"))?.with ?? {};
+        // configure-aws-credentials asks for one hour unless told otherwise: the roles' default MaxSessionDuration.
+        expect(credentials("up")["role-duration-seconds"]).to.equal(workflowRoles.rolloutSessionSeconds);
+        expect(credentials("preview")["role-duration-seconds"] ?? 3600).to.be.at.most(workflowRoles.previewSessionSeconds);
+        expect(credentials("drift")["role-duration-seconds"] ?? 3600).to.be.at.most(workflowRoles.previewSessionSeconds);
+        // A job may run as long as its session lasts, no longer.
+        expect((jobs.up as { "timeout-minutes"?: number })["timeout-minutes"]! * 60).to.be.at.most(workflowRoles.rolloutSessionSeconds);
+        // GitHub's OIDC subject: pull_request for a PR's jobs, environment:<name> for a job in an environment, else ref:<ref>.
+        const on = workflow.on ?? workflow.true;
+        const subjectOf = (job: string, event: string) => {
+            const environment = (jobs[job] as { environment?: string }).environment;
+            if (environment) return `repo:acme/repo:environment:${environment}`;
+            return event === "pull_request" ? "repo:acme/repo:pull_request" : `repo:acme/repo:ref:refs/heads/${on.push.branches[0]}`;
+        };
+        expect(workflowRoles.previewSubjects("acme/repo")).to.include.members([subjectOf("preview", "pull_request"), subjectOf("drift", "schedule")]);
+        expect(workflowRoles.rolloutSubjects("acme/repo")).to.deep.equal([subjectOf("up", "push")]);
+    });
+
+    it("README's setup checklist gives the roles to copy and what their session lengths must be", () => {
+        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+        const checklist = readme.slice(readme.indexOf("#### Setup checklist"));
+        expect(checklist).to.include("npm run --silent org -- policies");
+        expect(checklist).to.include("`sessionManager:readOnlyRoleName`");
+        expect(checklist).to.include(`MaxSessionDuration`).and.include(String(workflowRoles.rolloutSessionSeconds));
     });
 
     it("uses only npm scripts that exist and flags the orchestrator accepts", () => {

@@ -17,8 +17,10 @@ import { consoleDocument, desiredFor, DocumentInspector, settingsOf } from "../d
 import { fieldDifferences } from "../core/fieldChanges";
 
 interface Step {
+    name?: string;
     run?: string;
     uses?: string;
+    env?: Record<string, string>;
 }
 
 interface StepRun {
@@ -100,6 +102,52 @@ describe("machine output of npm run org, run as the workflow runs it", function 
             runs.push(r);
         }
         return runs;
+    }
+
+    /** GitHub's expressions in a step, as a run on pull request 17 of acme/repo would see them. */
+    function expressions(text: string, outputs: Record<string, string>): string {
+        const values: Record<string, string> = {
+            "github.event.pull_request.number": "17",
+            "github.server_url": "https://github.example",
+            "github.repository": "acme/repo",
+            "github.run_id": "42",
+            "github.token": "not-a-token",
+            ...outputs,
+        };
+        return text.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, name: string) => {
+            if (!(name in values)) throw new Error(`the test does not know the expression ${name}`);
+            return values[name];
+        });
+    }
+
+    /**
+     * Runs the job's step named `name` after its org step, with a stand-in `gh` that records
+     * what it would post: the PR comment or the issue, exactly as the workflow hands it over.
+     */
+    async function postedBy(job: string, name: string): Promise<{ args: string; body: string }> {
+        const step = workflow.jobs[job].steps.find((s) => s.name === name);
+        expect(step?.run, name).to.be.a("string");
+        const fake = path.join(workDir, "fake-gh");
+        fs.mkdirSync(fake, { recursive: true });
+        fs.writeFileSync(
+            path.join(fake, "gh"),
+            [
+                "#!/usr/bin/env bash",
+                'echo "$*" >> "$GH_CALLS"',
+                'while [ $# -gt 0 ]; do if [ "$1" = --body-file ]; then cat "$2" >> "$GH_BODY"; fi; shift; done',
+            ].join("\n"),
+            { mode: 0o755 },
+        );
+        const calls = path.join(workDir, "gh-calls");
+        const body = path.join(workDir, "gh-body");
+        fs.rmSync(calls, { force: true });
+        fs.rmSync(body, { force: true });
+        const output = fs.readFileSync(path.join(workDir, `${job}.github-output`), "utf8");
+        const outputs = Object.fromEntries([...output.matchAll(/^(\w+)=(.*)$/gm)].map((m) => [`steps.${job}.outputs.${m[1]}`, m[2]]));
+        const stepEnv = Object.fromEntries(Object.entries(step?.env ?? {}).map(([k, v]) => [k, expressions(String(v), outputs)]));
+        const r = await runStep(expressions(step!.run!, outputs), { ...stepEnv, PATH: `${fake}${path.delimiter}${env.PATH}`, GH_CALLS: calls, GH_BODY: body });
+        expect(r.code, r.stderr).to.equal(0);
+        return { args: fs.readFileSync(calls, "utf8"), body: fs.readFileSync(body, "utf8") };
     }
 
     before(async function () {
@@ -218,6 +266,16 @@ describe("machine output of npm run org, run as the workflow runs it", function 
             expect(md).to.match(/\*\*To fix:\*\* correct each key above in org\.yaml/);
             expect(fs.readFileSync(path.join(workDir, "preview.github-output"), "utf8")).to.equal("exit_code=1\n");
             expect(awsCallsSinceLastLook().assumed, "nothing runs").to.deep.equal([]);
+            // The comment the pull request gets is that report.
+            const posted = await postedBy("preview", "Comment on the pull request");
+            expect(posted.args).to.match(/^pr comment 17 --edit-last --body-file preview\.md$/m);
+            expect(posted.body).to.equal(md);
+            // And were the report ever missing, the comment would say where to look instead of being empty.
+            fs.writeFileSync(path.join(repo, "preview.md"), "");
+            const fallback = await postedBy("preview", "Comment on the pull request");
+            expect(fallback.body).to.include(
+                "**The preview wrote no report.** See the log of the workflow run https://github.example/acme/repo/actions/runs/42.",
+            );
         } finally {
             fs.writeFileSync(config, good);
         }
@@ -237,6 +295,10 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         expect(drift).to.include("**Nothing was run: no Pulumi backend is set**");
         expect(drift).to.include("PULUMI_BACKEND_URL").and.include("PULUMI_ACCESS_TOKEN");
         expect(fs.readFileSync(path.join(workDir, "drift.github-output"), "utf8")).to.equal("exit_code=1\n");
+        // The drift issue says what failed, under a title that says the check failed.
+        const issue = await postedBy("drift", "Open or update the drift issue");
+        expect(issue.args).to.include("issue create --title Session Manager drift check failed --label session-manager-drift --body-file drift.md");
+        expect(issue.body).to.equal(drift);
     });
 
     it("accounts that cannot be reached: the report names each, and the roles it needs", async () => {
