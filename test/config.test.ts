@@ -307,6 +307,40 @@ describe("configuration", () => {
         });
     });
 
+    describe("read-only roles", () => {
+        const target = (extra: Record<string, unknown> = {}) => ({ accountId: "111111111111", regions: ["eu-west-1"], roleName: "Deployer", ...extra });
+
+        it("gives every target the top-level readOnlyRoleName unless it names its own", () => {
+            const s = parseSettings({
+                readOnlyRoleName: "Reader",
+                targets: [target(), target({ accountId: "222222222222", readOnlyRoleName: "AuditReader" })],
+            });
+            expect(s.targets.map((t) => t.readOnlyRoleName)).to.deep.equal(["Reader", "AuditReader"]);
+            expect(parseSettings({ targets: [target()] }).targets[0]).to.not.have.property("readOnlyRoleName");
+        });
+
+        it("rejects a read-only role name IAM would not accept, at the top level or in a target", () => {
+            expectRejected({ readOnlyRoleName: "Session Reader" }, "readOnlyRoleName", "an IAM role name");
+            const error = errorFor({ targets: [target({ readOnlyRoleName: "x".repeat(65) })] });
+            expect(error.key).to.equal("targets[0].readOnlyRoleName");
+            expect(error.message).to.include("an IAM role name: 1 to 64");
+        });
+
+        it("rejects a read-only role that is the target's write role: a read-only run must not be able to write", () => {
+            for (const raw of [{ readOnlyRoleName: "Deployer", targets: [target()] }, { targets: [target({ readOnlyRoleName: "Deployer" })] }]) {
+                const error = errorFor(raw);
+                expect(error.key).to.equal("targets[0].readOnlyRoleName");
+                expect(error.message).to.include('"Deployer" is not valid: a role other than the write role roleName (Deployer)');
+            }
+        });
+
+        it("names the target field meant by a near miss", () => {
+            const error = errorFor({ targets: [target({ readonlyRoleName: "Reader" })] });
+            expect(error.key).to.equal("targets[0].readonlyRoleName");
+            expect(error.message).to.include("did you mean readOnlyRoleName?");
+        });
+    });
+
     describe("enumerations", () => {
         it("rejects onDelete outside restore, reset, retain", () => {
             expectRejected({ onDelete: "delete" }, "onDelete", "one of restore, reset, retain");

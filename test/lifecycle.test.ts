@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { Stack } from "@pulumi/pulumi/automation";
 import { awsDefaultDocument } from "../core/document";
 import { parseReleaseMessage } from "../core/release";
+import { parseAdoptionMessage } from "../core/adoptionPreview";
+import { fieldDifferences } from "../core/fieldChanges";
 import { ownerTagKey } from "../providers/documentOperations";
 import { createLocalStack, engineEnv, pulumiBin, removeLocalStack } from "../devtools/engine";
 import {
@@ -111,6 +113,35 @@ describe("document lifecycle through the real engine (LocalWorkspace, local back
             for (const target of targets) if (target !== neverSeeded) seeded.set(target, await docs.seed(target, consoleDocument(target)));
             // Its config is the copied Pulumi.local.yaml itself.
             stack = await stackNamed("local");
+        });
+
+        it("the first preview names, per console-made document, every live field the first up overwrites, and says the content is kept for destroy", async () => {
+            const messages: string[] = [];
+            const preview = await stack.preview({ onEvent: (e) => void (e.diagnosticEvent && messages.push(e.diagnosticEvent.message)) });
+            expect(preview.changeSummary).to.deep.equal({ create: 1 + 2 * targets.length });
+            const adoptions = new Map(
+                messages.flatMap((m) =>
+                    parseAdoptionMessage(m) ? [[parseAdoptionMessage(m)!.document.split("/").slice(0, 2).join("/"), parseAdoptionMessage(m)!]] : [],
+                ),
+            );
+            expect([...adoptions.keys()].sort()).to.deep.equal([...targets].sort());
+            for (const target of targets) {
+                const adoption = adoptions.get(target)!;
+                if (target === neverSeeded) {
+                    expect(adoption.kind, target).to.equal("absent");
+                    continue;
+                }
+                expect(adoption.kind, target).to.equal("adopt");
+                expect(adoption.summary, target).to.include("its current content (version 1) is kept: destroy puts it back");
+                const expected = fieldDifferences(desiredFor(settings, target), JSON.parse(seeded.get(target)!)).map((d) => ({
+                    field: d.field,
+                    current: d.found,
+                    wanted: d.wanted,
+                }));
+                expect(adoption.fields, target).to.deep.equal(expected);
+            }
+            // A preview writes nothing: the console-made documents are as they were.
+            for (const [target, raw] of seeded) expect((await docs.mustView(target)).raw, target).to.equal(raw);
         });
 
         it("up adopts every console-made document: desired content as the default version, the found text recorded exactly", async () => {

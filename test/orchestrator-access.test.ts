@@ -65,8 +65,11 @@ describe("checkAccess: every account reachable before any engine work (moto serv
                 config,
                 'config:\n  aws:region: us-east-1\n  sessionManager:targets:\n    - accountId: "111111111111"\n      regions: [us-east-1, eu-west-1]\n      roleName: OrgAdmin\n',
             );
+            fs.mkdirSync(path.join(dir, "backend"));
             const env: Record<string, string> = {
                 ...motoEnv(moto),
+                PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+                PULUMI_CONFIG_PASSPHRASE: "unused",
                 AWS_ACCESS_KEY_ID: "",
                 AWS_SECRET_ACCESS_KEY: "",
                 AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/credentials",
@@ -79,7 +82,13 @@ describe("checkAccess: every account reachable before any engine work (moto serv
                 { env, timeoutMs: 50_000 },
             );
             expect(run.code, run.stderr).to.equal(1);
-            expect(run.stdout).to.equal("");
+            // The JSON report says it too, for a workflow that posts it.
+            const report = JSON.parse(run.stdout) as { exitCode: number; problem: { kind: string; details: string[] }; targets: unknown[] };
+            expect(report).to.deep.include({ exitCode: 1, targets: [] });
+            expect(report.problem.kind).to.equal("access");
+            expect(report.problem.details).to.deep.equal([
+                "account 111111111111 (role OrgAdmin): no AWS credentials were found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run where credentials are provided (in GitHub Actions, aws-actions/configure-aws-credentials)",
+            ]);
             expect(run.stderr).to.match(/error: account 111111111111 \(role OrgAdmin\): no AWS credentials were found/);
             expect(run.stderr).to.include("preview: nothing was run");
             expect(fs.existsSync(path.join(dir, "logs"))).to.equal(false);

@@ -83,6 +83,52 @@ describe("orchestrator command line", () => {
         });
     });
 
+    describe("policies", () => {
+        const config = path.join(repoRoot, "Pulumi.prod.yaml");
+
+        it("needs the starting account, and takes none of the rollout's flags (nor they its)", () => {
+            expect(usageMessage(["policies", "--config", config])).to.include("policies needs --starting-account");
+            expect(usageMessage(["policies", "--starting-account", "12345"])).to.equal("--starting-account 12345: a 12-digit AWS account ID");
+            expect(usageMessage(["policies", "--starting-account", "999988887777", "--github-repository", "acme"])).to.include("owner/name");
+            expect(usageMessage(["policies", "--starting-account", "999988887777", "--markdown"])).to.equal("--markdown does not go with policies");
+            expect(usageMessage(["preview", "--starting-account", "999988887777"])).to.equal("--starting-account goes with policies only");
+            expect(usageMessage(["policies", "--starting-account", "999988887777", "--backend-url", "file:///tmp/x"])).to.include("an S3 backend URL");
+        });
+
+        it("prints each role with where to create it, its session length, trust and permissions, calling no AWS API", async () => {
+            const run = await runMain(["policies", "--config", config, "--starting-account", "999988887777", "--github-repository", "acme/landing-zone"]);
+            expect(run.exitCode, run.stderr).to.equal(0);
+            expect(run.stdout).to.match(/^ROLE\s+MAX SESSION\s+CREATE IN\n/);
+            expect(run.stdout).to.match(/SessionManagerDeployer\s+3600s\s+every target account \(111122223333, 444455556666\)/);
+            expect(run.stdout).to.match(/SessionManagerRollout\s+7200s\s+the account the workflow starts from \(999988887777\)/);
+            expect(run.stdout).to.include("== SessionManagerReader: the read-only role");
+            expect(run.stdout).to.include('"repo:acme/landing-zone:environment:production"');
+        });
+
+        it("writes each policy to a file with --out-dir, and prints JSON with --json", async () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-policies-"));
+            try {
+                const run = await runMain(["policies", "--config", config, "--starting-account", "999988887777", "--out-dir", dir, "--json"]);
+                expect(run.exitCode, run.stderr).to.equal(0);
+                const printed = JSON.parse(run.stdout) as { roles: { roleName: string; permissions: unknown }[]; notes: string[] };
+                expect(printed.roles.map((r) => r.roleName)).to.deep.equal([
+                    "SessionManagerDeployer",
+                    "SessionManagerReader",
+                    "SessionManagerPreview",
+                    "SessionManagerRollout",
+                ]);
+                expect(printed.notes.join()).to.include("no --github-repository given");
+                for (const role of printed.roles) {
+                    expect(JSON.parse(fs.readFileSync(path.join(dir, `${role.roleName}.permissions.json`), "utf8"))).to.deep.equal(role.permissions);
+                    expect(fs.existsSync(path.join(dir, `${role.roleName}.trust.json`))).to.equal(true);
+                }
+                expect(JSON.parse(fs.readFileSync(path.join(dir, "roles.json"), "utf8")).roles).to.have.length(4);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        });
+    });
+
     describe("a config file that does not exist", () => {
         it("exits 64 naming the file and how to create it from the example", async () => {
             const missing = path.join(os.tmpdir(), `no-such-org-${process.pid}.yaml`);

@@ -8,6 +8,9 @@ import { countChanges, engineErrorSummary, mapBounded, Mutex, releasesFromEvents
 import { parseReleaseMessage, ReleaseOutcome, releaseMessage } from "../core/release";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { fieldDifferences } from "../orchestrator/drift";
+import * as fc from "fast-check";
+import { adoptionKinds, adoptionMessage, adoptionPreview, parseAdoptionMessage } from "../core/adoptionPreview";
+import { unknownValue } from "../core/fieldChanges";
 
 function result(overrides: Partial<TargetResult> & Pick<TargetResult, "accountId" | "region" | "outcome">): TargetResult {
     return {
@@ -147,6 +150,168 @@ describe("orchestrator report", () => {
             const text = renderText(previewReport, { columns: 80 });
             for (const line of text.split("\n")) expect(line.length, line).to.be.at.most(79);
             expect(text, text).to.match(/inputs\.shellProfile\.linux\s+""\s+"exec b.*…/);
+        });
+    });
+
+    describe("documents not managed yet (the first preview)", () => {
+        const summary =
+            "up adopts it and changes 2 field(s), current => wanted; its current content (version 1) is kept: destroy puts it back (onDelete: restore)";
+        const firstPreview: RolloutReport = {
+            command: "preview",
+            startedAt: "2025-01-01T00:00:00.000Z",
+            durationMs: 5_000,
+            results: [
+                result({
+                    accountId: "111111111111",
+                    region: "eu-west-1",
+                    outcome: "succeeded",
+                    changes: 1,
+                    documentChanges: [
+                        {
+                            target: "111111111111/eu-west-1",
+                            op: "create",
+                            repairsDrift: false,
+                            adoption: { kind: "adopt", summary },
+                            fields: [
+                                { field: "inputs.idleSessionTimeout", current: "45", wanted: "20" },
+                                { field: "inputs.kmsKeyId", current: "", wanted: unknownValue },
+                            ],
+                        },
+                    ],
+                }),
+                result({
+                    accountId: "222222222222",
+                    region: "eu-west-1",
+                    outcome: "succeeded",
+                    changes: 1,
+                    documentChanges: [
+                        {
+                            target: "222222222222/eu-west-1",
+                            op: "create",
+                            repairsDrift: false,
+                            adoption: { kind: "absent", summary: "there is no document: up creates it" },
+                            fields: [],
+                        },
+                    ],
+                }),
+            ],
+        };
+
+        it("lists each live field the first up overwrites, marks the target as adopted, and says what destroy gives back", () => {
+            const text = renderText(firstPreview);
+            expect(text).to.match(/111111111111\/eu-west-1 \+\s+inputs\.idleSessionTimeout\s+"45"\s+"20"/);
+            expect(text).to.match(/inputs\.kmsKeyId\s+""\s+\(known after up\)/);
+            expect(text).to.match(/222222222222\/eu-west-1\s+\(create: no document yet\)/);
+            expect(text).to.include("+ not managed yet: up adopts the document; its current content is kept for destroy");
+            expect(text).to.include(`Not managed yet (what up does, and what destroy gives back):\n  111111111111/eu-west-1: ${summary}`);
+        });
+
+        it("tables them for the pull-request comment, with the same summary per document", () => {
+            const md = renderMarkdown(firstPreview);
+            expect(md).to.include('| 111111111111/eu-west-1 | `inputs.idleSessionTimeout` | `"45"` | `"20"` | *adopts* |');
+            expect(md).to.include('| 111111111111/eu-west-1 | `inputs.kmsKeyId` | `""` | `(known after up)` | *adopts* |');
+            expect(md).to.include("#### Not managed yet");
+            expect(md).to.include(`| 111111111111/eu-west-1 | ${summary} |`);
+            expect(md).to.include("Targets marked *adopts* hold a document this rollout does not manage yet");
+        });
+
+        it("carries the adoption whole in the JSON", () => {
+            const json = JSON.parse(renderJson(firstPreview)) as { targets: { documentChanges: { adoption: unknown; fields: unknown[] }[] }[] };
+            expect(json.targets[0].documentChanges[0].adoption).to.deep.equal({ kind: "adopt", summary });
+            expect(json.targets[0].documentChanges[0].fields).to.have.length(2);
+        });
+
+        it("reads the provider's message back exactly, whatever the values hold", () => {
+            const value = fc.oneof(
+                fc.jsonValue(),
+                fc.constantFrom(unknownValue, " => ", '" => "', "(absent)", "a\nb"),
+                fc.string().map((s) => `${s} => ${s}`),
+            );
+            fc.assert(
+                fc.property(
+                    fc.array(fc.record({ field: fc.stringMatching(/^[a-z][a-zA-Z.]{0,20}$/), current: value, wanted: value }), { maxLength: 4 }),
+                    fc.constantFrom(...adoptionKinds),
+                    (fields, kind) => {
+                        const preview = { document: "111111111111/eu-west-1/SSM-SessionManagerRunShell", kind, summary: "up adopts it => kept", fields };
+                        expect(parseAdoptionMessage(adoptionMessage(preview))).to.deep.equal(JSON.parse(JSON.stringify(preview)));
+                    },
+                ),
+            );
+            expect(parseAdoptionMessage("SSM document x released: restored (the content found at adoption is the default version again)")).to.equal(undefined);
+        });
+
+        it("words the summary after what was found and onDelete", () => {
+            const base = { document: "d", onDelete: "restore" as const, differences: [] };
+            expect(adoptionPreview(base).summary).to.equal("there is no document: up creates it, and destroy deletes it again (onDelete: restore)");
+            expect(adoptionPreview({ ...base, foundVersion: "3" }).summary).to.equal(
+                "up adopts it and changes nothing: its content is already the wanted one; its current content (version 3) is kept: destroy puts it back (onDelete: restore)",
+            );
+            expect(adoptionPreview({ ...base, foundVersion: "3", taggedVersion: "1", onDelete: "reset" }).summary).to.include(
+                "version 1, which its adopted-version tag names as the content before this program",
+            );
+            expect(adoptionPreview({ ...base, foundVersion: "3", onDelete: "retain" }).summary).to.include(
+                "destroy leaves the applied content (onDelete: retain)",
+            );
+            expect(adoptionPreview({ ...base, foundVersion: "3", blocker: 'managed by "org/x"' })).to.include({ kind: "blocked" });
+        });
+    });
+
+    describe("a run that never started", () => {
+        const problem: RolloutReport = {
+            command: "preview",
+            startedAt: "2025-01-01T00:00:00.000Z",
+            durationMs: 0,
+            results: [],
+            problem: {
+                kind: "config",
+                summary: "the organization config Pulumi.prod.yaml is not valid",
+                details: ['sessionManager:idleSessionTimeout: "90" is not valid: a whole number from 1 to 60 (minutes)', "a `quoted` value"],
+                fix: "correct each key above in Pulumi.prod.yaml",
+            },
+        };
+
+        it("says in Markdown what failed, each problem and the fix: never an empty comment", () => {
+            expect(renderMarkdown(problem)).to.equal(
+                [
+                    "### Session Manager preferences: preview",
+                    "",
+                    "**Nothing was run: the organization config Pulumi.prod.yaml is not valid**",
+                    "",
+                    '- `sessionManager:idleSessionTimeout: "90" is not valid: a whole number from 1 to 60 (minutes)`',
+                    "- `` a `quoted` value ``",
+                    "",
+                    "**To fix:** correct each key above in Pulumi.prod.yaml",
+                    "",
+                ].join("\n"),
+            );
+        });
+
+        it("says the same in the text and the JSON, with exit code 1 (64 for a bad command line)", () => {
+            expect(renderText(problem)).to.include(
+                "preview: Nothing was run: the organization config Pulumi.prod.yaml is not valid\n  - sessionManager:idleSessionTimeout",
+            );
+            const json = JSON.parse(renderJson(problem)) as { exitCode: number; problem: { kind: string }; targets: unknown[] };
+            expect(json).to.deep.include({ exitCode: 1, targets: [] });
+            expect(json.problem.kind).to.equal("config");
+            expect(exitCodeFor({ ...problem, problem: { ...problem.problem!, kind: "usage" } })).to.equal(64);
+        });
+
+        it("notes what a target's run did differently from what was asked", () => {
+            const noted: RolloutReport = {
+                ...upReport,
+                command: "preview",
+                results: [
+                    result({
+                        accountId: "111111111111",
+                        region: "eu-west-1",
+                        outcome: "succeeded",
+                        warnings: ["not refreshed: the state records the write role"],
+                    }),
+                ],
+            };
+            expect(renderText(noted)).to.include("Notes:\n  111111111111/eu-west-1: not refreshed: the state records the write role");
+            expect(renderMarkdown(noted)).to.include("| 111111111111/eu-west-1 | not refreshed: the state records the write role |");
+            expect(JSON.parse(renderJson(noted)).targets[0].warnings).to.deep.equal(["not refreshed: the state records the write role"]);
         });
     });
 

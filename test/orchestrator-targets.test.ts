@@ -11,7 +11,7 @@ import {
 import { expect } from "chai";
 import { parseSettings } from "../core/config";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
-import { deriveTargets, discoverAccounts, stackNameFor, stackPrefixProblem } from "../orchestrator/targets";
+import { deriveTargets, discoverAccounts, discoveryProblem, stackNameFor, stackPrefixProblem } from "../orchestrator/targets";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
 
 const noDiscovery = { prefix: "org", discoveredAccounts: [], discoveredRoleName: "OrganizationAccountAccessRole" };
@@ -65,6 +65,16 @@ describe("orchestrator targets", () => {
                 "org.333333333333.eu-west-1 OrganizationAccountAccessRole",
                 "org.333333333333.eu-central-1 OrganizationAccountAccessRole",
             ]);
+        });
+
+        it("gives discovered accounts the top-level read-only role, and refuses one that is the discovery role itself", () => {
+            const s = settings({ organizationalUnitIds: ["ou-ab12-cdef3456"], regions: ["eu-west-1"], readOnlyRoleName: "SessionManagerReader" });
+            const targets = deriveTargets(s, { ...noDiscovery, discoveredAccounts: ["222222222222"] });
+            expect(targets.map((t) => [t.roleName, t.readOnlyRoleName])).to.deep.equal([["OrganizationAccountAccessRole", "SessionManagerReader"]]);
+            expect(discoveryProblem(s, "eu-west-1", "OrganizationAccountAccessRole")).to.equal(undefined);
+            expect(discoveryProblem(s, "eu-west-1", "SessionManagerReader")).to.include(
+                "sessionManager:readOnlyRoleName is SessionManagerReader, the role --role-name makes the write role",
+            );
         });
 
         it("falls back to aws:region when `regions` is empty", () => {
@@ -145,6 +155,14 @@ config:
             );
             expect(perStack.idleSessionTimeout).to.equal(15);
             expect(perStack.targets).to.deep.equal([{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" }]);
+        });
+
+        it("hands each stack its target's read-only role", () => {
+            const org = parseOrgConfig(text.replace("roleName: OrgAdmin", "roleName: OrgAdmin\n      readOnlyRoleName: OrgReader"), "Pulumi.test.yaml");
+            const [target] = deriveTargets(org.settings, noDiscovery);
+            expect(JSON.parse(stackConfigFor(org, target)["sessionManager:targets"])).to.deep.equal([
+                { accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin", readOnlyRoleName: "OrgReader" },
+            ]);
         });
 
         it("rejects a stackset deployment, which is not one stack per target", () => {

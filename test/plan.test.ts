@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as fc from "fast-check";
 import { choosePart, PartConflictError } from "../core/parts";
+import { parseSettings } from "../core/config";
 import { createsAwsResources, documentPreferencesOf, planTarget, planTargets } from "../core/plan";
 import { defaultOrganizationSettings, defaultPreferences, Preferences, Settings, TargetRegion } from "../core/settings";
 import { currentRegion, namespaceValues } from "../core/stackConfig";
@@ -122,6 +123,19 @@ describe("plan", () => {
                 ["444455556666-us-gov-west-1", "444455556666/us-gov-west-1", "arn:aws-us-gov:iam::444455556666:role/Deployer"],
                 ["777788889999-eu-west-1", "777788889999/eu-west-1", undefined],
             ]);
+        });
+
+        it("gives each target its read-only role's ARN in the target's partition", () => {
+            const settings = parseSettings({
+                readOnlyRoleName: "Reader",
+                targets: [{ accountId: "111111111111", regions: ["us-gov-west-1"], roleName: "Deployer" }],
+            });
+            const [plan] = planTargets(settings);
+            expect(plan).to.include({
+                roleArn: "arn:aws-us-gov:iam::111111111111:role/Deployer",
+                readOnlyRoleArn: "arn:aws-us-gov:iam::111111111111:role/Reader",
+            });
+            expect(planTargets(parseSettings({ targets: [{ accountId: "111111111111", regions: ["eu-west-1"] }] }))[0]).to.not.have.property("readOnlyRoleArn");
         });
 
         it("uses the current account and Region when no target is configured", () => {

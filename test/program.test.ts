@@ -6,7 +6,7 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { knownKeys } from "../core/config";
-import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, settled, useMocks, valueOf } from "./support/pulumiMocks";
+import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, Registered, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 type Program = () => Promise<Record<string, unknown>>;
 
@@ -41,23 +41,46 @@ async function run(config: Record<string, string>): Promise<Record<string, Targe
     return targets;
 }
 
-/** Answers STS GetCallerIdentity like the real service (query protocol, XML), and counts calls. */
+/**
+ * Answers STS GetCallerIdentity and AssumeRole like the real service (query protocol, XML),
+ * counts calls and records the roles assumed; an assumed role's credentials act in its account.
+ */
 class FakeSts {
     public calls = 0;
+    public assumed: string[] = [];
+    private readonly accountOfKey = new Map<string, string>();
     private server = http.createServer((req, res) => {
         let body = "";
         req.on("data", (chunk: Buffer) => (body += chunk.toString()));
         req.on("end", () => {
             this.calls += 1;
-            if (!body.includes("Action=GetCallerIdentity")) {
+            const params = new URLSearchParams(body);
+            const xml = (action: string, result: string) =>
+                res
+                    .writeHead(200, { "content-type": "text/xml" })
+                    .end(
+                        `<${action}Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><${action}Result>${result}</${action}Result><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></${action}Response>`,
+                    );
+            if (params.get("Action") === "AssumeRole") {
+                const roleArn = params.get("RoleArn") ?? "";
+                this.assumed.push(roleArn);
+                const key = `ASIAFAKE${this.assumed.length}`;
+                this.accountOfKey.set(key, roleArn.split(":")[4]);
+                const expiration = new Date(Date.now() + 3600_000).toISOString();
+                xml(
+                    "AssumeRole",
+                    `<Credentials><AccessKeyId>${key}</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>token</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
+                        `<AssumedRoleUser><Arn>${roleArn}/session</Arn><AssumedRoleId>AROAFAKE:session</AssumedRoleId></AssumedRoleUser>`,
+                );
+                return;
+            }
+            if (params.get("Action") !== "GetCallerIdentity") {
                 res.writeHead(400).end();
                 return;
             }
-            res.writeHead(200, { "content-type": "text/xml" }).end(
-                `<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>` +
-                    `<Arn>arn:aws:iam::${this.account}:user/ci</Arn><UserId>AIDAEXAMPLE</UserId><Account>${this.account}</Account>` +
-                    `</GetCallerIdentityResult><ResponseMetadata><RequestId>0</RequestId></ResponseMetadata></GetCallerIdentityResponse>`,
-            );
+            const key = /Credential=([^/]+)\//.exec(req.headers.authorization ?? "")?.[1] ?? "";
+            const account = this.accountOfKey.get(key) ?? this.account;
+            xml("GetCallerIdentity", `<Arn>arn:aws:iam::${account}:user/ci</Arn><UserId>AIDAEXAMPLE</UserId><Account>${account}</Account>`);
         });
     });
 
@@ -128,6 +151,7 @@ describe("program (index.ts)", () => {
     beforeEach(async () => {
         mocks = await useMocks();
         sts.calls = 0;
+        sts.assumed = [];
     });
 
     describe("explicit targets", () => {
@@ -222,6 +246,46 @@ describe("program (index.ts)", () => {
             const [provider] = mocks.ofType(awsProviderType);
             expect(provider.inputs.assumeRoles).to.equal(undefined);
             expect(mocks.ofType(dynamicResourceType)[0].inputs.roleArn).to.equal(undefined);
+        });
+    });
+
+    describe("preview with a read-only role", () => {
+        const readOnly = { ...organization, "sessionManager:readOnlyRoleName": "SessionManagerReader" };
+        const roleArnsOf = (providers: Registered[]) => providers.map((p) => (JSON.parse(p.inputs.assumeRoles as string) as { roleArn: string }[])[0].roleArn);
+
+        it("at preview, every aws provider and the pre-flight STS check assume only the read-only role", async () => {
+            mocks = await useMocks({ dryRun: true });
+            await run(readOnly);
+            expect(roleArnsOf(mocks.ofType(awsProviderType))).to.deep.equal([
+                `arn:aws:iam::${security}:role/SessionManagerReader`,
+                `arn:aws:iam::${security}:role/SessionManagerReader`,
+                `arn:aws:iam::${workloads}:role/SessionManagerReader`,
+                `arn:aws:iam::${workloads}:role/SessionManagerReader`,
+            ]);
+            expect([...new Set(sts.assumed)].sort(), "the pre-flight check").to.deep.equal([
+                `arn:aws:iam::${security}:role/SessionManagerReader`,
+                `arn:aws:iam::${workloads}:role/SessionManagerReader`,
+            ]);
+        });
+
+        it("at up, the aws providers assume the write role; the documents carry both roles, so neither is a change between the two", async () => {
+            await run(readOnly);
+            expect(roleArnsOf(mocks.ofType(awsProviderType))).to.deep.equal([
+                `arn:aws:iam::${security}:role/SessionManagerDeployer`,
+                `arn:aws:iam::${security}:role/SessionManagerDeployer`,
+                `arn:aws:iam::${workloads}:role/OrgDeployer`,
+                `arn:aws:iam::${workloads}:role/OrgDeployer`,
+            ]);
+            expect(sts.assumed).to.deep.equal([]);
+            const documents = mocks.ofType(dynamicResourceType).map((d) => [d.inputs.roleArn, d.inputs.readOnlyRoleArn]);
+            expect(documents[0]).to.deep.equal([`arn:aws:iam::${security}:role/SessionManagerDeployer`, `arn:aws:iam::${security}:role/SessionManagerReader`]);
+            expect(documents[3]).to.deep.equal([`arn:aws:iam::${workloads}:role/OrgDeployer`, `arn:aws:iam::${workloads}:role/SessionManagerReader`]);
+        });
+
+        it("without a read-only role, a preview reads through the write role as before", async () => {
+            mocks = await useMocks({ dryRun: true });
+            await run(organization);
+            expect(roleArnsOf(mocks.ofType(awsProviderType))).to.include(`arn:aws:iam::${workloads}:role/OrgDeployer`);
         });
     });
 

@@ -68,10 +68,10 @@ function computedOutputs(type: string, name: string, inputs: Record<string, unkn
     }
 }
 
-/** Starts a fresh mocked deployment (not a preview, so every output is known). */
-export async function useMocks(): Promise<RecordingMocks> {
+/** Starts a fresh mocked deployment: an update by default (every output known), or a preview. */
+export async function useMocks(options: { dryRun?: boolean } = {}): Promise<RecordingMocks> {
     const mocks = new RecordingMocks();
-    await pulumi.runtime.setMocks(mocks, "session-manager-preferences", "test", false);
+    await pulumi.runtime.setMocks(mocks, "session-manager-preferences", "test", options.dryRun ?? false);
     return mocks;
 }
 
