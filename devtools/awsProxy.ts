@@ -54,12 +54,37 @@ function accessKeyOf(authorization: string | undefined): string | undefined {
     return /Credential=([^/]+)\//.exec(authorization ?? "")?.[1];
 }
 
+/**
+ * Which role's session signed a request. moto issues each assumed-role session its own access
+ * key; noting which role (and so which account) each AssumeRole answer was for lets a proxy
+ * attribute later calls to their role and account, as moto itself does. Shared by this proxy
+ * and the tests' fault proxy.
+ */
+export class AssumedRoles {
+    private readonly byKey = new Map<string, { account: string; roleArn: string }>();
+
+    /** The role asked for, when `requestBody` is an STS AssumeRole request (query protocol). */
+    static requested(requestBody: string): string | undefined {
+        const params = new URLSearchParams(requestBody);
+        return params.get("Action") === "AssumeRole" ? (params.get("RoleArn") ?? undefined) : undefined;
+    }
+
+    /** Notes the session an AssumeRole answer issued for `roleArn`. */
+    issued(roleArn: string, responseBody: string): void {
+        const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(responseBody)?.[1];
+        const account = /^arn:[^:]+:iam::(\d{12}):/.exec(roleArn)?.[1];
+        if (key && account) this.byKey.set(key, { account, roleArn });
+    }
+
+    /** The role (and its account) whose credentials signed a request, if its session was seen being issued. */
+    signer(authorization: string | undefined): { account: string; roleArn: string } | undefined {
+        return this.byKey.get(accessKeyOf(authorization) ?? "");
+    }
+}
+
 export function startAwsProxy(upstream: string, options: { unreachableService?: string; defaultAccount?: string } = {}): Promise<AwsProxy> {
     const defaultAccount = options.defaultAccount ?? "123456789012";
-    // moto issues each assumed-role session its own access key; remembering which role (and
-    // so which account) it was issued for lets calls be attributed to accounts, as moto itself
-    // does, and to the role that made them.
-    const roleOfKey = new Map<string, { account: string; roleArn: string }>();
+    const roles = new AssumedRoles();
     const target = new URL(upstream);
     const calls: AwsCall[] = [];
     const unreachable = new Set<string>();
@@ -73,7 +98,7 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const scope = credentialScope(req.headers.authorization);
             const region = scope?.region ?? "(none)";
             const service = scope?.service ?? "(none)";
-            const signer = roleOfKey.get(accessKeyOf(req.headers.authorization) ?? "");
+            const signer = roles.signer(req.headers.authorization);
             const account = signer?.account ?? defaultAccount;
             if (service === unreachableService && unreachable.has(`${account}/${region}`)) {
                 // What a client sees from an endpoint that is down: the connection just ends.
@@ -83,20 +108,18 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const targetHeader = req.headers["x-amz-target"];
             const text = body.toString("utf8");
             const action = actionOf(Array.isArray(targetHeader) ? targetHeader[0] : targetHeader, text);
-            const roleArn = action === "AssumeRole" ? (new URLSearchParams(text).get("RoleArn") ?? undefined) : undefined;
+            const roleArn = AssumedRoles.requested(text);
             calls.push({ account, service, region, action, ...(roleArn ? { roleArn } : {}), ...(signer ? { signedBy: signer.roleArn } : {}) });
-            const assumedAccount = roleArn ? /^arn:[^:]+:iam::(\d{12}):/.exec(roleArn)?.[1] : undefined;
             const forward = http.request(
                 { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, timeout: 30_000 },
                 (upstreamRes) => {
                     res.writeHead(upstreamRes.statusCode ?? 502, upstreamRes.headers);
-                    if (!assumedAccount) return void upstreamRes.pipe(res);
+                    if (!roleArn) return void upstreamRes.pipe(res);
                     const parts: Buffer[] = [];
                     upstreamRes.on("data", (c: Buffer) => parts.push(c));
                     upstreamRes.on("end", () => {
                         const xml = Buffer.concat(parts);
-                        const key = /<AccessKeyId>([^<]+)<\/AccessKeyId>/.exec(xml.toString("utf8"))?.[1];
-                        if (key && roleArn) roleOfKey.set(key, { account: assumedAccount, roleArn });
+                        roles.issued(roleArn, xml.toString("utf8"));
                         res.end(xml);
                     });
                 },

@@ -2,7 +2,9 @@
 // Regions, and a proxy in front of moto that denies, in each Region, a different call of the
 // operation under test (the 1st in one Region, the 2nd in the next, ...), so one `pulumi up`
 // or `pulumi destroy` fails at every point at once. Then the user's next step (run it
-// again), and a final `destroy`: every original must be back byte for byte.
+// again), and a final `destroy`: every original must be back byte for byte. The calls counted
+// are the write role's: the reads through the read-only role (the look before adoption, the
+// refresh) write nothing, and their failures only fail the run.
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -50,7 +52,9 @@ describe("the original survives a failure at every SSM call, through the real en
     const targets = [...assignment.keys()].map((region) => `${account}/${region}`);
     const config = {
         ...stackFileConfig("Pulumi.local.yaml"),
-        "sessionManager:targets": [{ accountId: account, regions: [...assignment.keys()], roleName: "SessionManagerAdmin" }],
+        "sessionManager:targets": [
+            { accountId: account, regions: [...assignment.keys()], roleName: "SessionManagerAdmin", readOnlyRoleName: "SessionManagerReader" },
+        ],
     };
     const settings = settingsOf(config);
     const plan: Plan = { failAt: new Map(), seen: new Map() };
@@ -67,7 +71,8 @@ describe("the original survives a failure at every SSM call, through the real en
         proxy = await startFaultProxy({
             target: moto.endpoint,
             faultable: (target) => target.startsWith("AmazonSSM."),
-            script: ({ target, region }) => {
+            script: ({ target, region, role }) => {
+                if (role?.endsWith(":role/SessionManagerReader")) return "forward";
                 const seen = plan.seen.get(region) ?? [];
                 seen.push(target.replace("AmazonSSM.", ""));
                 plan.seen.set(region, seen);

@@ -91,9 +91,17 @@ describe("organization rollout: 3 accounts x 3 Regions through the real engine",
         const targets = targetsOf(run);
         expect([...targets.keys()]).to.have.members(accounts.flatMap((a) => regions.map((r) => `${a}/${r}`)));
         for (const t of targets.values()) expect(t.result, t.target).to.equal("succeeded");
-        // Each new document is reported as adopted, with no field rows: there was nothing of the stack's to compare.
+        // Each new document is reported as created, with no field rows: there was no document to compare.
         for (const t of targets.values())
-            expect(t.documentChanges, t.target).to.deep.equal([{ target: t.target, op: "create", fields: [], repairsDrift: false }]);
+            expect(t.documentChanges, t.target).to.deep.equal([
+                {
+                    target: t.target,
+                    op: "create",
+                    fields: [],
+                    repairsDrift: false,
+                    adoption: { kind: "absent", summary: "there is no document: up creates it, and destroy deletes it again (onDelete: restore)" },
+                },
+            ]);
         expect(run.stderr).to.include(`engine output in ${path.join(workDir, "logs")}/<stack>.log`);
         expect(fs.existsSync(path.join(workDir, "logs", `${prefix}.111111111111.us-east-1.log`))).to.equal(true);
         for (const t of targets.keys()) expect(await liveIdleTimeout(t), t).to.equal("15");

@@ -6,7 +6,7 @@
 //     const env = await engineEnv({ ...moto, endpoint: proxy.endpoint }, backendDir);
 import * as http from "node:http";
 import * as net from "node:net";
-import { credentialScope } from "../../devtools/awsProxy";
+import { AssumedRoles, credentialScope } from "../../devtools/awsProxy";
 
 export interface FaultRates {
     /** Share of faultable requests answered with HTTP 400 ThrottlingException, not forwarded. */
@@ -46,6 +46,8 @@ export interface ScriptedRequest {
     target: string;
     /** From the SigV4 credential scope; "" when the request is unsigned. */
     region: string;
+    /** The role whose assumed-role session signed the request; undefined for the starting credentials. */
+    role?: string;
 }
 
 /** Each received request has exactly one outcome, so the outcome counts add up to `received`. */
@@ -122,6 +124,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     let total = zeroCounts();
     let byTarget: Record<string, FaultCounts> = {};
     const agent = new http.Agent({ keepAlive: true });
+    const roles = new AssumedRoles();
 
     function count(key: string, outcome: Exclude<keyof FaultCounts, "received">): void {
         total[outcome]++;
@@ -139,7 +142,11 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         let outcome: "forward" | "throttle" | "drop" | "dropResponse" | "deny" = "forward";
         const scripted =
             key !== noTarget && faultable(key)
-                ? options.script?.({ target: key, region: credentialScope(req.headers.authorization)?.region ?? "" })
+                ? options.script?.({
+                      target: key,
+                      region: credentialScope(req.headers.authorization)?.region ?? "",
+                      role: roles.signer(req.headers.authorization)?.roleArn,
+                  })
                 : undefined;
         if (scripted === "deny") {
             outcome = "deny";
@@ -172,6 +179,10 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
             });
             return;
         }
+
+        // STS (query protocol, no X-Amz-Target) is never faulted; its AssumeRole answers are read
+        // on the way back, to tell the script which role signs each later request.
+        if (key === noTarget) return forwardNoted(req, res);
 
         // Only the path of the request is kept: whatever authority a client names, the
         // request goes to the one target.
@@ -219,6 +230,50 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         });
         req.pipe(upstream);
     });
+
+    /** Forwards a request whole, noting the session an AssumeRole answer issues. */
+    function forwardNoted(req: http.IncomingMessage, res: http.ServerResponse): void {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const roleArn = AssumedRoles.requested(body.toString("utf8"));
+            const headers: http.OutgoingHttpHeaders = {};
+            for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !hopByHop.has(name)) headers[name] = value;
+            const incoming = new URL(req.url ?? "/", target);
+            const upstream = http.request(
+                {
+                    agent,
+                    protocol: target.protocol,
+                    hostname: target.hostname,
+                    port: target.port,
+                    method: req.method,
+                    path: incoming.pathname + incoming.search,
+                    headers,
+                },
+                (answer) => {
+                    const parts: Buffer[] = [];
+                    answer.on("data", (c: Buffer) => parts.push(c));
+                    answer.on("end", () => {
+                        const text = Buffer.concat(parts);
+                        if (roleArn) roles.issued(roleArn, text.toString("utf8"));
+                        const responseHeaders: http.OutgoingHttpHeaders = {};
+                        for (const [name, value] of Object.entries(answer.headers))
+                            if (value !== undefined && !hopByHop.has(name)) responseHeaders[name] = value;
+                        count(noTarget, "forwarded");
+                        res.writeHead(answer.statusCode ?? 502, responseHeaders);
+                        res.end(text);
+                    });
+                },
+            );
+            upstream.on("error", (err) => {
+                count(noTarget, "failed");
+                res.writeHead(502, { "Content-Type": "text/plain" });
+                res.end(`fault proxy: ${target.origin} did not answer: ${err.message}`);
+            });
+            upstream.end(body);
+        });
+    }
 
     await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
