@@ -22,10 +22,8 @@ async function currentTarget(): Promise<TargetRegion> {
     const region = currentRegion(pulumi.runtime.allConfig(), process.env);
     if (!region) throw new pulumi.RunError(missingRegionMessage("sessionManager:targets is empty"));
     // Loaded only here: most stacks name their targets, and every engine run loads this program.
-    const { GetCallerIdentityCommand, STSClient }: typeof import("@aws-sdk/client-sts") = require("@aws-sdk/client-sts");
-    const identity = await new STSClient({ region }).send(new GetCallerIdentityCommand({}));
-    if (!identity.Account) throw new Error("STS GetCallerIdentity returned no account ID");
-    return { accountId: identity.Account, region };
+    const { callerIdentity }: typeof import("../providers/identity") = require("../providers/identity");
+    return { accountId: (await callerIdentity(region)).account, region };
 }
 
 interface StackSetModule {

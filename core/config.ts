@@ -1,18 +1,21 @@
 import { closest, distance } from "fastest-levenshtein";
+import * as f from "./fieldRules";
+import { describeValue, InvalidValue, relatedFieldProblems, Rule } from "./fieldRules";
 import { desiredDocument, maxDocumentContentBytes } from "./document";
-import { defaultOrganizationSettings, defaultPreferences, deploymentValues, onDeleteValues, Settings, stackSetCallAsValues, Target } from "./settings";
+import { defaultOrganizationSettings, defaultPreferences, Settings, Target } from "./settings";
 import * as rules from "./rules";
 import { configNamespace } from "./stackConfig";
 
-/** A configuration error a user caused: names the key, the value given and what is allowed. */
-export class ConfigError extends Error {
-    constructor(
-        public readonly key: string,
-        public readonly value: unknown,
-        public readonly allowed: string,
-    ) {
-        super(`sessionManager:${key}: ${describeValue(value)} is not valid: ${allowed}`);
+/** A configuration error a user caused: names the key (in the sessionManager namespace), the value given and what is allowed. */
+export class ConfigError extends InvalidValue {
+    constructor(key: string, value: unknown, allowed: string) {
+        super(key, value, allowed);
+        this.message = `sessionManager:${key}: ${describeValue(value)} is not valid: ${allowed}`;
         this.name = "ConfigError";
+    }
+
+    static of(err: InvalidValue): ConfigError {
+        return err instanceof ConfigError ? err : new ConfigError(err.key, err.value, err.allowed);
     }
 }
 
@@ -82,102 +85,21 @@ export class ConfigErrors extends Error {
     }
 }
 
-function describeValue(value: unknown): string {
-    const text = JSON.stringify(value) ?? String(value);
-    return text.length > 120 ? `${text.slice(0, 117)}...` : text;
-}
-
-type Parser<T> = (value: unknown, key: string) => T;
-
-// Pulumi hands config over as YAML values or as the strings `pulumi config set` writes
-// ("true", "20", '["a"]'), so every parser accepts both spellings.
-function fromJsonString(value: unknown): unknown {
-    if (typeof value !== "string") return value;
-    const trimmed = value.trim();
-    if (!/^[[{]/.test(trimmed)) return value;
-    try {
-        return JSON.parse(trimmed);
-    } catch {
-        return value;
-    }
-}
-
-const boolean: Parser<boolean> = (value, key) => {
-    if (typeof value === "boolean") return value;
-    if (value === "true") return true;
-    if (value === "false") return false;
-    throw new ConfigError(key, value, "true or false");
-};
-
-function integer(min: number, max: number, unit = ""): Parser<number> {
-    const allowed = `a whole number from ${min} to ${max}${unit}, written as digits only`;
-    return (value, key) => {
-        // Digits only, as `pulumi config set` writes them: " 20" or "20.0" is more likely a typo than a number.
-        const n = typeof value === "string" && /^-?\d+$/.test(value) ? Number(value) : value;
-        if (typeof n !== "number" || !Number.isInteger(n) || n < min || n > max) throw new ConfigError(key, value, allowed);
-        return n;
-    };
-}
-
-function oneOf<T extends string>(values: readonly T[]): Parser<T> {
-    return (value, key) => {
-        if (typeof value === "string" && (values as readonly string[]).includes(value)) return value as T;
-        throw new ConfigError(key, value, `one of ${values.join(", ")}`);
-    };
-}
-
-function text(check: (s: string) => string | undefined = () => undefined): Parser<string> {
-    return (value, key) => {
-        // An unquoted YAML number (a prefix such as 2024) is still meant as text.
-        const s = typeof value === "number" ? String(value) : value;
-        if (typeof s !== "string") throw new ConfigError(key, value, "a string");
-        const problem = check(s);
-        if (problem) throw new ConfigError(key, value, problem);
-        return s;
-    };
-}
-
-function list<T>(item: Parser<T>): Parser<T[]> {
-    return (value, key) => {
-        const v = fromJsonString(value);
-        if (!Array.isArray(v)) throw new ConfigError(key, value, "a list");
-        const seen = new Set<string>();
-        return v.map((x, i) => {
-            const parsed = item(x, `${key}[${i}]`);
-            const id = JSON.stringify(parsed);
-            if (seen.has(id)) throw new ConfigError(`${key}[${i}]`, x, `each entry once (it is listed twice)`);
-            seen.add(id);
-            return parsed;
-        });
-    };
-}
-
-const accountId = text((s) => (rules.isAccountId(s) ? undefined : `${rules.accountIdRule} (quote it in YAML so leading zeros survive)`));
-const region = text((s) => (rules.isRegion(s) ? undefined : rules.regionRule));
-const roleName = text((s) => (rules.isRoleName(s) ? undefined : rules.roleNameRule));
-
 const targetKeys = ["accountId", "regions", "roleName", "readOnlyRoleName"];
 
-const target: Parser<Target> = (value, key) => {
-    if (typeof value !== "object" || value === null || Array.isArray(value)) {
-        throw new ConfigError(key, value, "an object { accountId, regions, roleName?, readOnlyRoleName? }");
-    }
-    const record = value as Record<string, unknown>;
-    for (const k of Object.keys(record)) {
-        if (!targetKeys.includes(k))
-            throw new ConfigError(`${key}.${k}`, record[k], `not a target field; did you mean ${closest(k, targetKeys)}? Allowed: ${targetKeys.join(", ")}`);
-    }
+const target: Rule<Target> = (value, key) => {
+    const record = f.knownFields(value, key, targetKeys, "{ accountId, regions, roleName?, readOnlyRoleName? }");
     if (record.accountId === undefined) throw new ConfigError(`${key}.accountId`, undefined, `required: ${rules.accountIdRule}`);
-    const regions = list(region)(record.regions ?? [], `${key}.regions`);
+    const regions = f.list(f.region)(record.regions ?? [], `${key}.regions`);
     if (regions.length === 0) throw new ConfigError(`${key}.regions`, record.regions, "at least one Region");
-    const parsed: Target = { accountId: accountId(record.accountId, `${key}.accountId`), regions };
-    if (record.roleName !== undefined) parsed.roleName = roleName(record.roleName, `${key}.roleName`);
-    if (record.readOnlyRoleName !== undefined) parsed.readOnlyRoleName = roleName(record.readOnlyRoleName, `${key}.readOnlyRoleName`);
+    const parsed: Target = { accountId: f.accountId(record.accountId, `${key}.accountId`), regions };
+    if (record.roleName !== undefined) parsed.roleName = f.roleName(record.roleName, `${key}.roleName`);
+    if (record.readOnlyRoleName !== undefined) parsed.readOnlyRoleName = f.roleName(record.readOnlyRoleName, `${key}.readOnlyRoleName`);
     return parsed;
 };
 
-const targets: Parser<Target[]> = (value, key) => {
-    const v = fromJsonString(value);
+const targets: Rule<Target[]> = (value, key) => {
+    const v = f.fromJsonString(value);
     if (!Array.isArray(v)) throw new ConfigError(key, value, "a list of { accountId, regions, roleName?, readOnlyRoleName? }");
     const parsed = v.map((t, i) => target(t, `${key}[${i}]`));
     const seen = new Map<string, number>();
@@ -198,57 +120,43 @@ const targets: Parser<Target[]> = (value, key) => {
     return parsed;
 };
 
-/** One parser per config key: the README's configuration tables (the preferences and the organization keys). */
-const parsers: { [K in keyof Settings]-?: Parser<Settings[K]> } = {
-    s3Logging: boolean,
-    s3BucketName: text((s) => (s === "" ? undefined : rules.s3BucketNameProblem(s))),
-    s3KeyPrefix: text(rules.s3KeyPrefixProblem),
-    s3EncryptionEnabled: boolean,
-    cwLogging: boolean,
-    createCWLogGroup: boolean,
-    cwLogGroupName: text((s) =>
-        s === "" ? "a log group name; to log to S3 only, or not at all, set cwLogging to false instead" : rules.logGroupNameProblem(s),
-    ),
-    cwEncryptionEnabled: boolean,
-    cwStreamingEnabled: boolean,
-    sessionDataEncryption: boolean,
-    runAsEnabled: boolean,
-    runAsDefaultUser: text((s) => (s === "" || rules.isLinuxUserName(s) ? undefined : rules.linuxUserNameRule)),
-    idleSessionTimeout: integer(1, 60, " (minutes)"),
-    maxSessionDuration: integer(1, 1440, " (minutes)"),
-    winShellProfile: text(),
-    linuxShellProfile: text(),
-    sessionDataKeyArn: text((s) =>
-        rules.isKmsKeyArnTemplate(s)
-            ? undefined
-            : "a KMS key ARN: arn:<partition>:kms:<region>:<account>:key/<key-id>, where <region> and <account> may be {region} and {accountId}",
-    ),
-    kmsKeyRotation: boolean,
-    logRetentionInDays: (value, key) => {
-        const n = integer(0, Number.MAX_SAFE_INTEGER)(value, key);
-        if (!rules.logRetentionDays.includes(n)) {
-            throw new ConfigError(key, value, `one of the retention periods CloudWatch Logs accepts: ${rules.logRetentionDays.join(", ")} (0 = never expire)`);
-        }
-        return n;
-    },
-    instancePolicy: boolean,
-    instanceRoleNames: list(roleName),
-    onDelete: oneOf(onDeleteValues),
-    keepDocumentVersions: integer(0, rules.maxDocumentVersions, ` (0 keeps all; SSM keeps at most ${rules.maxDocumentVersions} versions of a document)`),
-    deployment: oneOf(deploymentValues),
-    takeOver: boolean,
+/** One rule per config key (core/fieldRules.ts): the README's configuration tables (the preferences and the organization keys). */
+const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
+    s3Logging: f.boolean,
+    s3BucketName: f.s3BucketName,
+    s3KeyPrefix: f.s3KeyPrefix,
+    s3EncryptionEnabled: f.boolean,
+    cwLogging: f.boolean,
+    createCWLogGroup: f.boolean,
+    cwLogGroupName: f.cwLogGroupName,
+    cwEncryptionEnabled: f.boolean,
+    cwStreamingEnabled: f.boolean,
+    sessionDataEncryption: f.boolean,
+    runAsEnabled: f.boolean,
+    runAsDefaultUser: f.runAsDefaultUser,
+    idleSessionTimeout: f.idleSessionTimeout,
+    maxSessionDuration: f.maxSessionDuration,
+    winShellProfile: f.shellProfile,
+    linuxShellProfile: f.shellProfile,
+    sessionDataKeyArn: f.kmsKeyArnTemplate,
+    kmsKeyRotation: f.boolean,
+    logRetentionInDays: f.logRetentionInDays,
+    instancePolicy: f.boolean,
+    instanceRoleNames: f.list(f.roleName),
+    onDelete: f.onDelete,
+    keepDocumentVersions: f.keepDocumentVersions,
+    deployment: f.deployment,
+    takeOver: f.takeOver,
     targets,
-    readOnlyRoleName: roleName,
-    organizationalUnitIds: list(
-        text((s) => (rules.isOrganizationalUnitId(s) ? undefined : "an organizational unit ID (ou-xxxx-xxxxxxxx) or root ID (r-xxxx)")),
-    ),
-    regions: list(region),
-    excludeAccounts: list(accountId),
-    excludeRegions: list(region),
-    stackSetName: text((s) => (/^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(s) ? undefined : "a StackSet name: a letter, then up to 127 letters, digits and hyphens")),
-    stackSetCallAs: oneOf(stackSetCallAsValues),
-    stackSetMaxConcurrentPercentage: integer(1, 100, " (percent)"),
-    stackSetFailureTolerancePercentage: integer(0, 100, " (percent)"),
+    readOnlyRoleName: f.roleName,
+    organizationalUnitIds: f.list(f.organizationalUnitId),
+    regions: f.list(f.region),
+    excludeAccounts: f.list(f.accountId),
+    excludeRegions: f.list(f.region),
+    stackSetName: f.stackSetName,
+    stackSetCallAs: f.stackSetCallAs,
+    stackSetMaxConcurrentPercentage: f.percentage(1),
+    stackSetFailureTolerancePercentage: f.percentage(0),
 };
 
 export const knownKeys: readonly string[] = Object.keys(parsers);
@@ -265,7 +173,7 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
     const settings: Settings = { ...defaults };
     const assign = settings as unknown as Record<string, unknown>;
     for (const [key, value] of Object.entries(raw)) {
-        const parser = (parsers as Record<string, Parser<unknown> | undefined>)[key];
+        const parser = (parsers as Record<string, Rule<unknown> | undefined>)[key];
         if (!parser) {
             errors.push(new ConfigError(key, value, `unknown key; did you mean sessionManager:${closest(key, [...knownKeys])}?`));
             continue;
@@ -274,8 +182,8 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
         try {
             assign[key] = parser(value, key);
         } catch (err) {
-            if (!(err instanceof ConfigError)) throw err;
-            errors.push(err);
+            if (!(err instanceof InvalidValue)) throw err;
+            errors.push(ConfigError.of(err));
         }
     }
     if (errors.length === 0) errors.push(...crossFieldErrors(settings));
@@ -292,13 +200,7 @@ function withReadOnlyRoles(settings: Settings): Settings {
 
 /** Rules that relate two keys; checked once every key is valid on its own. */
 function crossFieldErrors(s: Settings): ConfigError[] {
-    const errors: ConfigError[] = [];
-    if (s.s3Logging && s.s3BucketName === "") {
-        errors.push(new ConfigError("s3BucketName", s.s3BucketName, "required when s3Logging is true: the bucket session logs go to"));
-    }
-    if (s.runAsEnabled && s.runAsDefaultUser === "") {
-        errors.push(new ConfigError("runAsDefaultUser", s.runAsDefaultUser, `required when runAsEnabled is true: ${rules.linuxUserNameRule}`));
-    }
+    const errors: ConfigError[] = relatedFieldProblems(s).map(ConfigError.of);
     for (const [i, t] of s.targets.entries()) {
         const readOnly = t.readOnlyRoleName ?? s.readOnlyRoleName;
         if (readOnly !== undefined && readOnly === t.roleName) {
@@ -310,9 +212,6 @@ function crossFieldErrors(s: Settings): ConfigError[] {
                 ),
             );
         }
-    }
-    if (s.idleSessionTimeout > s.maxSessionDuration) {
-        errors.push(new ConfigError("idleSessionTimeout", s.idleSessionTimeout, `at most maxSessionDuration (${s.maxSessionDuration} minutes)`));
     }
     const noOrganizationalUnits = s.deployment === "stackset" ? organizationalUnitsProblem(s) : undefined;
     if (noOrganizationalUnits) errors.push(noOrganizationalUnits);

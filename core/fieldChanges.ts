@@ -4,6 +4,7 @@
  * provider gives for a document it does not manage yet.
  */
 import { isDeepStrictEqual } from "node:util";
+import { isPlainObject } from "./fieldRules";
 
 /**
  * The engine's placeholder for a value not known until apply (Pulumi's `unknownValue`): what
@@ -20,10 +21,6 @@ export interface FieldDrift {
     field: string;
     wanted: unknown;
     found: unknown;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**

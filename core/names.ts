@@ -35,3 +35,14 @@ export const templateBucketNamePrefix = `${stackSetComponentName}-templates`;
 
 /** The administrator role AWS Organizations creates in every account it creates: `npm run org`'s way into accounts found under OUs unless told otherwise. */
 export const organizationsAccessRoleName = "OrganizationAccountAccessRole";
+
+/**
+ * The Session document resource's type: a dynamic resource with a type of its own, so that the
+ * state, drift checks and reports know a document by its type. Stacks made before it had the
+ * generic dynamic type; an alias moves them to this one without replacing anything.
+ */
+export const sessionDocumentModule = "session-manager-preferences";
+export const sessionDocumentTypeName = "SessionDocument";
+export const sessionDocumentType = `pulumi-nodejs:dynamic/${sessionDocumentModule}:${sessionDocumentTypeName}`;
+/** The type every dynamic resource had before, and this program's documents up to that change. */
+export const genericDynamicResourceType = "pulumi-nodejs:dynamic:Resource";

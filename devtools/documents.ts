@@ -18,6 +18,7 @@ import { parseSettings } from "../core/config";
 import { desiredDocument, SessionDocumentContent } from "../core/document";
 import { resolveKeyArnTemplate } from "../core/rules";
 import { Settings } from "../core/settings";
+import { sessionDocumentType } from "../core/names";
 import { ownerTagKey } from "../providers/documentOperations";
 import { configNamespace, ConfigInput, repoRoot } from "./engine";
 
@@ -220,7 +221,7 @@ export function documentStates(deployment: {
 }): Map<TargetKey, DocumentResourceState> {
     const found = new Map<TargetKey, DocumentResourceState>();
     for (const resource of deployment.deployment?.resources ?? []) {
-        if (resource.type !== "pulumi-nodejs:dynamic:Resource" || !resource.urn.endsWith("-document")) continue;
+        if (resource.type !== sessionDocumentType) continue;
         const outputs = resource.outputs ?? {};
         found.set(`${String(outputs.accountId)}/${String(outputs.region)}`, { urn: resource.urn, outputs });
     }

@@ -15,7 +15,8 @@
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { createHash } from "node:crypto";
 import { releaseMessage } from "../core/release";
-import { OnDelete, onDeleteValues } from "../core/settings";
+import * as f from "../core/fieldRules";
+import { OnDelete } from "../core/settings";
 import { logicalIds } from "../core/template";
 import * as operations from "../providers/documentOperations";
 
@@ -140,19 +141,21 @@ async function release(client: SSMClient, record: AdoptionRecord, settings: Docu
     const { onDelete, desired } = settings;
     const adoption = await recordedAdoption(client, record);
     if (!adoption && onDelete === "restore") return originalLost(client, record, desired.owner);
-    const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? adoptionOf(undefined)) });
+    const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? operations.noAdoption) });
     return releaseMessage({ document: record.name, ...outcome }, onDelete);
 }
 
 /**
  * The version found at adoption, read back; undefined when it no longer holds what was
- * found (pruned, or the document deleted and made again since).
+ * found (pruned, or the document deleted and made again since: the digest tells).
  */
-async function recordedAdoption(client: SSMClient, record: AdoptionRecord): Promise<operations.Adoption | undefined> {
-    if (record.version === null) return adoptionOf(undefined);
-    const original = await operations.readVersion(client, record.name, record.version);
-    if (!original || (record.digest !== undefined && digestOf(original.format, original.raw) !== record.digest)) return undefined;
-    return adoptionOf(original);
+function recordedAdoption(client: SSMClient, record: AdoptionRecord): Promise<operations.Adoption | undefined> {
+    return operations.readAdoptedVersion(
+        client,
+        record.name,
+        record.version,
+        (found) => record.digest === undefined || digestOf(found.format, found.raw) === record.digest,
+    );
 }
 
 /** `restore` without the original to put back: refuses to call the managed content restored. */
@@ -167,10 +170,6 @@ async function originalLost(client: SSMClient, record: AdoptionRecord, owner: st
             `(the document was deleted or its versions pruned since), so it still holds this stack's preferences. ` +
             `Set onDelete to retain or reset and update the StackSet before deleting, or delete this stack again retaining ${logicalIds.document}.`,
     );
-}
-
-function adoptionOf(found: operations.DocumentVersionContent | undefined): operations.Adoption {
-    return { adoptedContent: found?.raw ?? null, adoptedFormat: found?.format ?? null, adoptedVersion: found?.version ?? null };
 }
 
 function digestOf(format: string, raw: string): string {
@@ -188,31 +187,43 @@ export function parsePhysicalId(id: string | undefined): AdoptionRecord | undefi
     return { name: match[1], version: match[2] ?? null, ...(match[3] ? { digest: match[3] } : {}) };
 }
 
-/** Checks the properties the template set; a malformed event fails naming the property. */
+/**
+ * Checks the properties the template set, with the rules the configuration and the document
+ * provider use (core/fieldRules.ts); a malformed event fails naming the property.
+ */
 export function parseProperties(props: Partial<Record<keyof DocumentProperties, unknown>> | undefined): DocumentSettings {
-    const text = (key: keyof DocumentProperties): string => {
+    const read = <T>(key: keyof DocumentProperties, rule: f.Rule<T>): T => {
         const value = props?.[key];
         if (typeof value !== "string" || value === "")
             throw new Error(`malformed event: property ${key} must be a non-empty string; got ${JSON.stringify(value)}`);
-        return value;
+        try {
+            return rule(value, key);
+        } catch (err) {
+            if (err instanceof f.InvalidValue) throw new Error(`malformed event: ${err.message}`, { cause: err });
+            throw err;
+        }
     };
-    const name = text("DocumentName");
-    const onDelete = text("OnDelete");
-    if (!onDeleteValues.some((allowed) => allowed === onDelete))
-        throw new Error(`malformed event: OnDelete must be one of ${onDeleteValues.join(", ")}; got "${onDelete}"`);
-    const keep = text("KeepDocumentVersions");
-    if (!/^\d+$/.test(keep)) throw new Error(`malformed event: KeepDocumentVersions must be a whole number; got "${keep}"`);
-    const takeOver = text("TakeOver");
-    if (takeOver !== "true" && takeOver !== "false") throw new Error(`malformed event: TakeOver must be true or false; got "${takeOver}"`);
-    let content: unknown;
-    try {
-        content = JSON.parse(text("Content"));
-    } catch (err) {
-        throw new Error(`malformed event: Content is not JSON: ${(err as Error).message}`, { cause: err });
-    }
+    const name = read("DocumentName", f.documentName);
+    const content = read("Content", (value, key) => {
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value as string);
+        } catch (err) {
+            throw new f.InvalidValue(key, value, `JSON (${(err as Error).message})`);
+        }
+        const problem = f.sessionDocumentContentProblem(parsed, (c) => Buffer.byteLength(JSON.stringify(c), "utf8"));
+        if (problem) throw new f.InvalidValue(key, value, problem);
+        return parsed;
+    });
     return {
-        desired: { name, content, owner: text("Owner"), takeOver: takeOver === "true", keepDocumentVersions: Number(keep) },
-        onDelete: onDelete as OnDelete,
+        desired: {
+            name,
+            content,
+            owner: read("Owner", f.owner),
+            takeOver: read("TakeOver", f.takeOver),
+            keepDocumentVersions: read("KeepDocumentVersions", f.keepDocumentVersions),
+        },
+        onDelete: read("OnDelete", f.onDelete),
     };
 }
 

@@ -1,7 +1,9 @@
 import type { EngineEvent, StepEventMetadata } from "@pulumi/pulumi/automation";
 import { AdoptionKind, parseAdoptionMessage } from "../core/adoptionPreview";
 import { documentResourceSettings } from "../core/document";
+import { genericDynamicResourceType, sessionDocumentType } from "../core/names";
 import { fieldDifferences, FieldDrift } from "../core/fieldChanges";
+import { isPlainObject } from "../core/fieldRules";
 
 export { fieldDifferences } from "../core/fieldChanges";
 export type { FieldDrift } from "../core/fieldChanges";
@@ -15,19 +17,19 @@ export interface DocumentDrift {
     fields: FieldDrift[];
 }
 
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-    return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
 interface DocumentState {
     accountId?: unknown;
     region?: unknown;
     content?: unknown;
 }
 
-/** A Session document resource is the dynamic resource whose content is a Session document. */
+/**
+ * A Session document resource: its own type, or, in a stack not updated since that type came,
+ * the generic dynamic type with a Session document for content.
+ */
 export function isSessionDocument(type: string | undefined, state: DocumentState | undefined): boolean {
-    if (type !== "pulumi-nodejs:dynamic:Resource" || !state) return false;
+    if (type === sessionDocumentType) return true;
+    if (type !== genericDynamicResourceType || !state) return false;
     const content = state.content as { sessionType?: unknown } | undefined;
     return isPlainObject(content) && content.sessionType === "Standard_Stream";
 }

@@ -1,14 +1,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, OpMap, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, EngineEvent, OpMap, PulumiCommand, PulumiFn, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { DocumentRelease, parseReleaseMessage } from "../core/release";
 import { changesFromPreviewEvents, driftFromRefreshEvents, isSessionDocument } from "./drift";
 import { partitionOf, roleArn } from "../core/partition";
 import { roleNameFor } from "../core/settings";
+import { mapBounded } from "../core/concurrency";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
 import { OrgTarget } from "./targets";
+import { RolloutWorkspace } from "./workspace";
 
 export interface RolloutOptions {
     command: Command;
@@ -52,20 +54,6 @@ export class Mutex {
         this.tail = result.catch(() => undefined);
         return result;
     }
-}
-
-/** Calls `worker` on every item with at most `limit` calls in flight; results keep the items' order. */
-export async function mapBounded<T, R>(items: readonly T[], limit: number, worker: (item: T, index: number) => Promise<R>): Promise<R[]> {
-    const results = new Array<R>(items.length);
-    let next = 0;
-    const lanes = Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, async () => {
-        while (next < items.length) {
-            const index = next++;
-            results[index] = await worker(items[index], index);
-        }
-    });
-    await Promise.all(lanes);
-    return results;
 }
 
 /** Resources an operation touched: every engine op except `same`. */
@@ -167,13 +155,13 @@ function detailFor(result: TargetResult): string {
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
 
-function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "program">): Promise<LocalWorkspace> {
-    return LocalWorkspace.create({
+function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "program">): Promise<RolloutWorkspace> {
+    return RolloutWorkspace.create({
         workDir: options.projectDir,
         envVars: options.envVars,
         pulumiCommand: options.pulumiCommand,
         program: options.program,
-    }).then(withoutStackSelection);
+    });
 }
 
 /**
@@ -197,48 +185,6 @@ export async function findStaleStacks(
     return stale.sort((a, b) => a.stackName.localeCompare(b.stackName));
 }
 
-/** Runs the CLI in the workspace's directory and environment, as the workspace itself does. */
-function cliOf(workspace: LocalWorkspace): (args: string[]) => Promise<{ stdout: string }> {
-    // PulumiCommand#run is what the workspace itself runs the CLI with (it maps "no stack named"
-    // to StackNotFoundError); it is marked internal, so check it is still there.
-    const command = workspace.pulumiCommand as unknown as { run?: (args: string[], cwd: string, env: Record<string, string>) => Promise<{ stdout: string }> };
-    if (typeof command.run !== "function") throw new Error("@pulumi/pulumi's PulumiCommand has no run method any more: orchestrator/run.ts needs updating");
-    return (args) => {
-        const env: Record<string, string> = { ...(workspace.pulumiHome ? { PULUMI_HOME: workspace.pulumiHome } : {}), ...workspace.envVars };
-        return (command.run as NonNullable<typeof command.run>).call(command, args, workspace.workDir, env);
-    };
-}
-
-/**
- * The workspace with stack selection turned off: the Automation API's `Stack.select` and
- * `Stack.create` run `pulumi stack select` / `stack init`, which change the stack the user
- * has selected in the project directory. Every operation names its stack with `--stack`
- * anyway, so these only check that the stack exists, or create it without selecting it;
- * removing a stack keeps the user's selection too.
- */
-export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace {
-    const run = cliOf(workspace);
-    workspace.selectStack = async (stackName: string) => {
-        await run(["stack", "--stack", stackName]);
-    };
-    workspace.createStack = async (stackName: string) => {
-        await run(["stack", "init", stackName, "--no-select", ...(workspace.secretsProvider ? ["--secrets-provider", workspace.secretsProvider] : [])]);
-    };
-    // `pulumi stack rm` clears the selection whichever stack it removes: put the user's back.
-    const removeStack = workspace.removeStack.bind(workspace);
-    workspace.removeStack = async (stackName, opts) => {
-        let selected: string | undefined;
-        try {
-            selected = (await run(["stack", "--show-name"])).stdout.trim() || undefined;
-        } catch {
-            // No stack selected: nothing to put back.
-        }
-        await removeStack(stackName, opts);
-        if (selected && selected !== stackName) await run(["stack", "select", selected]);
-    };
-    return workspace;
-}
-
 /**
  * The target's stack, created first for preview and up, with its config written; undefined
  * when it does not exist. `onCreate` is told when this call created the stack. Only a
@@ -247,7 +193,7 @@ export function withoutStackSelection(workspace: LocalWorkspace): LocalWorkspace
  * step, rather than with a CLI process per get, remove and set.
  */
 async function prepareStack(
-    workspace: LocalWorkspace,
+    workspace: RolloutWorkspace,
     mutex: Mutex,
     existing: ReadonlySet<string>,
     target: OrgTarget,
@@ -262,7 +208,7 @@ async function prepareStack(
     }
     if (writesConfig) writeStackConfig(options.projectDir, target.stackName, options.stackConfig(target));
     // The stack exists: selecting it need not ask the CLI again.
-    return withoutFollowUpQueries(await Stack.select(target.stackName, knownStack(workspace, target.stackName)));
+    return workspace.stackNamed(target.stackName);
 }
 
 /**
@@ -276,27 +222,6 @@ export function writeStackConfig(projectDir: string, stackName: string, config: 
     const next = `${file}.${process.pid}.tmp`;
     fs.writeFileSync(next, yaml.dump({ ...current, config }, { lineWidth: -1, noRefs: true }));
     fs.renameSync(next, file);
-}
-
-/**
- * After `up` the Automation API asks the CLI for the stack's outputs, twice (masked and in
- * plain text), and for its last update (`stack history`), and after `refresh` and `destroy`
- * for the last update: three, or one, more CLI processes per target, each loading the
- * stack's state again. A rollout needs none of it: the counts come from the run's own summary
- * event, and no output is reported. So this stack answers both without the CLI; every
- * result's `outputs` is then empty and its `summary` undefined, which runCommand never reads.
- */
-export function withoutFollowUpQueries(stack: Stack): Stack {
-    return Object.assign(stack, { outputs: async () => ({}), info: async () => undefined });
-}
-
-/** The workspace, for `Stack.select` of a stack known to exist: no CLI call to check it. */
-function knownStack(workspace: LocalWorkspace, stackName: string): LocalWorkspace {
-    const view = Object.create(workspace) as LocalWorkspace;
-    view.selectStack = async (name: string) => {
-        if (name !== stackName) await workspace.selectStack(name);
-    };
-    return view;
 }
 
 type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" | "drift" | "released" | "documentChanges" | "warnings">;
@@ -325,7 +250,7 @@ export async function stateFacts(stack: Stack): Promise<StateFacts> {
     // Not stack.exportStack(): it asks for --show-secrets, so every secret in the state would be
     // decrypted (with a passphrase, after a key derivation of a quarter of a CPU second) for a
     // look at the pending operations.
-    const state = JSON.parse((await cliOf(stack.workspace as LocalWorkspace)(["stack", "export", "--stack", stack.name])).stdout) as { deployment?: unknown };
+    const state = await (stack.workspace as RolloutWorkspace).exportState(stack.name);
     const deployment = state.deployment as
         | { pending_operations?: { type?: string; resource?: { urn?: string } }[]; resources?: { type?: string; outputs?: Record<string, unknown> }[] }
         | undefined;
@@ -334,11 +259,6 @@ export async function stateFacts(stack: Stack): Promise<StateFacts> {
         .filter((r) => isSessionDocument(r.type, r.outputs))
         .map((r) => String(r.outputs?.readOnlyRoleArn ?? r.outputs?.roleArn ?? ""));
     return { pending, documentReadRoles };
-}
-
-/** The operations a killed run left pending in the stack's state. */
-export async function pendingOperations(stack: Stack): Promise<string[]> {
-    return (await stateFacts(stack)).pending;
 }
 
 /** The role ARN a target's reads should go through, per the config ("" for the ambient credentials). */
@@ -434,7 +354,7 @@ async function runCommand(stack: Stack, options: RolloutOptions, write: (text: s
             const documentChanges = changesFromPreviewEvents(events);
             return { outcome: "succeeded", changes: countChanges(r.changeSummary), changeSummary: { ...r.changeSummary }, documentChanges };
         }
-        // up, refresh and destroy take their counts from the run's own summary event (see withoutFollowUpQueries).
+        // up, refresh and destroy take their counts from the run's own summary event (no follow-up queries: orchestrator/workspace.ts).
         case "up": {
             const events: EngineEvent[] = [];
             await stack.up({ ...io, ...refreshFirst(options), onEvent: (e) => events.push(e) });

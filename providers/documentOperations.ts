@@ -12,6 +12,7 @@ import { awsDefaultDocument } from "../core/document";
 import type { ReleaseOutcome } from "../core/release";
 import type { OnDelete } from "../core/settings";
 import { requireFromPackage } from "./packageRequire";
+import { isPlainObject } from "../core/fieldRules";
 
 type SsmSdk = typeof import("@aws-sdk/client-ssm");
 
@@ -117,10 +118,6 @@ export function contentDigest(content: unknown): string {
     return createHash("sha256")
         .update(JSON.stringify(orderedLike(content, undefined)) ?? "null")
         .digest("hex");
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `value` with its keys in the order `template` has them (then the rest, sorted), recursively. */
@@ -410,21 +407,39 @@ async function converge(client: SSMClient, desired: DesiredDocument, found: Live
     return { documentVersion };
 }
 
-/** The adoption a document's tag records; throws when the version it names is gone. */
-async function recordedAdoption(client: SSMClient, name: string, adoptedVersion: string): Promise<Adoption> {
-    if (adoptedVersion === noOriginalDocument) return noAdoption;
-    const original = await readVersion(client, name, adoptedVersion);
-    if (!original) {
-        throw new Error(
-            `SSM document "${name}" is tagged ${adoptedVersionTagKey}=${adoptedVersion}, the version it held before it was first managed, ` +
-                `but that version no longer exists, so the original cannot be restored. If the current content may serve as the original, ` +
-                `remove that tag (aws ssm remove-tags-from-resource --resource-type Document --resource-id ${name} --tag-keys ${adoptedVersionTagKey}) and run again.`,
-        );
-    }
-    return { adoptedContent: original.raw, adoptedFormat: original.format, adoptedVersion };
+/** What adopting found: the version as stored, or no document (`undefined`). The one place an adoption record is made. */
+export function adoptionOf(found: DocumentVersionContent | undefined): Adoption {
+    return { adoptedContent: found?.raw ?? null, adoptedFormat: found?.format ?? null, adoptedVersion: found?.version ?? null };
 }
 
-const noAdoption: Adoption = { adoptedContent: null, adoptedFormat: null, adoptedVersion: null };
+/**
+ * The adoption an earlier record names, read back from SSM: `none` (or null) for no document,
+ * else that version, if it still exists and `holds` it (the StackSet handler compares a digest);
+ * undefined when it no longer does. What to do then is the caller's.
+ */
+export async function readAdoptedVersion(
+    client: SSMClient,
+    name: string,
+    version: string | null,
+    holds: (found: DocumentVersionContent) => boolean = () => true,
+): Promise<Adoption | undefined> {
+    if (version === null || version === noOriginalDocument) return noAdoption;
+    const original = await readVersion(client, name, version);
+    return original && holds(original) ? adoptionOf(original) : undefined;
+}
+
+/** The adoption a document's tag records; throws, saying how to go on, when the version it names is gone. */
+async function taggedAdoption(client: SSMClient, name: string, adoptedVersion: string): Promise<Adoption> {
+    const adoption = await readAdoptedVersion(client, name, adoptedVersion);
+    if (adoption) return adoption;
+    throw new Error(
+        `SSM document "${name}" is tagged ${adoptedVersionTagKey}=${adoptedVersion}, the version it held before it was first managed, ` +
+            `but that version no longer exists, so the original cannot be restored. If the current content may serve as the original, ` +
+            `remove that tag (aws ssm remove-tags-from-resource --resource-type Document --resource-id ${name} --tag-keys ${adoptedVersionTagKey}) and run again.`,
+    );
+}
+
+export const noAdoption: Adoption = adoptionOf(undefined);
 
 /**
  * Takes the document under management and converges it. What counts as adopted is what the
@@ -438,9 +453,9 @@ export async function adoptDocument(client: SSMClient, desired: DesiredDocument,
     assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
     let adoption: Adoption;
     if (tags.adoptedVersion !== undefined) {
-        adoption = await recordedAdoption(client, desired.name, tags.adoptedVersion);
+        adoption = await taggedAdoption(client, desired.name, tags.adoptedVersion);
     } else {
-        adoption = found ? { adoptedContent: found.raw, adoptedFormat: found.format, adoptedVersion: found.version } : noAdoption;
+        adoption = adoptionOf(found);
     }
     // Before any write: a caller that keeps its own record (the StackSet custom resource's ID) has it even if a write fails.
     recorded?.(adoption);
@@ -473,7 +488,7 @@ export async function inspectForAdoption(client: SSMClient, desired: Pick<Desire
     const inspection: AdoptionInspection = { found, taggedVersion: tags.adoptedVersion };
     try {
         assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
-        if (tags.adoptedVersion !== undefined) await recordedAdoption(client, desired.name, tags.adoptedVersion);
+        if (tags.adoptedVersion !== undefined) await taggedAdoption(client, desired.name, tags.adoptedVersion);
     } catch (err) {
         // AWS's own errors (no access, throttling) are not what up would stop for: let them out.
         if (typeof err === "object" && err !== null && "$metadata" in err) throw err;

@@ -7,6 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SessionDocumentContent } from "../core/document";
+import { genericDynamicResourceType, sessionDocumentModule, sessionDocumentTypeName } from "../core/names";
 import { defaultDocumentName, defaultPreferences, OnDelete } from "../core/settings";
 import type { DocumentFormat } from "./documentOperations";
 import { engineProvider } from "./engineProvider";
@@ -72,6 +73,8 @@ export class SessionDocument extends pulumi.dynamic.Resource {
             adoptedFormat: undefined,
             adoptedVersion: undefined,
         };
-        super(engineProvider(), name, props, opts);
+        // The generic type of earlier releases, as an alias: their stacks' documents move to this type without a replacement.
+        const aliases = [...(opts?.aliases ?? []), { type: genericDynamicResourceType }];
+        super(engineProvider(), name, props, { ...opts, aliases }, sessionDocumentModule, sessionDocumentTypeName);
     }
 }

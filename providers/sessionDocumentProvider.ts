@@ -12,14 +12,16 @@
 import type * as pulumi from "@pulumi/pulumi";
 import type { SSMClient, SSMClientConfig } from "@aws-sdk/client-ssm";
 import { adoptionMessage, adoptionPreview } from "../core/adoptionPreview";
-import { documentResourceSettings, maxDocumentContentBytes, SessionDocumentContent } from "../core/document";
+import { documentResourceSettings, SessionDocumentContent } from "../core/document";
 import { fieldDifferences, unknownValue } from "../core/fieldChanges";
-import { roleSessionName } from "../core/names";
 import { releaseMessage } from "../core/release";
+import * as f from "../core/fieldRules";
+import { isPlainObject } from "../core/fieldRules";
 import * as rules from "../core/rules";
-import { defaultDocumentName, defaultPreferences, OnDelete, onDeleteValues } from "../core/settings";
+import { defaultDocumentName, defaultPreferences, OnDelete } from "../core/settings";
 import * as operations from "./documentOperations";
 import type { DocumentFormat } from "./documentOperations";
+import { callerIdentity, roleCredentials, TemporaryCredentials } from "./identity";
 import { requireFromPackage } from "./packageRequire";
 
 /** The inputs after `check`: validated, defaults applied. */
@@ -65,11 +67,6 @@ export { unknownValue } from "../core/fieldChanges";
 export { roleSessionName } from "../core/names";
 
 type Failure = pulumi.dynamic.CheckFailure;
-type Checked<T> = { value: T } | { reason: string };
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-    return typeof value === "object" && value !== null && !Array.isArray(value);
-}
 
 function containsUnknown(value: unknown): boolean {
     if (value === unknownValue) return true;
@@ -77,67 +74,28 @@ function containsUnknown(value: unknown): boolean {
     return isPlainObject(value) && Object.values(value).some(containsUnknown);
 }
 
-function shown(value: unknown): string {
-    return value === undefined ? "nothing" : JSON.stringify(value);
-}
+/** A role ARN, or none ("" and null mean none too). */
+const optionalRoleArn: f.Rule<string | undefined> = (value, key) => (value === undefined || value === null || value === "" ? undefined : f.roleArn(value, key));
 
-function checkAccountId(value: unknown): Checked<string> {
-    if (typeof value === "string" && rules.isAccountId(value)) return { value };
-    return { reason: `accountId must be ${rules.accountIdRule} as a string; got ${shown(value)}` };
-}
+const content: f.Rule<SessionDocumentContent> = (value, key) => {
+    const problem = f.sessionDocumentContentProblem(value, (c) => (containsUnknown(c) ? 0 : Buffer.byteLength(operations.serializeContent(c), "utf8")));
+    if (problem) throw new f.InvalidValue(key, value, problem);
+    return value as SessionDocumentContent;
+};
 
-function checkRegion(value: unknown): Checked<string> {
-    if (typeof value === "string" && rules.isRegion(value)) return { value };
-    return { reason: `region must be ${rules.regionRule}; got ${shown(value)}` };
-}
-
-function checkRoleArn(property: "roleArn" | "readOnlyRoleArn"): (value: unknown) => Checked<string | undefined> {
-    return (value) => {
-        if (value === undefined || value === null || value === "") return { value: undefined };
-        if (typeof value === "string" && rules.isRoleArn(value)) return { value };
-        return { reason: `${property} must be ${rules.roleArnRule}; got ${shown(value)}` };
-    };
-}
-
-function checkDocumentName(value: unknown): Checked<string> {
-    if (value === undefined || value === null || value === "") return { value: defaultDocumentName };
-    if (typeof value === "string" && rules.isDocumentName(value)) return { value };
-    return { reason: `documentName must be ${rules.documentNameRule}; got ${shown(value)}` };
-}
-
-function checkContent(value: unknown): Checked<SessionDocumentContent> {
-    if (!isPlainObject(value) || typeof value.schemaVersion !== "string" || typeof value.sessionType !== "string" || !isPlainObject(value.inputs)) {
-        return { reason: `content must be a Session document object with schemaVersion, sessionType and inputs; got ${shown(value).slice(0, 200)}` };
-    }
-    const bytes = containsUnknown(value) ? 0 : Buffer.byteLength(operations.serializeContent(value), "utf8");
-    if (bytes > maxDocumentContentBytes) return { reason: `content is ${bytes} bytes as JSON; SSM allows at most ${maxDocumentContentBytes}` };
-    return { value: value as unknown as SessionDocumentContent };
-}
-
-function checkOnDelete(value: unknown): Checked<OnDelete> {
-    if (value === undefined || value === null) return { value: defaultOnDelete };
-    if (onDeleteValues.some((allowed) => allowed === value)) return { value: value as OnDelete };
-    return { reason: `onDelete must be one of ${onDeleteValues.join(", ")}; got ${shown(value)}` };
-}
-
-function checkKeepDocumentVersions(value: unknown): Checked<number> {
-    if (value === undefined || value === null) return { value: defaultKeepDocumentVersions };
-    const n = typeof value === "string" && /^\d+$/.test(value) ? Number(value) : value;
-    if (typeof n === "number" && Number.isInteger(n) && n >= 0) return { value: n };
-    return { reason: `keepDocumentVersions must be a whole number, 0 (keep all) or more; got ${shown(value)}` };
-}
-
-function checkOwner(value: unknown): Checked<string> {
-    if (typeof value === "string" && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,256}$/u.test(value)) return { value };
-    return { reason: `owner must be 1 to 256 letters, digits, spaces or _.:/=+-@ (it becomes a tag value); got ${shown(value)}` };
-}
-
-function checkTakeOver(value: unknown): Checked<boolean> {
-    if (value === undefined || value === null) return { value: defaultPreferences.takeOver };
-    if (typeof value === "boolean") return { value };
-    if (value === "true" || value === "false") return { value: value === "true" };
-    return { reason: `takeOver must be true or false; got ${shown(value)}` };
-}
+/** One rule per input, from core/fieldRules.ts: the same as the configuration's and the StackSet handler's. */
+const inputRules: { [K in keyof SessionDocumentInputs]-?: f.Rule<SessionDocumentInputs[K]> } = {
+    accountId: f.accountId,
+    region: f.region,
+    roleArn: optionalRoleArn,
+    readOnlyRoleArn: optionalRoleArn,
+    documentName: (value, key) => (value === "" ? defaultDocumentName : f.withDefault(f.documentName, defaultDocumentName)(value, key)),
+    content,
+    onDelete: f.withDefault(f.onDelete, defaultOnDelete),
+    keepDocumentVersions: f.withDefault(f.keepDocumentVersions, defaultKeepDocumentVersions),
+    owner: f.owner,
+    takeOver: f.withDefault(f.takeOver, defaultPreferences.takeOver),
+};
 
 /** An assumed role in another account would pass the account check only to act somewhere unexpected. */
 function roleAccountFailures(inputs: SessionDocumentInputs): Failure[] {
@@ -162,30 +120,24 @@ function roleAccountFailures(inputs: SessionDocumentInputs): Failure[] {
 export function checkSessionDocumentInputs(news: unknown): { inputs: SessionDocumentInputs; failures: Failure[] } {
     const raw = isPlainObject(news) ? news : {};
     const failures: Failure[] = [];
-    const field = <T>(property: keyof SessionDocumentInputs, check: (value: unknown) => Checked<T>): T => {
+    const inputs = {} as Record<string, unknown>;
+    for (const [property, rule] of Object.entries(inputRules) as [keyof SessionDocumentInputs, f.Rule<unknown>][]) {
         const value = raw[property];
-        if (value === unknownValue) return value as unknown as T;
-        const result = check(value);
-        if ("reason" in result) {
-            failures.push({ property, reason: result.reason });
-            return value as T;
+        if (value === unknownValue) {
+            inputs[property] = value;
+            continue;
         }
-        return result.value;
-    };
-    const inputs: SessionDocumentInputs = {
-        accountId: field("accountId", checkAccountId),
-        region: field("region", checkRegion),
-        roleArn: field("roleArn", checkRoleArn("roleArn")),
-        readOnlyRoleArn: field("readOnlyRoleArn", checkRoleArn("readOnlyRoleArn")),
-        documentName: field("documentName", checkDocumentName),
-        content: field("content", checkContent),
-        onDelete: field("onDelete", checkOnDelete),
-        keepDocumentVersions: field("keepDocumentVersions", checkKeepDocumentVersions),
-        owner: field("owner", checkOwner),
-        takeOver: field("takeOver", checkTakeOver),
-    };
-    failures.push(...roleAccountFailures(inputs));
-    return { inputs: withoutUndefined(inputs), failures };
+        try {
+            inputs[property] = rule(value, property);
+        } catch (err) {
+            if (!(err instanceof f.InvalidValue)) throw err;
+            failures.push({ property, reason: err.message });
+            inputs[property] = value;
+        }
+    }
+    const checked = inputs as unknown as SessionDocumentInputs;
+    failures.push(...roleAccountFailures(checked));
+    return { inputs: withoutUndefined(checked), failures };
 }
 
 /** create and update are only called with checked inputs; checking again keeps them honest. */
@@ -280,18 +232,11 @@ function checkedSession(target: DocumentLocation): Promise<CheckedSession> {
 }
 
 async function checkSession(target: DocumentLocation): Promise<CheckedSession> {
-    const { STSClient, GetCallerIdentityCommand }: typeof import("@aws-sdk/client-sts") = requireFromPackage("@aws-sdk/client-sts");
     const base = clientBase(target.region);
-    let credentials: SSMClientConfig["credentials"];
-    if (target.roleArn) {
-        const { fromTemporaryCredentials }: typeof import("@aws-sdk/credential-providers") = requireFromPackage("@aws-sdk/credential-providers");
-        credentials = renewedOnce(fromTemporaryCredentials({ params: { RoleArn: target.roleArn, RoleSessionName: roleSessionName }, clientConfig: base }));
-    }
-    const identity = await new STSClient({ ...base, credentials }).send(new GetCallerIdentityCommand({}));
-    return { credentials, identity };
+    const credentials = target.roleArn ? renewedOnce(roleCredentials(target.roleArn, target.region, base)) : undefined;
+    const { account, arn } = await callerIdentity(target.region, credentials, base);
+    return { credentials, identity: { Account: account, Arn: arn } };
 }
-
-type TemporaryCredentials = ReturnType<typeof import("@aws-sdk/credential-providers").fromTemporaryCredentials>;
 
 /**
  * The role's credentials, assumed once for every client of the session (each SDK client
@@ -401,7 +346,8 @@ function stateOf(
     return withoutUndefined({ ...inputs, content, documentVersion, ...adoption, appliedContentSha256 });
 }
 
-function adoptionOf(state: Partial<SessionDocumentState>): operations.Adoption {
+/** What the state records as adopted. */
+function adoptionInState(state: Partial<SessionDocumentState>): operations.Adoption {
     return { adoptedContent: state.adoptedContent ?? null, adoptedFormat: state.adoptedFormat ?? null, adoptedVersion: state.adoptedVersion ?? null };
 }
 
@@ -453,7 +399,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
         const inputs = requireValid(news);
         const client = await connect(reachedFor(inputs, "write"));
         const result = await operations.adoptDocument(client, desiredOf(inputs));
-        const adoption = adoptionOf(result);
+        const adoption = adoptionInState(result);
         return { id: resourceId(inputs), outs: stateOf(inputs, adoption, result.documentVersion, inputs.content) };
     },
 
@@ -462,9 +408,7 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
         const client = await connect(reachedFor(known as SessionDocumentInputs, "read"));
         const live = await operations.readDefault(client, known.documentName ?? defaultDocumentName);
         const imported = known.adoptedContent === undefined;
-        const adoption: operations.Adoption = imported
-            ? { adoptedContent: live?.raw ?? null, adoptedFormat: live?.format ?? null, adoptedVersion: live?.version ?? null }
-            : adoptionOf(known);
+        const adoption: operations.Adoption = imported ? operations.adoptionOf(live) : adoptionInState(known);
         const state = {
             ...known,
             ...adoption,
@@ -478,14 +422,14 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
     async update(_id, olds, news) {
         const inputs = requireValid(news);
         const client = await connect(reachedFor(inputs, "write"));
-        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionOf(olds));
-        return { outs: stateOf(inputs, adoptionOf(olds), result.documentVersion, inputs.content) };
+        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionInState(olds));
+        return { outs: stateOf(inputs, adoptionInState(olds), result.documentVersion, inputs.content) };
     },
 
     async delete(id, props) {
         const client = await connect(reachedFor(props, "write"));
         const onDelete = props.onDelete ?? defaultOnDelete;
-        const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionOf(props) });
+        const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionInState(props) });
         // Every document says what became of it; one left to another owner is worth a warning.
         await engineLog(outcome.kind === "left to its owner" ? "warning" : "info", releaseMessage({ document: id, ...outcome }, onDelete));
     },

@@ -1,8 +1,7 @@
-import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
-import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
+import { mapBounded } from "../core/concurrency";
 import { partitionOf, roleArn } from "../core/partition";
 import { Access, roleNameFor, TargetRegion } from "../core/settings";
-import { roleSessionName } from "./sessionDocument";
+import { callerIdentity, roleCredentials } from "./identity";
 
 /** An account the rollout cannot act in, with what to do about it. */
 export interface AccessProblem {
@@ -44,34 +43,23 @@ export async function checkAccess(targets: readonly TargetRegion[], parallel: nu
         }
     }
     const check = async (target: { accountId: string; region: string; roleName?: string }): Promise<AccessProblem | undefined> => {
-        const clientConfig = { region: target.region, maxAttempts: 3 };
+        const clientConfig = { maxAttempts: 3 };
         const arn = target.roleName ? roleArn(partitionOf(target.region), target.accountId, target.roleName) : undefined;
-        const credentials = arn ? fromTemporaryCredentials({ params: { RoleArn: arn, RoleSessionName: roleSessionName }, clientConfig }) : undefined;
-        const sts = new STSClient({ ...clientConfig, credentials });
         try {
-            const identity = await sts.send(new GetCallerIdentityCommand({}));
-            if (identity.Account === target.accountId) return undefined;
+            const identity = await callerIdentity(target.region, arn ? roleCredentials(arn, target.region, clientConfig) : undefined, clientConfig);
+            if (identity.account === target.accountId) return undefined;
             const via = arn ? `role ${arn}` : "the credentials this runs with";
             return {
                 accountId: target.accountId,
                 roleName: target.roleName,
-                message: `${via} act in account ${identity.Account} (${identity.Arn}), not ${target.accountId}`,
+                message: `${via} act in account ${identity.account} (${identity.arn}), not ${target.accountId}`,
             };
         } catch (err) {
             return { accountId: target.accountId, roleName: target.roleName, message: explain(err, target, arn) };
-        } finally {
-            sts.destroy();
         }
     };
-    const queue = [...firstPerAccount.values()];
-    const problems: AccessProblem[] = [];
-    const lanes = Array.from({ length: Math.max(1, Math.min(parallel, queue.length)) }, async () => {
-        for (let target = queue.shift(); target; target = queue.shift()) {
-            const problem = await check(target);
-            if (problem) problems.push(problem);
-        }
-    });
-    await Promise.all(lanes);
+    const found = await mapBounded([...firstPerAccount.values()], parallel, check);
+    const problems = found.filter((p): p is AccessProblem => p !== undefined);
     return problems.sort((a, b) => a.accountId.localeCompare(b.accountId) || (a.roleName ?? "").localeCompare(b.roleName ?? ""));
 }
 

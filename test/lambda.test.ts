@@ -141,7 +141,9 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
 
         it("is set by a Create that failed after looking at the document, so the rollback's Delete restores it", async () => {
             await seed(consoleMade);
-            const failed = await create(props({ Content: JSON.stringify({ description: "no schemaVersion" }) }));
+            // A Session document to this program's rules that SSM (here moto) refuses: a parameter without a type.
+            const refused = { schemaVersion: "1.0", sessionType: "Standard_Stream", inputs: {}, parameters: { p: {} } };
+            const failed = await create(props({ Content: JSON.stringify(refused) }));
             expect(failed.Status).to.equal("FAILED");
             expect(failed.Reason).to.match(/content for the document is not valid/i);
             expect(failed.PhysicalResourceId).to.match(new RegExp(`^${name}:adopted-1:`));
@@ -155,22 +157,36 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
     describe("malformed events", () => {
         const cases: [string, Partial<CustomResourceEvent>, RegExp][] = [
             ["no ResourceProperties", { RequestType: "Create" }, /property DocumentName/],
-            ["Content that is not JSON", { RequestType: "Create", ResourceProperties: props({ Content: "{not json" }) }, /Content is not JSON/],
+            [
+                "Content that is not JSON",
+                { RequestType: "Create", ResourceProperties: props({ Content: "{not json" }) },
+                /Content: "\{not json" is not valid: JSON/,
+            ],
+            [
+                "Content that is not a Session document",
+                { RequestType: "Create", ResourceProperties: props({ Content: '{"schemaVersion":"1.0"}' }) },
+                /Content: .* is not valid: a Session document object with schemaVersion, sessionType and inputs/,
+            ],
             ["an unknown RequestType", { RequestType: "Replace" as "Create", ResourceProperties: props() }, /RequestType Replace/],
             [
                 "an OnDelete outside restore, reset, retain",
                 { RequestType: "Create", ResourceProperties: props({ OnDelete: "destroy" }) },
-                /OnDelete must be one of restore, reset, retain; got "destroy"/,
+                /malformed event: OnDelete: "destroy" is not valid: one of restore, reset, retain/,
             ],
             [
                 "a KeepDocumentVersions that is not a whole number",
                 { RequestType: "Create", ResourceProperties: props({ KeepDocumentVersions: "-1" }) },
-                /KeepDocumentVersions must be a whole number; got "-1"/,
+                /KeepDocumentVersions: "-1" is not valid: a whole number from 0 to 1000/,
+            ],
+            [
+                "a KeepDocumentVersions beyond what SSM keeps, refused as the configuration refuses it",
+                { RequestType: "Create", ResourceProperties: props({ KeepDocumentVersions: "5000" }) },
+                /KeepDocumentVersions: "5000" is not valid: a whole number from 0 to 1000 \(0 keeps all; SSM keeps at most 1000 versions of a document\)/,
             ],
             [
                 "a TakeOver that is not true or false",
                 { RequestType: "Create", ResourceProperties: props({ TakeOver: "yes" }) },
-                /TakeOver must be true or false; got "yes"/,
+                /TakeOver: "yes" is not valid: true or false/,
             ],
             ["no Owner", { RequestType: "Create", ResourceProperties: props({ Owner: "" }) }, /property Owner/],
         ];

@@ -66,17 +66,23 @@ describe("the program npm run org runs inline", function () {
                 running--;
                 return {};
             };
-            const cli = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
-            // Every CLI process the rollout starts, by its command (and subcommand of `stack`).
-            const calls: string[] = [];
-            const decrypting: string[] = [];
-            const counting = Object.create(cli) as PulumiCommand & { run: (args: string[], ...rest: unknown[]) => Promise<unknown> };
-            const run = (cli as unknown as { run: (args: string[], ...rest: unknown[]) => Promise<unknown> }).run.bind(cli);
-            counting.run = (args, ...rest) => {
-                calls.push(args.slice(0, args[0] === "stack" ? 2 : 1).join(" "));
-                if (args.includes("--show-secrets")) decrypting.push(args.join(" "));
-                return run(args, ...rest);
-            };
+            // Every CLI process the rollout starts, whichever code starts it, by its command (and the
+            // subcommand of `stack`), through a wrapper in place of the CLI.
+            const cliRoot = fs.mkdtempSync(path.join(dir, "counted-cli-"));
+            const log = path.join(cliRoot, "calls");
+            const realBin = await pulumiBin();
+            fs.mkdirSync(path.join(cliRoot, "bin"));
+            for (const f of fs.readdirSync(realBin).filter((f) => f !== "pulumi")) fs.symlinkSync(path.join(realBin, f), path.join(cliRoot, "bin", f));
+            fs.writeFileSync(path.join(cliRoot, "bin", "pulumi"), `#!/bin/sh\necho "$*" >> '${log}'\nexec '${path.join(realBin, "pulumi")}' "$@"\n`, {
+                mode: 0o755,
+            });
+            const counting = await PulumiCommand.get({ root: cliRoot });
+            const calls = () =>
+                fs
+                    .readFileSync(log, "utf8")
+                    .split("\n")
+                    .filter(Boolean)
+                    .map((line) => line.split(" "));
             const rollout = () =>
                 runRollout({
                     command: "up",
@@ -99,12 +105,16 @@ describe("the program npm run org runs inline", function () {
 
             // Again, now that the stacks exist: one look at the backend, then per target one look
             // for what an interrupted run left and the up itself; no outputs or history asked after it.
-            calls.length = 0;
+            fs.rmSync(log);
             const again = await rollout();
             expect(again.results.map((r) => r.changeSummary)).to.deep.equal(targets.map(() => ({ same: 1 })));
-            expect(calls.sort()).to.deep.equal(["stack ls", ...targets.flatMap(() => ["stack export", "up"])].sort());
+            const commands = calls().map((args) => args.slice(0, args[0] === "stack" ? 2 : 1).join(" "));
+            expect(commands.sort()).to.deep.equal(["stack ls", ...targets.flatMap(() => ["stack export", "up"])].sort());
             // The look for pending operations leaves the state's secrets encrypted.
-            expect(decrypting, "CLI calls that decrypt the state's secrets").to.deep.equal([]);
+            expect(
+                calls().filter((args) => args.includes("--show-secrets")),
+                "CLI calls that decrypt the state's secrets",
+            ).to.deep.equal([]);
         });
 
         it("preview and up refresh with the program running: the document provider starts once per target, not once more for the refresh", async () => {

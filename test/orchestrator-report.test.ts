@@ -4,7 +4,8 @@ import { formatDuration, markdownTable, textTable } from "../orchestrator/format
 import { Progress } from "../orchestrator/progress";
 import { renderJson, renderMarkdown, renderText } from "../orchestrator/report";
 import { exitCodeFor, RolloutReport, TargetResult } from "../orchestrator/result";
-import { countChanges, engineErrorSummary, mapBounded, Mutex, releasesFromEvents } from "../orchestrator/run";
+import { countChanges, engineErrorSummary, Mutex, releasesFromEvents } from "../orchestrator/run";
+import { mapBounded } from "../core/concurrency";
 import { parseReleaseMessage, ReleaseOutcome, releaseMessage } from "../core/release";
 import type { EngineEvent } from "@pulumi/pulumi/automation";
 import { fieldDifferences } from "../orchestrator/drift";

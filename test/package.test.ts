@@ -4,6 +4,7 @@
 // examples/rollout (runRollout through the Automation API) over two targets. Nothing in the
 // scratch project resolves into this repository: the package and its dependencies come from
 // its own node_modules (npm's cache makes the install fast and mostly offline).
+import { sessionDocumentType } from "../core/names";
 import { expect } from "chai";
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
@@ -268,7 +269,7 @@ describe("the npm package: packed, installed into another project, used by both 
             expect(state?.outputs.adoptedVersion).to.equal("1");
             // The serialized provider requires the package's modules by name from the installation,
             // through its exports; nothing points into this repository.
-            const provider = JSON.stringify(deployment.deployment.resources.find((r: { type: string }) => r.type === "pulumi-nodejs:dynamic:Resource"));
+            const provider = JSON.stringify(deployment.deployment.resources.find((r: { type: string }) => r.type === sessionDocumentType));
             expect(provider).to.include(`require(\\"${packageName}/lib/providers/`);
             expect(provider).to.not.include(repoRoot);
         });

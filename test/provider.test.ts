@@ -1,5 +1,6 @@
 // The Session document provider against a real SSM API (moto server): what each
 // provider method does to the document, read back from moto with the SDK.
+import { ConfigErrors, parseSettings } from "../core/config";
 import { expect } from "chai";
 import * as ssm from "@aws-sdk/client-ssm";
 import * as yaml from "js-yaml";
@@ -167,7 +168,7 @@ inputs:
         });
 
         it("fails an account ID that is not 12 digits, naming accountId", async () => {
-            for (const accountId of ["12345678901", "1234567890123", "12345678901a", 123456789012]) {
+            for (const accountId of ["12345678901", "1234567890123", "12345678901a", 12345678901]) {
                 const { failures } = await provider.check(rawInputs({ accountId }));
                 expect(
                     failures!.map((f) => f.property),
@@ -176,10 +177,31 @@ inputs:
             }
         });
 
+        it("takes a 12-digit account ID given as a number as the configuration does, and keeps it as a string", async () => {
+            const { inputs, failures } = await provider.check(rawInputs({ accountId: Number(motoDefaultAccount) }));
+            expect(failures).to.deep.equal([]);
+            expect(inputs?.accountId).to.equal(motoDefaultAccount);
+        });
+
         it("fails a role in another account than accountId, naming roleArn", async () => {
             const { failures } = await provider.check(rawInputs({ roleArn: "arn:aws:iam::111111111111:role/Deploy" }));
             expect(failures!.map((f) => f.property)).to.deep.equal(["roleArn"]);
             expect(failures![0].reason).to.contain("111111111111").and.contain(motoDefaultAccount);
+        });
+
+        it("refuses what the configuration refuses, in the configuration's words: one rule per field", async () => {
+            const { failures } = await provider.check(rawInputs({ keepDocumentVersions: 5000, onDelete: "destroy" }));
+            const reasons = Object.fromEntries(failures!.map((f) => [f.property, f.reason]));
+            const configured = (raw: Record<string, unknown>) => {
+                try {
+                    parseSettings(raw);
+                } catch (err) {
+                    return (err as ConfigErrors).errors[0].message.replace(/^sessionManager:/, "");
+                }
+                throw new Error("accepted");
+            };
+            expect(reasons.keepDocumentVersions).to.equal(configured({ keepDocumentVersions: 5000 }));
+            expect(reasons.onDelete).to.equal(configured({ onDelete: "destroy" }));
         });
 
         it("fails onDelete, keepDocumentVersions, documentName and takeOver values outside what is allowed", async () => {

@@ -10,7 +10,10 @@ export interface Registered {
     provider?: string;
 }
 
-export const dynamicResourceType = "pulumi-nodejs:dynamic:Resource";
+import { sessionDocumentType } from "../../core/names";
+
+/** The Session document's resource type, as the engine receives it. */
+export const dynamicResourceType = sessionDocumentType;
 export const awsProviderType = "pulumi:providers:aws";
 
 /**
