@@ -316,7 +316,7 @@ async function runRecovering(stack: Stack, target: OrgTarget, options: RolloutOp
         if (!(err instanceof ConcurrentUpdateError)) throw err;
         if (!options.recover) throw interrupted("the stack is locked by another run, or by one that was interrupted");
         write(`\n# --recover: removing the lock an interrupted run left\n`);
-        await stack.cancel();
+        await (stack.workspace as RolloutWorkspace).cancel(stack.name);
         await clearPending();
         return withWarnings(await runCommand(stack, runOptions, write));
     }

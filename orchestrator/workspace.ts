@@ -100,6 +100,14 @@ export class RolloutWorkspace implements Workspace {
         });
     }
 
+    /**
+     * Removes the lock an interrupted run left. Not `Stack.cancel`: it goes through the
+     * LocalWorkspace's `cliApi`, which the Workspace interface does not have.
+     */
+    async cancel(stackName: string): Promise<void> {
+        await this.cli(["cancel", "--yes", "--stack", stackName]);
+    }
+
     /** The stack's state as `pulumi stack export` gives it, secrets left encrypted (no key derivation for a passphrase). */
     async exportState(stackName: string): Promise<{ deployment?: unknown }> {
         return JSON.parse((await this.cli(["stack", "export", "--stack", stackName])).stdout) as { deployment?: unknown };

@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
-import { formatDuration, textTable } from "../orchestrator/format";
+import { formatDuration, markdownTable, textTable } from "../orchestrator/format";
 import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
 import { inlineProgramFor } from "../orchestrator/program";
@@ -280,7 +280,16 @@ async function main(): Promise<void> {
             `N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time. CPU per target: every process the run used\n` +
             `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy.\n\n`,
     );
-    process.stdout.write(`${textTable(["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", ""], rows)}\n`);
+    const head = ["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", ""];
+    process.stdout.write(`${textTable(head, rows)}\n`);
+    // For docs/performance.md, whose table comes from a run of this.
+    if (process.argv.includes("--markdown"))
+        process.stdout.write(
+            `\n${markdownTable(
+                head.slice(0, -1),
+                rows.map((r) => r.slice(0, -1)),
+            )}\n`,
+        );
     // What the machine allows the loop: its CPU time spread over every core it may use.
     const cores = Math.min(os.availableParallelism(), parallel);
     const bounds = results.flatMap((m) => {

@@ -1,4 +1,4 @@
-// The README's "Try it by hand against moto": `npm run moto`, then the second terminal's
+// docs/try-it.md's "By hand, with the pulumi CLI": `npm run moto`, then the second terminal's
 // block exactly as written, in a throwaway copy of the project, with nothing in the
 // environment but what a user's shell has.
 import { ChildProcess, spawn } from "node:child_process";
@@ -10,12 +10,12 @@ import { repoRoot } from "../devtools/engine";
 import { projectCopy } from "../devtools/project";
 import { killGroup } from "./support/childProcess";
 
-/** The fenced block right after the README's `<!-- by-hand` marker. */
+/** The fenced block right after the `<!-- by-hand` marker of docs/try-it.md. */
 function byHandBlock(): string {
-    const readme = fs.readFileSync(path.join(repoRoot, "README.md"), "utf8");
-    const marker = readme.indexOf("<!-- by-hand");
-    expect(marker, "README has the by-hand block").to.be.greaterThan(0);
-    const match = /```sh\n([\s\S]*?)```/.exec(readme.slice(marker));
+    const page = fs.readFileSync(path.join(repoRoot, "docs", "try-it.md"), "utf8");
+    const marker = page.indexOf("<!-- by-hand");
+    expect(marker, "docs/try-it.md has the by-hand block").to.be.greaterThan(0);
+    const match = /```sh\n([\s\S]*?)```/.exec(page.slice(marker));
     if (!match) throw new Error("no sh block after the by-hand marker");
     return match[1];
 }
@@ -64,7 +64,7 @@ function startNpmMoto(env: Record<string, string>): Promise<{ child: ChildProces
     });
 }
 
-describe("the README's by-hand session against moto", function () {
+describe("the by-hand session against moto (docs/try-it.md)", function () {
     this.timeout(10 * 60_000);
     let dir: string;
     let moto: ChildProcess | undefined;
@@ -78,7 +78,7 @@ describe("the README's by-hand session against moto", function () {
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    it("runs as written: up, a settings change that preview --diff marks, up, destroy, on the Node.js the README puts on PATH", async () => {
+    it("runs as written: up, a settings change that preview --diff marks, up, destroy, on the Node.js the page puts on PATH", async () => {
         const home = path.join(dir, "home");
         fs.mkdirSync(home);
         const env = userShellEnv(home);

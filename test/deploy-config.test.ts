@@ -158,10 +158,10 @@ describe(".github/workflows/session-manager.yml", () => {
         }
     });
 
-    it("README's setup checklist names every variable, secret and environment the workflow uses", () => {
-        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-        const checklist = readme.slice(readme.indexOf("#### Setup checklist"));
-        expect(checklist.length, "README has a Setup checklist").to.be.lessThan(readme.length);
+    it("the setup checklist (docs/ci.md) names every variable, secret and environment the workflow uses", () => {
+        const page = fs.readFileSync(path.join(root, "docs", "ci.md"), "utf8");
+        const checklist = page.slice(page.indexOf("## Setup checklist"));
+        expect(checklist.length, "docs/ci.md has a Setup checklist").to.be.lessThan(page.length);
         const text = fs.readFileSync(path.join(root, ".github", "workflows", "session-manager.yml"), "utf8");
         const names = [...new Set([...text.matchAll(/\b(?:vars|secrets)\.([A-Z_]+)/g)].map((m) => m[1]))];
         expect(names).to.include.members(["AWS_PREVIEW_ROLE_ARN", "AWS_ROLLOUT_ROLE_ARN", "AWS_REGION", "SESSION_MANAGER_DEPLOYER"]);
@@ -200,9 +200,9 @@ describe(".github/workflows/session-manager.yml", () => {
         expect(workflowRoles.rolloutSubjects("acme/repo")).to.deep.equal([subjectOf("up", "push")]);
     });
 
-    it("README's setup checklist gives the roles to copy and what their session lengths must be", () => {
-        const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
-        const checklist = readme.slice(readme.indexOf("#### Setup checklist"));
+    it("the setup checklist gives the roles to copy and what their session lengths must be", () => {
+        const page = fs.readFileSync(path.join(root, "docs", "ci.md"), "utf8");
+        const checklist = page.slice(page.indexOf("## Setup checklist"));
         expect(checklist).to.include("npm run --silent org -- policies");
         expect(checklist).to.include("`sessionManager:readOnlyRoleName`");
         expect(checklist).to.include(`MaxSessionDuration`).and.include(String(workflowRoles.rolloutSessionSeconds));
