@@ -122,22 +122,11 @@ const targets: Rule<Target[]> = (value, key) => {
 
 /** One rule per config key (core/fieldRules.ts): the README's configuration tables (the preferences and the organization keys). */
 const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
-    s3Logging: f.boolean,
-    s3BucketName: f.s3BucketName,
-    s3KeyPrefix: f.s3KeyPrefix,
-    s3EncryptionEnabled: f.boolean,
+    ...f.documentPreferenceRules,
     cwLogging: f.boolean,
     createCWLogGroup: f.boolean,
     cwLogGroupName: f.cwLogGroupName,
-    cwEncryptionEnabled: f.boolean,
-    cwStreamingEnabled: f.boolean,
     sessionDataEncryption: f.boolean,
-    runAsEnabled: f.boolean,
-    runAsDefaultUser: f.runAsDefaultUser,
-    idleSessionTimeout: f.idleSessionTimeout,
-    maxSessionDuration: f.maxSessionDuration,
-    winShellProfile: f.shellProfile,
-    linuxShellProfile: f.shellProfile,
     sessionDataKeyArn: f.kmsKeyArnTemplate,
     kmsKeyRotation: f.boolean,
     logRetentionInDays: f.logRetentionInDays,

@@ -31,7 +31,7 @@ export const documentDescription = "Document to hold regional settings for Sessi
  * to one is an update (the provider's diff) and shows in a preview's field-level changes
  * (orchestrator/drift.ts).
  */
-export const documentResourceSettings = ["roleArn", "readOnlyRoleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver"] as const;
+export const documentResourceSettings = ["roleArn", "readOnlyRoleArn", "onDelete", "keepDocumentVersions", "owner", "takeOver", "tags"] as const;
 
 /** What the document's content depends on besides the preferences. */
 export interface DocumentContext {

@@ -11,8 +11,9 @@
  */
 import { closest } from "fastest-levenshtein";
 import { maxDocumentContentBytes } from "./document";
+import { managementTagPrefix } from "./names";
 import * as rules from "./rules";
-import { deploymentValues, onDeleteValues, stackSetCallAsValues } from "./settings";
+import { deploymentValues, DocumentPreferences, onDeleteValues, stackSetCallAsValues } from "./settings";
 
 /** A value a field does not allow: names the field, the value given and what is allowed. */
 export class InvalidValue extends Error {
@@ -160,6 +161,22 @@ export const logRetentionInDays: Rule<number> = (value, key) => {
     return n;
 };
 
+/** AWS tags: keys of 1 to 128 and values of up to 256 letters, digits, spaces and _.:/=+-@; not aws: or this program's own prefix. */
+export const tags: Rule<Record<string, string>> = (value, key) => {
+    const v = fromJsonString(value);
+    if (!isPlainObject(v)) throw new InvalidValue(key, value, "an object of tag keys to tag values");
+    const chars = "letters, digits, spaces and _.:/=+-@";
+    for (const [k, val] of Object.entries(v)) {
+        if (!/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u.test(k)) throw new InvalidValue(`${key}.${k}`, val, `a tag key of 1 to 128 ${chars}`);
+        if (k.toLowerCase().startsWith("aws:") || k.startsWith(managementTagPrefix)) {
+            throw new InvalidValue(`${key}.${k}`, val, `a tag key not starting with aws: (AWS's) or ${managementTagPrefix} (this program's own)`);
+        }
+        if (typeof val !== "string" || !/^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u.test(val))
+            throw new InvalidValue(`${key}.${k}`, val, `a tag value of up to 256 ${chars}`);
+    }
+    return v as Record<string, string>;
+};
+
 // --- What the resource does over its life ----------------------------------------------------
 
 export const onDelete = oneOf(onDeleteValues);
@@ -178,6 +195,22 @@ export const stackSetName = text((s) =>
 );
 export const stackSetCallAs = oneOf(stackSetCallAsValues);
 export const percentage = (min: number) => integer(min, 100, " (percent)");
+
+/** The rule of each preference the document holds: the configuration's keys, and the component's `preferences` argument. */
+export const documentPreferenceRules: { [K in keyof DocumentPreferences]-?: Rule<DocumentPreferences[K]> } = {
+    s3Logging: boolean,
+    s3BucketName,
+    s3KeyPrefix,
+    s3EncryptionEnabled: boolean,
+    cwEncryptionEnabled: boolean,
+    cwStreamingEnabled: boolean,
+    runAsEnabled: boolean,
+    runAsDefaultUser,
+    idleSessionTimeout,
+    maxSessionDuration,
+    winShellProfile: shellProfile,
+    linuxShellProfile: shellProfile,
+};
 
 // --- Rules between fields ------------------------------------------------------------------------
 

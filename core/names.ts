@@ -46,3 +46,6 @@ export const sessionDocumentTypeName = "SessionDocument";
 export const sessionDocumentType = `pulumi-nodejs:dynamic/${sessionDocumentModule}:${sessionDocumentTypeName}`;
 /** The type every dynamic resource had before, and this program's documents up to that change. */
 export const genericDynamicResourceType = "pulumi-nodejs:dynamic:Resource";
+
+/** The prefix of the tags this program keeps on a document (its owner, the adopted version): a user's own tags may not use it. */
+export const managementTagPrefix = "session-manager-preferences:";

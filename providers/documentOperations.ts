@@ -40,6 +40,11 @@ export interface ManagementTags {
     adoptedVersion?: string;
 }
 
+/** The document's tags: the management tags read out, and every tag as it is. */
+export interface DocumentTags extends ManagementTags {
+    all: Record<string, string>;
+}
+
 /** One version of a document, as stored. */
 export interface DocumentVersionContent {
     /** As SSM numbers them: "1", "2", ... */
@@ -66,6 +71,8 @@ export interface DesiredDocument {
     takeOver: boolean;
     /** Versions to keep, counting the default and the newest; 0 keeps all. */
     keepDocumentVersions: number;
+    /** The user's own tags, set beside the management tags; none by default. */
+    tags?: Record<string, string>;
 }
 
 /** What was found when the document was first taken under management. */
@@ -264,7 +271,7 @@ interface Write {
     /** Whether the document exists (then a version is added) or must be created. */
     exists: boolean;
     /** Tags for a document this write creates. */
-    tags?: ManagementTags;
+    tags?: Record<string, string>;
     /** When SSM calls the content a duplicate, prefer a version holding exactly `raw`. */
     preferExactText?: boolean;
 }
@@ -278,7 +285,7 @@ interface Write {
 export async function writeVersion(client: SSMClient, name: string, write: Write): Promise<string> {
     const ssm = sdk();
     if (!write.exists) {
-        const Tags = tagList(write.tags ?? {});
+        const Tags = tagEntries(write.tags ?? {});
         const created = await client.send(
             new ssm.CreateDocumentCommand({
                 Name: name,
@@ -309,32 +316,55 @@ export async function writeVersion(client: SSMClient, name: string, write: Write
     return version;
 }
 
-export async function readTags(client: SSMClient, name: string): Promise<ManagementTags> {
+export async function readTags(client: SSMClient, name: string): Promise<DocumentTags> {
     const ssm = sdk();
     const { TagList } = await client.send(new ssm.ListTagsForResourceCommand({ ResourceType: "Document", ResourceId: name }));
-    const value = (key: string) => TagList?.find((tag) => tag.Key === key)?.Value;
-    return { owner: value(ownerTagKey), adoptedVersion: value(adoptedVersionTagKey) };
+    const all = Object.fromEntries((TagList ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""]));
+    return { owner: all[ownerTagKey], adoptedVersion: all[adoptedVersionTagKey], all };
 }
 
 export async function readOwner(client: SSMClient, name: string): Promise<string | undefined> {
     return (await readTags(client, name)).owner;
 }
 
-function tagList(tags: ManagementTags): { Key: string; Value: string }[] {
-    const list: { Key: string; Value: string }[] = [];
-    if (tags.owner !== undefined) list.push({ Key: ownerTagKey, Value: tags.owner });
-    if (tags.adoptedVersion !== undefined) list.push({ Key: adoptedVersionTagKey, Value: tags.adoptedVersion });
-    return list;
+/** The management tags as tag keys and values. */
+function managementTags(tags: ManagementTags): Record<string, string> {
+    const out: Record<string, string> = {};
+    if (tags.owner !== undefined) out[ownerTagKey] = tags.owner;
+    if (tags.adoptedVersion !== undefined) out[adoptedVersionTagKey] = tags.adoptedVersion;
+    return out;
 }
 
-async function writeTags(client: SSMClient, name: string, tags: ManagementTags): Promise<void> {
-    const ssm = sdk();
-    await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: name, Tags: tagList(tags) }));
+function tagEntries(tags: Record<string, string>): { Key: string; Value: string }[] {
+    return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
-async function removeTags(client: SSMClient, name: string): Promise<void> {
+/** Whether the document lacks any of `wanted`, or holds another value for it. */
+function missingTags(found: Record<string, string>, wanted: Record<string, string>): boolean {
+    return Object.entries(wanted).some(([key, value]) => found[key] !== value);
+}
+
+async function writeTags(client: SSMClient, name: string, tags: Record<string, string>): Promise<void> {
     const ssm = sdk();
-    await client.send(new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: name, TagKeys: [ownerTagKey, adoptedVersionTagKey] }));
+    await client.send(new ssm.AddTagsToResourceCommand({ ResourceType: "Document", ResourceId: name, Tags: tagEntries(tags) }));
+}
+
+async function removeTags(client: SSMClient, name: string, keys: readonly string[]): Promise<void> {
+    const ssm = sdk();
+    await client.send(new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: name, TagKeys: [...keys] }));
+}
+
+/**
+ * Fails when a tag the user asks for is already on the document with another value that this
+ * stack did not set (`ours`): writing it would lose that value, which release could not give back.
+ */
+export function assertTagsFree(name: string, found: Record<string, string>, wanted: Record<string, string>, ours: Record<string, string> = {}): void {
+    const taken = Object.keys(wanted).filter((key) => key in found && found[key] !== wanted[key] && !(key in ours));
+    if (taken.length === 0) return;
+    throw new Error(
+        `SSM document "${name}" already has the tag(s) ${taken.map((k) => `${k}=${JSON.stringify(found[k])}`).join(", ")}, which this stack did not set: ` +
+            `choose other tag keys, so that nothing on the document is overwritten`,
+    );
 }
 
 /** Fails when the document carries another owner's tag, unless taking it over is allowed. */
@@ -391,7 +421,7 @@ async function converge(client: SSMClient, desired: DesiredDocument, found: Live
         documentVersion = found.version;
         latest = Number(found.latestVersion);
     } else {
-        const tags = { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) };
+        const tags = { ...desired.tags, ...managementTags({ owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) }) };
         documentVersion = await writeVersion(client, desired.name, {
             raw: serializeContent(desired.content),
             format: "JSON",
@@ -449,8 +479,9 @@ export const noAdoption: Adoption = adoptionOf(undefined);
  */
 export async function adoptDocument(client: SSMClient, desired: DesiredDocument, recorded?: (adoption: Adoption) => void): Promise<Adoption & ApplyResult> {
     const found = await readDefault(client, desired.name);
-    const tags = found ? await readTags(client, desired.name) : {};
+    const tags: Partial<DocumentTags> = found ? await readTags(client, desired.name) : {};
     assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
+    assertTagsFree(desired.name, tags.all ?? {}, desired.tags ?? {});
     let adoption: Adoption;
     if (tags.adoptedVersion !== undefined) {
         adoption = await taggedAdoption(client, desired.name, tags.adoptedVersion);
@@ -459,9 +490,8 @@ export async function adoptDocument(client: SSMClient, desired: DesiredDocument,
     }
     // Before any write: a caller that keeps its own record (the StackSet custom resource's ID) has it even if a write fails.
     recorded?.(adoption);
-    if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
-        await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) });
-    }
+    const wanted = { ...desired.tags, ...managementTags({ owner: desired.owner, adoptedVersion: adoptedVersionTag(adoption) }) };
+    if (found && missingTags(tags.all ?? {}, wanted)) await writeTags(client, desired.name, wanted);
     return { ...adoption, ...(await converge(client, desired, found, adoption)) };
 }
 
@@ -481,13 +511,17 @@ export interface AdoptionInspection {
  * provider calls it when the engine checks a document it is about to create, so a preview
  * can say what the first `up` overwrites (core/adoptionPreview.ts).
  */
-export async function inspectForAdoption(client: SSMClient, desired: Pick<DesiredDocument, "name" | "owner" | "takeOver">): Promise<AdoptionInspection> {
+export async function inspectForAdoption(
+    client: SSMClient,
+    desired: Pick<DesiredDocument, "name" | "owner" | "takeOver" | "tags">,
+): Promise<AdoptionInspection> {
     const found = await readDefault(client, desired.name);
     if (!found) return {};
     const tags = await readTags(client, desired.name);
     const inspection: AdoptionInspection = { found, taggedVersion: tags.adoptedVersion };
     try {
         assertMayManage(desired.name, tags.owner, [desired.owner], desired.takeOver);
+        assertTagsFree(desired.name, tags.all, desired.tags ?? {});
         if (tags.adoptedVersion !== undefined) await taggedAdoption(client, desired.name, tags.adoptedVersion);
     } catch (err) {
         // AWS's own errors (no access, throttling) are not what up would stop for: let them out.
@@ -504,13 +538,24 @@ export async function inspectForAdoption(client: SSMClient, desired: Pick<Desire
  * document managed before the tag existed, or a tag removed by hand); undefined when the
  * caller does not know it, and then no record is written.
  */
-export async function updateDocument(client: SSMClient, desired: DesiredDocument, previousOwner: string, adoption: Adoption | undefined): Promise<ApplyResult> {
+export async function updateDocument(
+    client: SSMClient,
+    desired: DesiredDocument,
+    previousOwner: string,
+    adoption: Adoption | undefined,
+    previousTags: Record<string, string> = {},
+): Promise<ApplyResult> {
     const found = await readDefault(client, desired.name);
-    const tags = found ? await readTags(client, desired.name) : {};
+    const tags: Partial<DocumentTags> = found ? await readTags(client, desired.name) : {};
     assertMayManage(desired.name, tags.owner, [desired.owner, previousOwner], desired.takeOver);
+    assertTagsFree(desired.name, tags.all ?? {}, desired.tags ?? {}, previousTags);
     const record = tags.adoptedVersion ?? (adoption ? adoptedVersionTag(adoption) : undefined);
-    if (found && (tags.owner !== desired.owner || tags.adoptedVersion === undefined)) {
-        await writeTags(client, desired.name, { owner: desired.owner, adoptedVersion: record });
+    if (found) {
+        const wanted = { ...desired.tags, ...managementTags({ owner: desired.owner, adoptedVersion: record }) };
+        if (missingTags(tags.all ?? {}, wanted)) await writeTags(client, desired.name, wanted);
+        // The user's tags this stack set and no longer wants.
+        const dropped = Object.keys(previousTags).filter((key) => !(key in (desired.tags ?? {})) && key in (tags.all ?? {}));
+        if (dropped.length > 0) await removeTags(client, desired.name, dropped);
     }
     const protect: Adoption = record === undefined || record === noOriginalDocument ? noAdoption : { ...noAdoption, ...adoption, adoptedVersion: record };
     return converge(client, desired, found, protect);
@@ -520,6 +565,8 @@ export interface Release extends Adoption {
     name: string;
     owner: string;
     onDelete: OnDelete;
+    /** The user's tags this stack set, removed with the management tags. */
+    tags?: Record<string, string>;
 }
 
 /**
@@ -529,7 +576,7 @@ export interface Release extends Adoption {
  */
 export async function releaseDocument(client: SSMClient, release: Release): Promise<ReleaseOutcome> {
     const found = await readDefault(client, release.name);
-    const tags = found ? await readTags(client, release.name) : {};
+    const tags: Partial<DocumentTags> = found ? await readTags(client, release.name) : {};
     if (tags.owner !== undefined && tags.owner !== release.owner) return { kind: "left to its owner", owner: tags.owner };
     let outcome: Exclude<ReleaseOutcome["kind"], "left to its owner">;
     switch (release.onDelete) {
@@ -543,7 +590,8 @@ export async function releaseDocument(client: SSMClient, release: Release): Prom
             outcome = await restoreDocument(client, release, found);
             break;
     }
-    if (found && outcome !== "deleted" && (tags.owner !== undefined || tags.adoptedVersion !== undefined)) await removeTags(client, release.name);
+    const ours = [ownerTagKey, adoptedVersionTagKey, ...Object.keys(release.tags ?? {})].filter((key) => key in (tags.all ?? {}));
+    if (found && outcome !== "deleted" && ours.length > 0) await removeTags(client, release.name, ours);
     return { kind: outcome };
 }
 

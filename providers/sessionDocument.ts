@@ -36,6 +36,8 @@ export interface SessionDocumentArgs {
     owner?: pulumi.Input<string>;
     /** Manage the document even when another owner's tag is on it; default false. */
     takeOver?: pulumi.Input<boolean>;
+    /** Tags of your own on the document, beside the management tags; default none. A key already on the document with another value is refused. */
+    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**
@@ -68,6 +70,7 @@ export class SessionDocument extends pulumi.dynamic.Resource {
             keepDocumentVersions: args.keepDocumentVersions ?? defaultKeepDocumentVersions,
             owner: args.owner ?? `${pulumi.getProject()}/${pulumi.getStack()}`,
             takeOver: args.takeOver ?? defaultPreferences.takeOver,
+            tags: args.tags,
             documentVersion: undefined,
             adoptedContent: undefined,
             adoptedFormat: undefined,

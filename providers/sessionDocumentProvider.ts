@@ -38,6 +38,8 @@ export interface SessionDocumentInputs {
     keepDocumentVersions: number;
     owner: string;
     takeOver: boolean;
+    /** The user's own tags on the document, beside the management tags. */
+    tags?: Record<string, string>;
 }
 
 /** What the resource records in state. */
@@ -95,6 +97,7 @@ const inputRules: { [K in keyof SessionDocumentInputs]-?: f.Rule<SessionDocument
     keepDocumentVersions: f.withDefault(f.keepDocumentVersions, defaultKeepDocumentVersions),
     owner: f.owner,
     takeOver: f.withDefault(f.takeOver, defaultPreferences.takeOver),
+    tags: (value, key) => (value === undefined || value === null ? undefined : f.tags(value, key)),
 };
 
 /** An assumed role in another account would pass the account check only to act somewhere unexpected. */
@@ -300,7 +303,12 @@ async function logAdoptionPreview(inputs: SessionDocumentInputs): Promise<void> 
     const document = resourceId(inputs);
     try {
         const client = await connect(location);
-        const inspection = await operations.inspectForAdoption(client, { name: inputs.documentName, owner: inputs.owner, takeOver: inputs.takeOver });
+        const inspection = await operations.inspectForAdoption(client, {
+            name: inputs.documentName,
+            owner: inputs.owner,
+            takeOver: inputs.takeOver,
+            tags: inputs.tags,
+        });
         const preview = adoptionPreview({
             document,
             onDelete: inputs.onDelete,
@@ -333,6 +341,7 @@ function desiredOf(inputs: SessionDocumentInputs): operations.DesiredDocument {
         owner: inputs.owner,
         takeOver: inputs.takeOver,
         keepDocumentVersions: inputs.keepDocumentVersions,
+        tags: inputs.tags,
     };
 }
 
@@ -422,14 +431,20 @@ export const sessionDocumentProvider: pulumi.dynamic.ResourceProvider<SessionDoc
     async update(_id, olds, news) {
         const inputs = requireValid(news);
         const client = await connect(reachedFor(inputs, "write"));
-        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionInState(olds));
+        const result = await operations.updateDocument(client, desiredOf(inputs), olds.owner ?? inputs.owner, adoptionInState(olds), olds.tags ?? {});
         return { outs: stateOf(inputs, adoptionInState(olds), result.documentVersion, inputs.content) };
     },
 
     async delete(id, props) {
         const client = await connect(reachedFor(props, "write"));
         const onDelete = props.onDelete ?? defaultOnDelete;
-        const outcome = await operations.releaseDocument(client, { name: props.documentName, owner: props.owner, onDelete, ...adoptionInState(props) });
+        const outcome = await operations.releaseDocument(client, {
+            name: props.documentName,
+            owner: props.owner,
+            onDelete,
+            tags: props.tags,
+            ...adoptionInState(props),
+        });
         // Every document says what became of it; one left to another owner is worth a warning.
         await engineLog(outcome.kind === "left to its owner" ? "warning" : "info", releaseMessage({ document: id, ...outcome }, onDelete));
     },

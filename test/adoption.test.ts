@@ -97,7 +97,7 @@ describe("the adopted original survives a failure at every SSM call (moto server
         expect(live, context).to.not.equal(undefined);
         expect(live!.format, context).to.equal(original);
         expect(live!.raw, context).to.equal(originals[original]);
-        expect(await operations.readTags(reader, documentName), context).to.deep.equal({ owner: undefined, adoptedVersion: undefined });
+        expect((await operations.readTags(reader, documentName)).all, context).to.deep.equal({});
     }
 
     const release = (adoption: operations.Adoption): operations.Release => ({ name: documentName, owner, onDelete: "restore", ...adoption });
@@ -182,7 +182,7 @@ describe("the adopted original survives a failure at every SSM call (moto server
 
             const adoptedBySecond = await operations.adoptDocument(reader, desired(30, { owner: second, takeOver: true }));
             expect(adoptedBySecond).to.include({ adoptedContent: originals.YAML, adoptedFormat: "YAML", adoptedVersion: "1" });
-            expect(await operations.readTags(reader, documentName)).to.deep.equal({ owner: second, adoptedVersion: "1" });
+            expect(await operations.readTags(reader, documentName)).to.deep.include({ owner: second, adoptedVersion: "1" });
 
             const firstOutcome = await operations.releaseDocument(reader, { ...release(adoptedByFirst), owner: first });
             expect(firstOutcome).to.deep.equal({ kind: "left to its owner", owner: second });
@@ -201,7 +201,7 @@ describe("the adopted original survives a failure at every SSM call (moto server
                 new ssm.RemoveTagsFromResourceCommand({ ResourceType: "Document", ResourceId: documentName, TagKeys: [operations.adoptedVersionTagKey] }),
             );
             await operations.updateDocument(reader, desired(25), owner, adoption);
-            expect(await operations.readTags(reader, documentName)).to.deep.equal({ owner, adoptedVersion: "1" });
+            expect(await operations.readTags(reader, documentName)).to.deep.include({ owner, adoptedVersion: "1" });
         });
 
         it("fails a create, naming the tag and the fix, when the version it names no longer exists", async () => {

@@ -153,6 +153,61 @@ inputs:
   runAsEnabled: false
 `;
 
+    describe("tags of your own", () => {
+        async function tagsInMoto(): Promise<Record<string, string>> {
+            const { TagList } = await client.send(new ssm.ListTagsForResourceCommand({ ResourceType: "Document", ResourceId: documentName }));
+            return Object.fromEntries((TagList ?? []).map((t) => [t.Key!, t.Value!]));
+        }
+        const management = (tags: Record<string, string>) => Object.keys(tags).filter((k) => k.startsWith("session-manager-preferences:"));
+
+        it("sets them with the management tags, changes and drops them on update, and removes them on release", async () => {
+            await client.send(
+                new ssm.CreateDocumentCommand({
+                    Name: documentName,
+                    Content: JSON.stringify(content()),
+                    DocumentType: "Session",
+                    Tags: [{ Key: "cost-centre", Value: "42" }],
+                }),
+            );
+            const { state } = await provider.create({ tags: { team: "platform", tier: "prod" } });
+            expect(await tagsInMoto()).to.include({ team: "platform", tier: "prod", "cost-centre": "42" });
+            expect(management(await tagsInMoto())).to.have.length(2);
+            const updated = await provider.update(state, { tags: { team: "security" } });
+            expect(await tagsInMoto())
+                .to.include({ team: "security", "cost-centre": "42" })
+                .and.not.have.property("tier");
+            await provider.delete(updated);
+            // What was there before this stack is all that is left.
+            expect(await tagsInMoto()).to.deep.equal({ "cost-centre": "42" });
+        });
+
+        it("refuses, before writing anything, a key the document already has with another value", async () => {
+            await client.send(
+                new ssm.CreateDocumentCommand({
+                    Name: documentName,
+                    Content: JSON.stringify(content()),
+                    DocumentType: "Session",
+                    Tags: [{ Key: "team", Value: "network" }],
+                }),
+            );
+            let failure: unknown;
+            try {
+                await provider.create({ tags: { team: "platform" } });
+            } catch (err) {
+                failure = err;
+            }
+            expect(String(failure)).to.include('already has the tag(s) team="network", which this stack did not set');
+            expect(await tagsInMoto()).to.deep.equal({ team: "network" });
+        });
+
+        it("refuses tag keys of AWS or of this program, naming the key", async () => {
+            const { failures } = await provider.check(rawInputs({ tags: { "session-manager-preferences:owner": "me", ok: "yes" } }));
+            expect(failures!.map((f) => f.reason)).to.deep.equal([
+                "tags.session-manager-preferences:owner: \"me\" is not valid: a tag key not starting with aws: (AWS's) or session-manager-preferences: (this program's own)",
+            ]);
+        });
+    });
+
     describe("check", () => {
         it("applies the defaults: SSM-SessionManagerRunShell, restore, 100 versions kept, no take-over", async () => {
             const inputs = await provider.checked(rawInputs());
