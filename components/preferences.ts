@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { documentContent, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
 import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
+import * as f from "../core/fieldRules";
 import { TargetPlan } from "../core/plan";
 import { defaultPreferences, DocumentPreferences, documentPreferencesOf, OnDelete } from "../core/settings";
 import {
@@ -25,59 +26,138 @@ import { SessionDocument } from "../providers/sessionDocument";
 export { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 
 /** The document's preferences, each as in the README's configuration table and with its default. */
-export type DocumentPreferencesArgs = { [K in keyof DocumentPreferences]?: pulumi.Input<DocumentPreferences[K]> };
+export type DocumentPreferencesArgs = { readonly [K in keyof DocumentPreferences]?: pulumi.Input<DocumentPreferences[K]> };
 
 export interface SessionDataKeyArgs {
     /** Yearly automatic rotation of the key material; default true. */
-    enableKeyRotation?: pulumi.Input<boolean>;
+    readonly enableKeyRotation?: pulumi.Input<boolean>;
     /** Days KMS waits before deleting the key once it is removed from the stack, 7 to 30; default 30. */
-    deletionWindowInDays?: pulumi.Input<number>;
+    readonly deletionWindowInDays?: pulumi.Input<number>;
 }
 
 export interface LogsKeyArgs {
     /** Yearly automatic rotation of the key material; default true. */
-    enableKeyRotation?: pulumi.Input<boolean>;
+    readonly enableKeyRotation?: pulumi.Input<boolean>;
 }
 
 export interface LogGroupArgs {
     /** Log group name; default ssm-sessionmanager-logs. */
-    name?: pulumi.Input<string>;
+    readonly name?: pulumi.Input<string>;
     /** Days CloudWatch Logs keeps session logs, one of its retention values (0 = forever); default 90. */
-    retentionInDays?: pulumi.Input<number>;
+    readonly retentionInDays?: pulumi.Input<number>;
     /** Key the group is encrypted with; default a new key with alias alias/session-manager/logs. */
-    kmsKey?: Part<LogsKeyArgs, { arn: pulumi.Input<string> }>;
+    readonly kmsKey?: Part<LogsKeyArgs, { readonly arn: pulumi.Input<string> }>;
 }
 
 export interface InstancePolicyArgs {
     /** IAM role names to attach the policy to (plain strings: each is one attachment); default none. */
-    roleNames?: string[];
+    readonly roleNames?: readonly string[];
 }
 
 export interface SessionManagerPreferencesArgs {
-    /** 12-digit ID of the account the preferences are for; required. */
-    accountId: pulumi.Input<string>;
-    /** Region name, e.g. eu-west-1; required. It also picks the ARN partition. */
-    region: pulumi.Input<string>;
+    /**
+     * 12-digit ID of the account the preferences are for; default the account of the aws
+     * provider the component's resources use (from `opts`). When both are known they must agree.
+     */
+    readonly accountId?: pulumi.Input<string>;
+    /** Region name, e.g. eu-west-1; default that provider's Region, which it must otherwise agree with. It also picks the ARN partition. */
+    readonly region?: pulumi.Input<string>;
     /** Role ARN the document provider assumes to write; default the ambient credentials. */
-    roleArn?: pulumi.Input<string>;
+    readonly roleArn?: pulumi.Input<string>;
     /** Role ARN, in the same account, the document provider assumes to read (refresh, preview, drift check); default roleArn. */
-    readOnlyRoleArn?: pulumi.Input<string>;
+    readonly readOnlyRoleArn?: pulumi.Input<string>;
     /** Session document name; default SSM-SessionManagerRunShell. */
-    documentName?: pulumi.Input<string>;
+    readonly documentName?: pulumi.Input<string>;
     /** Logging, Run As, timeouts and shell profiles written to the document; defaults as in the README's configuration table. */
-    preferences?: DocumentPreferencesArgs;
+    readonly preferences?: DocumentPreferencesArgs;
     /** Session-data KMS key, alias and key-ID parameter; default created. */
-    sessionDataKey?: Part<SessionDataKeyArgs, { arn: pulumi.Input<string> }>;
+    readonly sessionDataKey?: Part<SessionDataKeyArgs, { readonly arn: pulumi.Input<string> }>;
     /** CloudWatch Logs group for session logs; default created (and kept when removed). */
-    logGroup?: Part<LogGroupArgs, { name: pulumi.Input<string> }>;
+    readonly logGroup?: Part<LogGroupArgs, { readonly name: pulumi.Input<string> }>;
     /** IAM managed policy for instance profiles, matching these preferences; default created. */
-    instancePolicy?: OptionalPart<InstancePolicyArgs>;
+    readonly instancePolicy?: OptionalPart<InstancePolicyArgs>;
     /** What removing the document does: restore, reset or retain; default restore. Plain, not an Input: retain also keeps the session-data key. */
-    onDelete?: OnDelete;
-    /** Document versions to keep, 0 keeps all; default 100. */
-    keepDocumentVersions?: pulumi.Input<number>;
+    readonly onDelete?: OnDelete;
+    /** Document versions to keep, 0 keeps all, at most 1000; default 100. */
+    readonly keepDocumentVersions?: pulumi.Input<number>;
     /** Take over a document another stack manages instead of failing; default false. */
-    takeOver?: pulumi.Input<boolean>;
+    readonly takeOver?: pulumi.Input<boolean>;
+    /** Tags for every taggable resource: the keys, the key-ID parameter, the log group, the instance policy and the document; default none. */
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+}
+
+/** Whether an Input is a value already (not an Output or a Promise): then it is checked as the component is made. */
+function isKnown(value: unknown): boolean {
+    return !pulumi.Output.isInstance(value) && !(value instanceof Promise);
+}
+
+/** One argument and the rule it is checked by (core/fieldRules.ts: the configuration's). */
+type ArgumentCheck = [name: string, value: unknown, rule: f.Rule<unknown>];
+
+/** Every argument with a rule, named as the caller wrote it. */
+function argumentChecks(args: SessionManagerPreferencesArgs): ArgumentCheck[] {
+    const checks: ArgumentCheck[] = [
+        ["accountId", args.accountId, f.accountId],
+        ["region", args.region, f.region],
+        ["roleArn", args.roleArn, f.roleArn],
+        ["readOnlyRoleArn", args.readOnlyRoleArn, f.roleArn],
+        ["documentName", args.documentName, f.documentName],
+        ["onDelete", args.onDelete, f.onDelete],
+        ["keepDocumentVersions", args.keepDocumentVersions, f.keepDocumentVersions],
+        ["takeOver", args.takeOver, f.takeOver],
+        ["tags", args.tags, f.tags],
+    ];
+    for (const [key, rule] of Object.entries(f.documentPreferenceRules)) {
+        checks.push([`preferences.${key}`, (args.preferences as Record<string, unknown> | undefined)?.[key], rule as f.Rule<unknown>]);
+    }
+    const key = args.sessionDataKey as Record<string, Record<string, unknown> | undefined> | undefined;
+    checks.push(
+        ["sessionDataKey.existing.arn", key?.existing?.arn, f.kmsKeyArn],
+        ["sessionDataKey.args.deletionWindowInDays", key?.args?.deletionWindowInDays, f.integer(7, 30, " (days)")],
+    );
+    const group = args.logGroup as Record<string, Record<string, unknown> | undefined> | undefined;
+    checks.push(
+        ["logGroup.existing.name", group?.existing?.name, f.cwLogGroupName],
+        ["logGroup.args.name", group?.args?.name, f.cwLogGroupName],
+        ["logGroup.args.retentionInDays", group?.args?.retentionInDays, f.logRetentionInDays],
+        ["logGroup.args.kmsKey.existing.arn", (group?.args?.kmsKey as Record<string, Record<string, unknown>> | undefined)?.existing?.arn, f.kmsKeyArn],
+    );
+    const policy = args.instancePolicy as Record<string, Record<string, unknown> | undefined> | undefined;
+    checks.push(["instancePolicy.args.roleNames", policy?.args?.roleNames, f.list(f.roleName)]);
+    return checks;
+}
+
+/** The problems of the arguments given as values, and of the rules between the preferences when all six are values. */
+function knownArgumentProblems(args: SessionManagerPreferencesArgs): f.InvalidValue[] {
+    const problems: f.InvalidValue[] = [];
+    for (const [name, value, rule] of argumentChecks(args)) {
+        if (value === undefined || !isKnown(value)) continue;
+        try {
+            rule(value, name);
+        } catch (err) {
+            if (!(err instanceof f.InvalidValue)) throw err;
+            problems.push(err);
+        }
+    }
+    const given = (args.preferences ?? {}) as Record<string, unknown>;
+    const related = ["s3Logging", "s3BucketName", "runAsEnabled", "runAsDefaultUser", "idleSessionTimeout", "maxSessionDuration"];
+    if (problems.length === 0 && related.every((k) => isKnown(given[k]))) {
+        problems.push(...f.relatedFieldProblems(withDefaults(given as Partial<DocumentPreferences>), (field) => `preferences.${field}`));
+    }
+    return problems;
+}
+
+/** Arguments that break the rules, reported together, naming the component and each argument. */
+export class InvalidArguments extends pulumi.RunError {
+    constructor(component: string, problems: readonly f.InvalidValue[]) {
+        super(`invalid arguments of SessionManagerPreferences "${component}":\n${problems.map((p) => `  - ${p.message}`).join("\n")}`);
+    }
+}
+
+/** The aws provider the component's resources get from `opts`, if one is named there. */
+function awsProviderIn(opts: pulumi.ComponentResourceOptions | undefined): pulumi.ProviderResource | undefined {
+    const named = [opts?.provider, ...(Array.isArray(opts?.providers) ? opts.providers : Object.values(opts?.providers ?? {}))];
+    return named.find((p): p is pulumi.ProviderResource => p !== undefined && aws.Provider.isInstance(p));
 }
 
 interface ResolvedKey {
@@ -102,33 +182,59 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
     public readonly instancePolicyArn?: pulumi.Output<string>;
 
     constructor(name: string, args: SessionManagerPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Decided before registering anything, so a conflicting part fails with nothing half-made.
+        // Decided before registering anything, so bad arguments or a conflicting part fail with nothing half-made.
+        const problems = knownArgumentProblems(args);
+        if (problems.length > 0) throw new InvalidArguments(name, problems);
         const keyChoice = choosePart("sessionDataKey", args.sessionDataKey);
         const logGroupChoice = choosePart("logGroup", args.logGroup);
-        const logsKeyChoice: PartChoice<LogsKeyArgs, { arn: pulumi.Input<string> }> =
+        const logsKeyChoice: PartChoice<LogsKeyArgs, { readonly arn: pulumi.Input<string> }> =
             logGroupChoice.kind === "create" ? choosePart("logGroup.args.kmsKey", logGroupChoice.args?.kmsKey) : { kind: "skip" };
         const policyChoice = choosePart("instancePolicy", args.instancePolicy);
+        const createsAwsResources = keyChoice.kind === "create" || logGroupChoice.kind === "create" || policyChoice.kind === "create";
+        const awsProvider = awsProviderIn(opts);
+        if (!awsProvider && !createsAwsResources && (args.accountId === undefined || args.region === undefined)) {
+            throw new InvalidArguments(name, [
+                new f.InvalidValue(
+                    args.accountId === undefined ? "accountId" : "region",
+                    undefined,
+                    "required when no aws provider is given in opts and nothing but the document is made: there is nothing to take it from",
+                ),
+            ]);
+        }
 
         super("session-manager-preferences:index:Preferences", name, {}, opts);
 
-        const scope: pulumi.Output<PolicyScope> = pulumi.all([args.accountId, args.region]).apply(([accountId, region]) => policyScope(accountId, region));
-        const preferences = pulumi.output(args.preferences ?? {}).apply((given) => withDefaults(given));
+        // Arguments that were Outputs are checked when they resolve, by the same rules.
+        const checked = pulumi.all(argumentChecks(args).map(([, value]) => value)).apply((values) => {
+            const late = knownArgumentProblems(resolvedArgs(args, values));
+            if (late.length > 0) throw new InvalidArguments(name, late);
+            return true;
+        });
+        // The account and Region of the aws provider the resources use: the document must be in the same ones.
+        const where = createsAwsResources || awsProvider ? this.providerAccountAndRegion(name, args) : undefined;
+        const accountId = pulumi.all([where?.accountId ?? args.accountId, checked]).apply(([a]) => a as string);
+        const region = pulumi.all([where?.region ?? args.region, checked]).apply(([r]) => r as string);
+        const tags = args.tags === undefined ? undefined : pulumi.output(args.tags);
+
+        const scope: pulumi.Output<PolicyScope> = pulumi.all([accountId, region]).apply(([a, r]) => policyScope(a, r));
+        const preferences = pulumi.output(args.preferences ?? {}).apply((given) => withDefaults(given as Partial<DocumentPreferences>));
 
         // A retained document still names the session-data key; deleting the key would break every session.
         const retainSessionDataKey = args.onDelete === "retain";
-        const sessionKey = this.sessionDataKey(name, keyChoice, scope, retainSessionDataKey);
+        const sessionKey = this.sessionDataKey(name, keyChoice, scope, retainSessionDataKey, tags);
         this.sessionDataKeyId = sessionKey?.id;
         this.sessionDataKeyArn = sessionKey?.arn;
 
         if (logGroupChoice.kind === "create") {
             const groupName = pulumi.output(logGroupChoice.args?.name ?? defaultPreferences.cwLogGroupName);
-            this.logsKeyArn = this.logsKey(name, logsKeyChoice, scope, groupName);
+            this.logsKeyArn = this.logsKey(name, logsKeyChoice, scope, groupName, tags);
             const group = new aws.cloudwatch.LogGroup(
                 `${name}-log-group`,
                 {
                     name: groupName,
                     retentionInDays: logGroupChoice.args?.retentionInDays ?? defaultPreferences.logRetentionInDays,
                     kmsKeyId: this.logsKeyArn,
+                    tags,
                 },
                 // Session logs are audit records: removing the stack must not destroy them.
                 { parent: this, retainOnDelete: true },
@@ -139,7 +245,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         }
 
         if (policyChoice.kind === "create") {
-            this.instancePolicyArn = this.instancePolicy(name, policyChoice.args?.roleNames ?? [], scope, preferences);
+            this.instancePolicyArn = this.instancePolicy(name, [...(policyChoice.args?.roleNames ?? [])], scope, preferences, tags);
         }
 
         const content = pulumi
@@ -148,8 +254,8 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         const document = new SessionDocument(
             `${name}-document`,
             {
-                accountId: args.accountId,
-                region: args.region,
+                accountId,
+                region,
                 roleArn: args.roleArn,
                 readOnlyRoleArn: args.readOnlyRoleArn,
                 documentName: args.documentName,
@@ -157,6 +263,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 onDelete: args.onDelete,
                 keepDocumentVersions: args.keepDocumentVersions,
                 takeOver: args.takeOver,
+                tags,
             },
             { parent: this },
         );
@@ -172,11 +279,40 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         });
     }
 
+    /**
+     * The account and Region the aws provider of this component's resources acts in (the one in
+     * `opts`, else the default provider), asked through that provider, and checked against the
+     * arguments when they name them too: otherwise the keys and the log group would go to one
+     * account and the document to another.
+     */
+    private providerAccountAndRegion(name: string, args: SessionManagerPreferencesArgs): { accountId: pulumi.Output<string>; region: pulumi.Output<string> } {
+        const identity = aws.getCallerIdentityOutput({}, { parent: this });
+        const providerRegion = aws.getRegionOutput({}, { parent: this }).region;
+        const agree = (argument: "accountId" | "region", given: pulumi.Input<string> | undefined, found: pulumi.Output<string>, what: pulumi.Output<string>) =>
+            pulumi.all([given, found, what]).apply(([g, actual, detail]) => {
+                if (g !== undefined && g !== actual) {
+                    throw new InvalidArguments(name, [
+                        new f.InvalidValue(
+                            argument,
+                            g,
+                            `the ${argument === "accountId" ? "account" : "Region"} of the aws provider the component's resources use, ${actual} (${detail}): give the component that account's and Region's provider in opts, or leave ${argument} out to take the provider's`,
+                        ),
+                    ]);
+                }
+                return actual;
+            });
+        return {
+            accountId: agree("accountId", args.accountId, identity.accountId, identity.arn),
+            region: agree("region", args.region, providerRegion, pulumi.output("the provider's Region")),
+        };
+    }
+
     private sessionDataKey(
         name: string,
-        choice: PartChoice<SessionDataKeyArgs, { arn: pulumi.Input<string> }>,
+        choice: PartChoice<SessionDataKeyArgs, { readonly arn: pulumi.Input<string> }>,
         scope: pulumi.Output<PolicyScope>,
         retainOnDelete: boolean,
+        tags: pulumi.Output<Record<string, string>> | undefined,
     ): ResolvedKey | undefined {
         if (choice.kind === "skip") return undefined;
         if (choice.kind === "existing") {
@@ -191,6 +327,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
                 deletionWindowInDays: choice.args?.deletionWindowInDays ?? sessionDataKeyDeletionWindowInDays,
                 policy: scope.apply((s) => JSON.stringify(sessionDataKeyPolicy(s))),
+                tags,
             },
             { parent: this, retainOnDelete },
         );
@@ -198,7 +335,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         new aws.ssm.Parameter(
             `${name}-session-data-key-id`,
             // insecureValue: `value` is always stored as a secret, and a key ID is not one; plain, it shows in diffs.
-            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: sessionDataKeyParameterDescription },
+            { name: sessionDataKeyParameterName, type: "String", insecureValue: key.keyId, description: sessionDataKeyParameterDescription, tags },
             { parent: this },
         );
         // The key ID, as the CloudFormation sample writes it, so documents it managed compare equal.
@@ -207,9 +344,10 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
 
     private logsKey(
         name: string,
-        choice: PartChoice<LogsKeyArgs, { arn: pulumi.Input<string> }>,
+        choice: PartChoice<LogsKeyArgs, { readonly arn: pulumi.Input<string> }>,
         scope: pulumi.Output<PolicyScope>,
         groupName: pulumi.Output<string>,
+        tags: pulumi.Output<Record<string, string>> | undefined,
     ): pulumi.Output<string> | undefined {
         if (choice.kind === "skip") return undefined;
         if (choice.kind === "existing") return pulumi.output(choice.existing.arn);
@@ -219,6 +357,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 description: logsKeyDescription,
                 enableKeyRotation: choice.args?.enableKeyRotation ?? defaultPreferences.kmsKeyRotation,
                 policy: pulumi.all([scope, groupName]).apply(([s, group]) => JSON.stringify(logsKeyPolicy(s, group))),
+                tags,
             },
             // Kept with the log group it encrypts: deleting it would make the kept logs unreadable.
             { parent: this, retainOnDelete: true },
@@ -232,6 +371,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         roleNames: string[],
         scope: pulumi.Output<PolicyScope>,
         preferences: pulumi.Output<DocumentPreferences>,
+        tags: pulumi.Output<Record<string, string>> | undefined,
     ): pulumi.Output<string> {
         const document = pulumi.all([scope, preferences, this.logGroupName, this.sessionDataKeyArn]).apply(([s, prefs, logGroupName, sessionDataKeyArn]) =>
             JSON.stringify(
@@ -250,6 +390,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                 path: instancePolicyPath,
                 description: instancePolicyDescription,
                 policy: document,
+                tags,
             },
             { parent: this },
         );
@@ -303,6 +444,27 @@ export function deployPlannedTarget(plan: TargetPlan): SessionManagerPreferences
         },
         provider ? { providers: [provider] } : undefined,
     );
+}
+
+/** The arguments with the values of their checks (in argumentChecks' order) in place: what the late check sees. */
+function resolvedArgs(args: SessionManagerPreferencesArgs, values: readonly unknown[]): SessionManagerPreferencesArgs {
+    const checks = argumentChecks(args);
+    const set = (target: Record<string, unknown>, path: string[], value: unknown) => {
+        const [head, ...rest] = path;
+        if (rest.length === 0) {
+            if (value !== undefined) target[head] = value;
+            return;
+        }
+        if (typeof target[head] !== "object" || target[head] === null) {
+            if (value === undefined) return;
+            target[head] = {};
+        }
+        target[head] = { ...(target[head] as Record<string, unknown>) };
+        set(target[head] as Record<string, unknown>, rest, value);
+    };
+    const out: Record<string, unknown> = { ...args };
+    checks.forEach(([name], i) => set(out, name.split("."), values[i]));
+    return out as SessionManagerPreferencesArgs;
 }
 
 /** The component's own argument parsing: preferences not given take the configuration's defaults (core/settings.ts). */

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import {
+    InvalidArguments,
     logsKeyAlias,
     sessionDataKeyAlias,
     sessionDataKeyParameterName,
@@ -28,9 +29,19 @@ const T = {
 let mocks: RecordingMocks;
 
 async function deploy(args: Partial<SessionManagerPreferencesArgs> = {}, opts?: pulumi.ComponentResourceOptions): Promise<SessionManagerPreferences> {
+    // The default aws provider acts where the test's component is, as it would with the right credentials and Region.
+    if (typeof args.region === "string") mocks.ambient = { ...mocks.ambient, region: args.region };
     const component = new SessionManagerPreferences("prefs", { accountId: account, region: "eu-west-1", ...args }, opts);
     await settled();
     return component;
+}
+
+/** The error an output failed with (Output#promise is the SDK's own, not in its type declarations). */
+function rejectionOf(output: pulumi.Output<unknown>): Promise<unknown> {
+    return (output as unknown as { promise(): Promise<unknown> }).promise().then(
+        () => undefined,
+        (err: unknown) => err,
+    );
 }
 
 function only(type: string): Registered {
@@ -55,6 +66,8 @@ function statement(policy: PolicyDocument, sid: string): PolicyStatement | undef
 describe("SessionManagerPreferences component", () => {
     beforeEach(async () => {
         mocks = await useMocks();
+        // The default aws provider acts in the component's account and Region, as it would with the right credentials.
+        mocks.ambient = { accountId: account, region: "eu-west-1" };
     });
 
     describe("with every part created (the defaults)", () => {
@@ -337,6 +350,126 @@ describe("SessionManagerPreferences component", () => {
             const sessionKey = JSON.parse(mocks.named("prefs-session-data-key").inputs.policy as string) as PolicyDocument;
             expect(sessionKey.Statement[0].Principal).to.deep.equal({ AWS: `arn:aws-cn:iam::${account}:root` });
             expect(statement(instancePolicy(), "WriteSessionLogs")?.Resource).to.match(/^arn:aws-cn:logs:cn-north-1:/);
+        });
+    });
+
+    describe("its arguments, checked with the configuration's rules", () => {
+        function failure(make: () => unknown): Error {
+            try {
+                make();
+            } catch (err) {
+                return err as Error;
+            }
+            throw new Error("the component was made");
+        }
+
+        it("refuses values the configuration refuses, naming the component and each argument, before registering anything", () => {
+            const err = failure(
+                () =>
+                    new SessionManagerPreferences("bad", {
+                        accountId: account,
+                        region: "eu-west-1",
+                        preferences: { idleSessionTimeout: 90, s3BucketName: "Not_A_Bucket" },
+                        keepDocumentVersions: 5000,
+                        tags: { "aws:reserved": "x" },
+                    }),
+            );
+            expect(err).to.be.instanceOf(InvalidArguments);
+            expect(err.message).to.equal(
+                [
+                    'invalid arguments of SessionManagerPreferences "bad":',
+                    "  - keepDocumentVersions: 5000 is not valid: a whole number from 0 to 1000 (0 keeps all; SSM keeps at most 1000 versions of a document), written as digits only",
+                    "  - tags.aws:reserved: \"x\" is not valid: a tag key not starting with aws: (AWS's) or session-manager-preferences: (this program's own)",
+                    '  - preferences.s3BucketName: "Not_A_Bucket" is not valid: an S3 bucket name: 3 to 63 characters of a-z, 0-9, . and -, starting and ending with a letter or digit',
+                    "  - preferences.idleSessionTimeout: 90 is not valid: a whole number from 1 to 60 (minutes), written as digits only",
+                ].join("\n"),
+            );
+            expect(mocks.resources).to.deep.equal([]);
+        });
+
+        it("refuses preferences that do not go together, as the configuration does", () => {
+            const err = failure(
+                () =>
+                    new SessionManagerPreferences("bad", {
+                        accountId: account,
+                        region: "eu-west-1",
+                        preferences: { s3Logging: true, idleSessionTimeout: 30, maxSessionDuration: 20 },
+                    }),
+            );
+            expect(err.message).to.include('preferences.s3BucketName: "" is not valid: required when preferences.s3Logging is true');
+            expect(err.message).to.include("preferences.idleSessionTimeout: 30 is not valid: at most preferences.maxSessionDuration (20 minutes)");
+        });
+
+        it("checks an argument given as an output when it resolves, and then registers no document", async () => {
+            const component = new SessionManagerPreferences("late", {
+                accountId: account,
+                region: "eu-west-1",
+                preferences: { idleSessionTimeout: pulumi.output(90) },
+                sessionDataKey: { skip: true },
+                logGroup: { skip: true },
+                instancePolicy: { skip: true },
+            });
+            await settled();
+            expect(String(await rejectionOf(component.documentVersion)))
+                .to.include('invalid arguments of SessionManagerPreferences "late"')
+                .and.include("preferences.idleSessionTimeout: 90 is not valid");
+            expect(mocks.ofType(dynamicResourceType)).to.deep.equal([]);
+        });
+    });
+
+    describe("account and Region, and the aws provider in opts", () => {
+        it("fails when the provider acts in another account than accountId, naming both", async () => {
+            const provider = new aws.Provider("elsewhere", { region: "eu-west-1", allowedAccountIds: ["999988887777"] });
+            const component = new SessionManagerPreferences("prefs", { accountId: account, region: "eu-west-1" }, { providers: [provider] });
+            await settled();
+            expect(String(await rejectionOf(component.documentVersion))).to.include(
+                `accountId: "${account}" is not valid: the account of the aws provider the component's resources use, 999988887777`,
+            );
+            expect(mocks.ofType(dynamicResourceType)).to.deep.equal([]);
+        });
+
+        it("fails when the provider acts in another Region than region", async () => {
+            const provider = new aws.Provider("ireland", { region: "eu-west-1", allowedAccountIds: [account] });
+            const component = new SessionManagerPreferences("prefs", { accountId: account, region: "us-east-1" }, { providers: [provider] });
+            await settled();
+            expect(String(await rejectionOf(component.documentVersion))).to.include(
+                'region: "us-east-1" is not valid: the Region of the aws provider the component\'s resources use, eu-west-1',
+            );
+        });
+
+        it("takes both from the provider when they are left out", async () => {
+            const provider = new aws.Provider("frankfurt", { region: "eu-central-1", allowedAccountIds: ["444455556666"] });
+            await deploy({ accountId: undefined, region: undefined }, { providers: [provider] });
+            expect(document().inputs).to.include({ accountId: "444455556666", region: "eu-central-1" });
+            expect(only(T.policy).inputs).to.include({ name: "SessionManagerInstance-eu-central-1" });
+        });
+
+        it("needs them as arguments when only the document is made and no provider is given", () => {
+            const err = (() => {
+                try {
+                    new SessionManagerPreferences("doc", {
+                        region: "eu-west-1",
+                        sessionDataKey: { skip: true },
+                        logGroup: { skip: true },
+                        instancePolicy: { skip: true },
+                    });
+                } catch (e) {
+                    return e as Error;
+                }
+                throw new Error("made");
+            })();
+            expect(err.message).to.include("accountId: undefined is not valid: required when no aws provider is given in opts");
+            expect(mocks.calls, "a document-only component asks no aws provider anything").to.deep.equal([]);
+        });
+    });
+
+    describe("tags", () => {
+        it("are applied to every taggable resource: the keys, the key-ID parameter, the log group, the instance policy and the document", async () => {
+            await deploy({ tags: { team: "platform" } });
+            for (const type of [T.key, T.parameter, T.logGroup, T.policy, dynamicResourceType]) {
+                for (const r of mocks.ofType(type)) expect(r.inputs.tags, `${type} ${r.name}`).to.deep.equal({ team: "platform" });
+            }
+            expect(mocks.ofType(T.key)).to.have.length(2);
         });
     });
 });

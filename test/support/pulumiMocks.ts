@@ -30,9 +30,28 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
         return { id, state: { ...inputs, ...computedOutputs(args.type, args.name, inputs) } };
     }
 
+    /** The calls made, by token. */
+    public readonly calls: string[] = [];
+
+    /**
+     * Answers the two invokes the component makes through its aws provider, as that provider
+     * would: the account it may act in (its allowedAccountIds) and its Region. The default
+     * provider acts as `ambient`. Any other invoke is a mistake.
+     */
     call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-        throw new Error(`unexpected provider function call ${args.token}: the program must not need the aws plugin for invokes`);
+        this.calls.push(args.token);
+        const provider = this.resources.find((r) => r.type === awsProviderType && args.provider?.startsWith(`${urnOf(r)}::`));
+        const account = provider?.inputs.allowedAccountIds ? (JSON.parse(provider.inputs.allowedAccountIds as string) as string[])[0] : this.ambient.accountId;
+        const region = (provider?.inputs.region as string | undefined) ?? this.ambient.region;
+        if (args.token === "aws:index/getCallerIdentity:getCallerIdentity")
+            return { accountId: account, arn: `arn:aws:sts::${account}:assumed-role/mock/session`, userId: "AROAMOCK:session", id: account };
+        if (args.token === "aws:index/getRegion:getRegion")
+            return { region, name: region, id: region, description: region, endpoint: `ec2.${region}.amazonaws.com` };
+        throw new Error(`unexpected provider function call ${args.token}`);
     }
+
+    /** Who the default aws provider acts as. */
+    public ambient = { accountId: "123456789012", region: "us-east-1" };
 
     ofType(type: string): Registered[] {
         return this.resources.filter((r) => r.type === type);
@@ -94,4 +113,9 @@ export function providerName(resource: Registered): string | undefined {
     if (!resource.provider) return undefined;
     const urn = resource.provider.split("::").slice(0, -1).join("::");
     return urn.split("::").pop();
+}
+
+/** The URN the mocks give a registered resource (stack "test", project session-manager-preferences; no parent types). */
+function urnOf(r: Registered): string {
+    return `urn:pulumi:test::session-manager-preferences::${r.type}::${r.name}`;
 }
