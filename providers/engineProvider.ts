@@ -3,9 +3,12 @@
  * provider into every resource's inputs and state (`__provider`), and the dynamic provider
  * process runs that text:
  *
- * - Installed under node_modules, Pulumi copies the provider's own functions (with the
- *   values they capture) and requires the package's other modules by name from the
- *   installation: about 24 KB per document, measured in the package test's state.
+ * - Installed under node_modules, the serialized provider is a few calls that require the
+ *   package's stable entry point, `<package>/provider` (api/provider.ts), where the provider
+ *   process runs: the state names no file of the package, so a later release may move its
+ *   files and still refresh, update and destroy what this one made. (States made by releases
+ *   before the entry point require `<package>/lib/...` files by path; `./lib/*` stays exported
+ *   for them.)
  * - Run from a checkout (this repository as the project, `npm link`, a `file:` directory
  *   dependency), Pulumi would copy every function the provider reaches, each wrapped on its
  *   own: about 52 KB per document, twice in the state (inputs and outputs), carried through
@@ -24,7 +27,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type * as pulumi from "@pulumi/pulumi";
 import { commonJsBundle, packageRootFrom } from "./bundle";
-import { sessionDocumentProvider, SessionDocumentInputs, SessionDocumentState } from "./sessionDocumentProvider";
+import type { SessionDocumentInputs, SessionDocumentState } from "./sessionDocumentProvider";
 
 type Provider = pulumi.dynamic.ResourceProvider<SessionDocumentInputs, SessionDocumentState>;
 
@@ -95,13 +98,34 @@ export function bundledProvider(code: string, filename: string): Provider {
     };
 }
 
+/**
+ * A provider whose every method requires `entry` (the package's stable entry point) where the
+ * provider process runs, and calls the provider it exports.
+ */
+export function requiredProvider(entry: string): Provider {
+    const provider = (): Provider => (require(entry) as { sessionDocumentProvider: Provider }).sessionDocumentProvider;
+    return {
+        check: (olds, news) => provider().check!(olds, news),
+        diff: (id, olds, news) => provider().diff!(id, olds, news),
+        create: (inputs) => provider().create(inputs),
+        read: (id, props) => provider().read!(id, props),
+        update: (id, olds, news) => provider().update!(id, olds, news),
+        delete: (id, props) => provider().delete!(id, props),
+    };
+}
+
+/** This package's name, as another project requires it. */
+function packageName(root: string = packageRootFrom(__dirname)): string {
+    return (JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { name: string }).name;
+}
+
 let forEngine: Provider | undefined;
 
 /** The provider to hand to `pulumi.dynamic.Resource`: the same object for every document of a program. */
 export function engineProvider(): Provider {
     if (!forEngine) {
         if (installedAsPackage()) {
-            forEngine = sessionDocumentProvider;
+            forEngine = requiredProvider(`${packageName()}/provider`);
         } else {
             const entry = providerEntry();
             forEngine = bundledProvider(providerBundle(entry), entry);

@@ -6,7 +6,6 @@
 // its own node_modules (npm's cache makes the install fast and mostly offline).
 import { sessionDocumentType } from "../core/names";
 import { expect } from "chai";
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
@@ -17,39 +16,15 @@ import { createLocalStack, engineEnv, pulumiBin, removeLocalStack, repoRoot } fr
 import { consoleDocument, desiredFor, DocumentInspector, documentStates, settingsOf } from "../devtools/documents";
 import { Moto, startMoto } from "../devtools/moto";
 import * as api from "../api";
+import * as configApi from "../api/config";
+import { ok, pack, PackedTarball, run, Run } from "./support/npm";
+import * as rolloutApi from "../api/rollout";
 
 const packageName = "session-manager-preferences";
+/** Every example, as a project of its own: the component with plain arguments, the config-driven program, the rollout script. */
+const examples = ["component", "program", "rollout"];
 const exampleProject = "session-manager-preferences-example";
 const role = "SessionManagerAdmin";
-
-interface Run {
-    code: number | null;
-    stdout: string;
-    stderr: string;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`); npm's own variables of an outer `npm test` are left out. */
-function run(command: string, args: string[], options: { cwd: string; env?: Record<string, string>; timeoutMs: number }): Promise<Run> {
-    const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key)));
-    return new Promise((resolve, reject) => {
-        const child = spawn(command, args, { cwd: options.cwd, env: { ...inherited, ...options.env }, stdio: ["ignore", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs);
-        child.on("error", reject);
-        child.on("close", (code) => {
-            clearTimeout(timer);
-            resolve({ code, stdout, stderr });
-        });
-    });
-}
-
-function ok(r: Run, what: string): Run {
-    if (r.code !== 0) throw new Error(`${what} exited with ${r.code}\n${r.stdout}\n${r.stderr}`);
-    return r;
-}
 
 function readJson<T = Record<string, unknown>>(file: string): T {
     return JSON.parse(fs.readFileSync(file, "utf8")) as T;
@@ -75,15 +50,6 @@ function packageOf(specifier: string): string | undefined {
     return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0];
 }
 
-interface PackedFile {
-    path: string;
-}
-
-interface PackedTarball {
-    filename: string;
-    files: PackedFile[];
-}
-
 describe("the npm package: packed, installed into another project, used by both examples", function () {
     // npm pack, npm install and each engine operation take seconds to minutes on a busy 2-core machine.
     this.timeout(8 * 60_000);
@@ -106,9 +72,7 @@ describe("the npm package: packed, installed into another project, used by both 
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smp-package-"));
 
         // prepack builds lib/ from tsconfig.package.json; --json lists what went into the tarball.
-        const pack = ok(await run("npm", ["pack", "--json", "--pack-destination", tmp], { cwd: repoRoot, timeoutMs: 4 * 60_000 }), "npm pack");
-        [packed] = JSON.parse(pack.stdout.slice(pack.stdout.indexOf("["))) as PackedTarball[];
-        tarball = path.join(tmp, packed.filename);
+        ({ tarball, packed } = await pack(repoRoot, tmp));
 
         // One scratch project holding both examples, as copied out of the repository, with the
         // dependency on the package pointed at the tarball; one install serves both (Node.js
@@ -116,7 +80,7 @@ describe("the npm package: packed, installed into another project, used by both 
         consumer = path.join(tmp, "consumer");
         const dependencies: Record<string, string> = {};
         const devDependencies: Record<string, string> = {};
-        for (const example of ["program", "rollout"]) {
+        for (const example of examples) {
             const dir = path.join(consumer, example);
             fs.cpSync(path.join(repoRoot, "examples", example), dir, {
                 recursive: true,
@@ -189,37 +153,51 @@ describe("the npm package: packed, installed into another project, used by both 
             }
         });
 
-        it("resolves to the built CommonJS entry point from require and from import, with the whole API", async () => {
+        it("resolves its root and its subpaths from require and from import: the components at the root, the configuration and the rollout beside it", async () => {
+            const entries = { root: packageName, config: `${packageName}/config`, rollout: `${packageName}/rollout` };
             const script = [
-                `const api = require(${JSON.stringify(packageName)});`,
-                `import(${JSON.stringify(packageName)}).then((esm) => console.log(JSON.stringify({`,
-                `  resolved: require.resolve(${JSON.stringify(packageName)}),`,
-                "  cjs: Object.keys(api).sort(),",
-                "  esm: Object.keys(esm).filter((k) => k !== 'default').sort(),",
-                `  types: require(${JSON.stringify(`${packageName}/package.json`)}).types,`,
-                "})));",
+                `const entries = ${JSON.stringify(entries)};`,
+                "(async () => {",
+                "  const seen = {};",
+                "  for (const [name, id] of Object.entries(entries)) {",
+                "    const cjs = require(id);",
+                "    const esm = await import(id);",
+                "    seen[name] = { resolved: require.resolve(id), cjs: Object.keys(cjs).sort(), esm: Object.keys(esm).filter((k) => k !== 'default').sort() };",
+                "  }",
+                `  seen.types = require(${JSON.stringify(`${packageName}/package.json`)}).types;`,
+                "  console.log(JSON.stringify(seen));",
+                "})();",
             ].join("\n");
             const r = ok(await run(process.execPath, ["-e", script], { cwd: consumer, timeoutMs: 60_000 }), "node -e");
-            const seen = JSON.parse(r.stdout) as { resolved: string; cjs: string[]; esm: string[]; types: string };
-            expect(seen.resolved).to.equal(path.join(installed, "lib", "api", "index.js"));
+            const seen = JSON.parse(r.stdout) as Record<"root" | "config" | "rollout", { resolved: string; cjs: string[]; esm: string[] }> & { types: string };
+            expect(seen.root.resolved).to.equal(path.join(installed, "lib", "api", "index.js"));
+            expect(seen.config.resolved).to.equal(path.join(installed, "lib", "api", "config.js"));
+            expect(seen.rollout.resolved).to.equal(path.join(installed, "lib", "api", "rollout.js"));
             expect(fs.existsSync(path.join(installed, seen.types))).to.equal(true);
-            // Exactly what api/index.ts exports, from both module systems.
-            expect(seen.cjs).to.deep.equal(Object.keys(api).sort());
-            expect(seen.esm).to.include.members(seen.cjs);
-            expect(seen.cjs).to.include.members([
-                "SessionManagerPreferences",
+            // Exactly what api/*.ts export, from both module systems.
+            for (const [name, module] of [
+                ["root", api],
+                ["config", configApi],
+                ["rollout", rolloutApi],
+            ] as const) {
+                expect(seen[name].cjs, name).to.deep.equal(Object.keys(module).sort());
+                expect(seen[name].esm, name).to.include.members(seen[name].cjs);
+            }
+            // The root is the components; the rest is on its subpath.
+            expect(seen.root.cjs).to.deep.equal([
+                "InvalidArguments",
+                "PartConflictError",
                 "SessionDocument",
-                "parseSettings",
-                "ConfigErrors",
-                "runRollout",
-                "stackConfigFor",
-                "deriveTargets",
+                "SessionManagerPreferences",
+                "StackSetPreferences",
             ]);
+            expect(seen.config.cjs).to.include.members(["parseSettings", "ConfigErrors", "readStackSettings", "planTargets", "deployPlannedTarget"]);
+            expect(seen.rollout.cjs).to.include.members(["runRollout", "stackConfigFor", "deriveTargets", "renderMarkdown"]);
         });
 
-        it("type-checks both examples against the installed declarations (strict, no skipLibCheck)", async () => {
+        it("type-checks every example against the installed declarations (strict, no skipLibCheck)", async () => {
             const tsc = path.join(consumer, "node_modules", "typescript", "bin", "tsc");
-            for (const example of ["program", "rollout"]) {
+            for (const example of examples) {
                 const r = await run(process.execPath, [tsc, "--noEmit", "-p", "."], { cwd: path.join(consumer, example), timeoutMs: 3 * 60_000 });
                 expect(r.code, `${example}:\n${r.stdout}${r.stderr}`).to.equal(0);
             }
@@ -267,11 +245,17 @@ describe("the npm package: packed, installed into another project, used by both 
             const state = documentStates(deployment).get(target);
             expect(state?.outputs.adoptedContent).to.equal(seeded);
             expect(state?.outputs.adoptedVersion).to.equal("1");
-            // The serialized provider requires the package's modules by name from the installation,
-            // through its exports; nothing points into this repository.
-            const provider = JSON.stringify(deployment.deployment.resources.find((r: { type: string }) => r.type === sessionDocumentType));
-            expect(provider).to.include(`require(\\"${packageName}/lib/providers/`);
-            expect(provider).to.not.include(repoRoot);
+            // The serialized provider requires the package's stable entry point where the provider
+            // runs, and names no file of the package; nothing points into this repository.
+            const document = deployment.deployment.resources.find((r: { type: string }) => r.type === sessionDocumentType) as {
+                inputs: { __provider: string };
+            };
+            const provider = document.inputs.__provider;
+            expect(provider).to.include(`${packageName}/provider`);
+            expect(provider).to.not.include(`${packageName}/lib/`);
+            expect(JSON.stringify(document)).to.not.include(repoRoot);
+            // Small: a few calls, not the provider's code.
+            expect(provider.length).to.be.below(4096);
         });
 
         it("destroy gives the console-made document back exactly", async () => {
@@ -282,6 +266,42 @@ describe("the npm package: packed, installed into another project, used by both 
             expect(view.raw).to.equal(seeded);
             expect(view.format).to.equal("JSON");
             expect(view.tags).to.not.have.property(ownerTagKey);
+        });
+    });
+
+    describe("examples/component: the component with plain arguments, no sessionManager:* config", () => {
+        const target = "333333333333/eu-west-1";
+        let stack: Stack;
+        let seeded: string;
+
+        before(async () => {
+            await moto.reset();
+            docs.close();
+            seeded = await docs.seed(target, consoleDocument(target));
+            const config = {
+                "aws:region": "eu-west-1",
+                "session-manager-preferences-component-example:accountId": "333333333333",
+                "session-manager-preferences-component-example:region": "eu-west-1",
+                "session-manager-preferences-component-example:roleArn": `arn:aws:iam::333333333333:role/${role}`,
+                "session-manager-preferences-component-example:readOnlyRoleArn": "arn:aws:iam::333333333333:role/SessionManagerReader",
+            };
+            stack = await createLocalStack({ stackName: "test-component", workDir: path.join(consumer, "component"), backendDir, env, config });
+            stacks.push(stack);
+        });
+
+        it("up adopts the console-made document, applies the arguments and tags it; destroy gives it back exactly", async () => {
+            const up = await stack.up();
+            expect(up.summary.result).to.equal("succeeded");
+            expect(up.summary.resourceChanges).to.deep.equal({ create: 3 });
+            const view = await docs.mustView(target);
+            expect(view.content.inputs).to.include({ idleSessionTimeout: "15", maxSessionDuration: "120", runAsEnabled: true, runAsDefaultUser: "ssm-user" });
+            expect(view.tags).to.include({ "managed-by": "platform-team" });
+            expect(up.outputs.documentVersion.value).to.equal("2");
+
+            const destroy = await stack.destroy();
+            expect(destroy.summary.result).to.equal("succeeded");
+            expect((await docs.mustView(target)).raw).to.equal(seeded);
+            expect((await docs.mustView(target)).tags).to.deep.equal({});
         });
     });
 

@@ -3,7 +3,7 @@
 // same keys and defaults as the package's own program), and each of the account's Regions
 // gets a SessionManagerPreferences component.
 import * as pulumi from "@pulumi/pulumi";
-import { deployPlannedTarget, planTargets, readStackSettings } from "session-manager-preferences";
+import { deployPlannedTarget, planTargets, readStackSettings } from "session-manager-preferences/config";
 
 // Validated by the package's parser; a bad configuration fails naming every key at fault.
 const settings = readStackSettings();

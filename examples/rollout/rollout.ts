@@ -21,7 +21,7 @@ import {
     renderText,
     runRollout,
     stackConfigFor,
-} from "session-manager-preferences";
+} from "session-manager-preferences/rollout";
 
 async function main(argv: string[]): Promise<number> {
     const { values, positionals } = parseArgs({
