@@ -4,6 +4,7 @@ import { parseArgs } from "node:util";
 import { closest, distance } from "fastest-levenshtein";
 import { workflowRoles } from "../core/accessPolicies";
 import { isAccountId, isRoleName, roleNameRule } from "../core/rules";
+import { selectionFlags } from "./commandLine";
 import { Command, commands } from "./result";
 import { defaultDiscoveredRoleName, stackPrefixProblem } from "./targets";
 
@@ -24,6 +25,8 @@ export interface CliOptions {
     /** Clear locks and pending operations an interrupted run left before running. */
     recover: boolean;
     projectDir: string;
+    /** The flags, as given, that chose the stacks and accounts: suggested commands repeat them (commandLine.ts). */
+    selection: string[];
 }
 
 /** `policies`: the IAM roles the configuration needs, as policies to copy (core/accessPolicies.ts). */
@@ -51,38 +54,51 @@ export class UsageError extends Error {
     }
 }
 
+export const defaultConfigFile = "Pulumi.prod.yaml";
+export const defaultStackPrefix = "org";
+
 export const usage = `Usage: npm run org -- <command> [flags]
 
 Runs one Pulumi stack per account and Region of the organization config.
 
 Commands:
   preview   show what up would change in each target
-  up        apply the preferences to every target (refreshes first, so drift is repaired)
+  up        apply the preferences to every target (refreshes first, so drift
+            is repaired)
   refresh   update each stack's state from what is live
-  drift     refresh in preview mode and report documents that differ (exit 2 on drift)
-  destroy   destroy each target's resources (onDelete decides what happens to the document)
-  prune     destroy and remove the stacks <prefix>.<account>.<region> that are no longer
-            targets (removed from the config or excluded); each stack's onDelete decides
-            what happens to its document. Every other command warns about such stacks
-  policies  print the IAM roles this config needs (trust and permissions policies to
-            copy): the write and read-only roles in the targets, the workflow's roles.
-            Needs --starting-account; runs nothing and calls no AWS API
+  drift     refresh in preview mode and report documents that differ (exit 2
+            on drift)
+  destroy   destroy each target's resources (onDelete decides what happens to
+            the document)
+  prune     destroy and remove the stacks <prefix>.<account>.<region> that are
+            no longer targets (removed from the config or excluded); each
+            stack's onDelete decides what happens to its document. Every other
+            command warns about such stacks
+  policies  print the IAM roles this config needs (trust and permissions
+            policies to copy): the write and read-only roles in the targets,
+            the workflow's roles. Needs --starting-account; runs nothing and
+            calls no AWS API
 
 Flags:
-  --config <file>        organization config (default Pulumi.prod.yaml)
-  --stack-prefix <name>  stacks are named <prefix>.<account>.<region> (default org)
+  --config <file>        organization config (default ${defaultConfigFile})
+  --stack-prefix <name>  stacks are named <prefix>.<account>.<region>
+                         (default ${defaultStackPrefix})
   --parallel <n>         targets at once (default ${defaultParallelism()})
   --log-dir <dir>        engine output per target (default logs)
-  --role-name <name>     role assumed in accounts found under organizationalUnitIds
+  --role-name <name>     role assumed in accounts found under
+                         organizationalUnitIds
                          (default ${defaultDiscoveredRoleName})
-  --json                 print the summary as JSON on stdout (the table goes to stderr)
-  --markdown             print the summary as Markdown on stdout, e.g. for a PR comment
+  --json                 print the summary as JSON on stdout (the table goes
+                         to stderr)
+  --markdown             print the summary as Markdown on stdout, e.g. for a
+                         pull-request comment
   --no-refresh           preview/up: do not refresh first
   --remove               destroy: also remove the stacks and their config files
-  --recover              first clear what an interrupted run (a killed job) left in a
-                         stack: its lock and pending operations. Only when no other run
-                         of these stacks is going on
-  --project-dir <dir>    the Pulumi project every stack runs (default: this repository)
+  --recover              first clear what an interrupted run (a killed job)
+                         left in a stack: its lock and pending operations.
+                         Only when no other run of these stacks is going on
+  --project-dir <dir>    the Pulumi project every stack runs (default: this
+                         repository)
   -h, --help             this text
 
 Flags of policies (with --config, --role-name and --json):
@@ -93,19 +109,17 @@ Flags of policies (with --config, --role-name and --json):
   --backend-url <s3://b/p>     a self-managed S3 backend both roles use
   --out-dir <dir>              write each policy to a file there instead
 
-Exit codes: 0 success (drift: all in sync), 1 a target failed or the config is invalid,
-2 drift found, 64 bad command line.`;
+Exit codes: 0 success (drift: all in sync), 1 a target failed or the config
+is invalid, 2 drift found, 64 bad command line.`;
 
 /** Each target runs the CLI, a language host and a provider process: a few per core is plenty. */
 export function defaultParallelism(cpus = os.availableParallelism()): number {
     return Math.max(1, Math.min(4, cpus * 2));
 }
 
-export const defaultConfigFile = "Pulumi.prod.yaml";
-
 export const flags = {
     config: { type: "string", default: defaultConfigFile },
-    "stack-prefix": { type: "string", default: "org" },
+    "stack-prefix": { type: "string", default: defaultStackPrefix },
     parallel: { type: "string" },
     "log-dir": { type: "string", default: "logs" },
     "role-name": { type: "string", default: defaultDiscoveredRoleName },
@@ -227,5 +241,6 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
         refresh: !values["no-refresh"],
         recover: values.recover,
         projectDir: values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir,
+        selection: selectionFlags.filter((flag) => given(argv, flag)).flatMap((flag) => [`--${flag}`, values[flag] as string]),
     };
 }

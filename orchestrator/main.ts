@@ -5,6 +5,7 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
 import { CliOptions, defaultConfigFile, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { orgCommand, policySelection } from "./commandLine";
 import { runPolicies } from "./policies";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
@@ -107,10 +108,11 @@ export function accessFor(command: Command): readonly Access[] {
 function failBeforeRun(
     command: Command,
     problem: RunProblem,
-    options: Pick<CliOptions, "json" | "markdown">,
+    options: Pick<CliOptions, "json" | "markdown"> & { selection?: string[] },
     io: Io,
 ): { exitCode: number; report: RolloutReport } {
     const report: RolloutReport = { command, problem, startedAt: new Date().toISOString(), durationMs: 0, results: [] };
+    if (options.selection?.length) report.selection = options.selection;
     if (options.json || options.markdown) writeReport(report, options, io);
     return { exitCode: exitCodeFor(report), report };
 }
@@ -179,7 +181,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     if (problems.length > 0) {
         for (const line of describeAccessProblems(problems)) io.stderr.write(`error: ${line}\n`);
         io.stderr.write(`${options.command}: nothing was run; ${problems.length} of the accounts cannot be reached\n`);
-        return failBeforeRun(options.command, accessProblem(problems, options.command), options, io);
+        return failBeforeRun(options.command, accessProblem(problems, options.command, options.selection), options, io);
     }
     const stale = await findStaleStacks({
         projectDir: options.projectDir,
@@ -198,7 +200,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
             return { exitCode: exitCodes.ok, report };
         }
     } else if (stale.length > 0) {
-        io.stderr.write(`${staleWarning(staleStacks)}\n`);
+        io.stderr.write(`${staleWarning(staleStacks, options.selection)}\n`);
     }
     // The log directory once, on a line of its own, rather than a path on every target's line.
     io.stderr.write(
@@ -231,6 +233,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         removeStacks: options.remove,
         refreshBeforeUp: options.refresh,
         recover: options.recover,
+        selection: options.selection,
         envVars,
         pulumiCommand,
     });
@@ -267,7 +270,7 @@ function configProblem(err: OrgConfigError | ConfigErrors, configFile: string): 
 }
 
 /** Accounts the run cannot act in, each with its own reason. */
-function accessProblem(problems: readonly AccessProblem[], command: Command): RunProblem {
+function accessProblem(problems: readonly AccessProblem[], command: Command, selection: readonly string[]): RunProblem {
     const roles = accessFor(command)
         .map((kind) => (kind === "read" ? "the read-only role (sessionManager:readOnlyRoleName, else roleName)" : "the write role (roleName)"))
         .join(" and ");
@@ -277,15 +280,15 @@ function accessProblem(problems: readonly AccessProblem[], command: Command): Ru
         details: describeAccessProblems(problems),
         fix:
             `${command} assumes ${roles} in every target account. Check that each role exists in its account, trusts the role this job starts from, ` +
-            "and that the job's own credentials may assume it (docs/iam.md has the policies: `npm run org -- policies` prints them for this config)",
+            `and that the job's own credentials may assume it (docs/iam.md has the policies: \`${orgCommand("policies", policySelection(selection))} --starting-account <account-id>\` prints them for this config)`,
     };
 }
 
 /** Stacks that are no longer targets, and the command that lets go of them. */
-export function staleWarning(staleStacks: readonly string[]): string {
+export function staleWarning(staleStacks: readonly string[], selection: readonly string[] = []): string {
     return (
         `warning: ${staleStacks.length} stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${staleStacks.join(", ")}. ` +
-        "npm run org -- prune releases each document as its onDelete says and removes those stacks."
+        `${orgCommand("prune", selection)} releases each document as its onDelete says and removes those stacks.`
     );
 }
 

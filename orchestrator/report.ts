@@ -1,5 +1,6 @@
 import * as path from "node:path";
 import { formatDuration, markdownTable, textTable } from "./format";
+import { orgCommand } from "./commandLine";
 import { fitWidth } from "./progress";
 import { exitCodeFor, RolloutReport, RunProblem, TargetResult } from "./result";
 import { knownAfterUp, unknownValue } from "../core/fieldChanges";
@@ -203,7 +204,14 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
         parts.push("", "Documents (as each stack's onDelete says, unless taken over):", "", textTable(["DOCUMENT", "RELEASED"], rows));
     }
     if (report.staleStacks?.length) {
-        parts.push("", ...wrapText(`Stacks no longer targets (npm run org -- prune releases and removes them): ${report.staleStacks.join(", ")}`, width, ""));
+        parts.push(
+            "",
+            ...wrapText(
+                `Stacks no longer targets (${orgCommand("prune", report.selection)} releases and removes them): ${report.staleStacks.join(", ")}`,
+                width,
+                "",
+            ),
+        );
     }
     const warned = report.results.filter((r) => r.warnings?.length);
     if (warned.length > 0) {
@@ -293,7 +301,7 @@ export function renderMarkdown(report: RolloutReport): string {
             ? code === 0
                 ? "All targets match their stacks."
                 : code === 2
-                  ? "**Drift found.** Run `npm run org -- up` to put the wanted preferences back, or change the config to accept what is live."
+                  ? `**Drift found.** Run \`${orgCommand("up", report.selection)}\` to put the wanted preferences back, or change the config to accept what is live.`
                   : "**The check failed for some targets**; see below."
             : code === 0
               ? "All targets succeeded."
@@ -301,7 +309,7 @@ export function renderMarkdown(report: RolloutReport): string {
     const parts = [`### ${headline[report.command]}`, "", `${verdict} ${counts(report)}.`, ""];
     if (report.staleStacks?.length) {
         parts.push(
-            `**${report.staleStacks.length} stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: ${report.staleStacks.map((s) => `\`${s}\``).join(", ")}. \`npm run org -- prune\` releases each document as its \`onDelete\` says and removes them.`,
+            `**${report.staleStacks.length} stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: ${report.staleStacks.map((s) => `\`${s}\``).join(", ")}. \`${orgCommand("prune", report.selection)}\` releases each document as its \`onDelete\` says and removes them.`,
             "",
         );
     }

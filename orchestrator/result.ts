@@ -61,6 +61,8 @@ export interface RolloutReport {
      * excluded): `prune` releases their documents and removes them.
      */
     staleStacks?: string[];
+    /** The flags, as given, that chose the stacks (`--config`, `--stack-prefix`, ...): the commands the report suggests repeat them. */
+    selection?: string[];
 }
 
 /** Exit codes, so CI can tell "something broke" from "the organization drifted". */

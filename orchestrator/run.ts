@@ -7,6 +7,7 @@ import { changesFromPreviewEvents, driftFromRefreshEvents, isSessionDocument } f
 import { partitionOf, roleArn } from "../core/partition";
 import { roleNameFor } from "../core/settings";
 import { mapBounded } from "../core/concurrency";
+import { orgCommand } from "./commandLine";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
 import { OrgTarget } from "./targets";
@@ -43,6 +44,8 @@ export interface RolloutOptions {
      * by a live run is removed too.
      */
     recover?: boolean;
+    /** The command-line flags that chose these stacks: the commands errors suggest repeat them (commandLine.ts). */
+    selection?: readonly string[];
 }
 
 /** Runs tasks one at a time, in the order they asked. */
@@ -146,7 +149,13 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         return result;
     });
     progress.finish();
-    return { command: options.command, startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, results };
+    return {
+        command: options.command,
+        startedAt: new Date(started).toISOString(),
+        durationMs: Date.now() - started,
+        results,
+        ...(options.selection?.length ? { selection: [...options.selection] } : {}),
+    };
 }
 
 function detailFor(result: TargetResult): string {
@@ -228,9 +237,9 @@ type CommandResult = Pick<TargetResult, "outcome" | "changes" | "changeSummary" 
 
 /** A stack that an interrupted run (a killed CI job, a closed laptop) left locked or with pending operations. */
 export class InterruptedRunError extends Error {
-    constructor(stackName: string, projectDir: string, command: string, found: string) {
+    constructor(stackName: string, projectDir: string, command: string, found: string, selection: readonly string[] = []) {
         super(
-            `${found}. If no other run of this stack is going on, rerun with --recover (npm run org -- ${command} --recover), ` +
+            `${found}. If no other run of this stack is going on, rerun with --recover (${orgCommand(command, selection, "--recover")}), ` +
                 `or clear it by hand in ${projectDir}: pulumi cancel --yes --stack ${stackName} && pulumi refresh --clear-pending-creates --yes --stack ${stackName}`,
         );
         this.name = "InterruptedRunError";
@@ -287,7 +296,7 @@ export function readRoleMismatch(facts: Pick<StateFacts, "documentReadRoles">, t
  * next create keeps the true original.
  */
 async function runRecovering(stack: Stack, target: OrgTarget, options: RolloutOptions, write: (text: string) => void): Promise<CommandResult> {
-    const interrupted = (found: string) => new InterruptedRunError(stack.name, options.projectDir, options.command, found);
+    const interrupted = (found: string) => new InterruptedRunError(stack.name, options.projectDir, options.command, found, options.selection);
     let runOptions = options;
     const warnings: string[] = [];
     const clearPending = async () => {
@@ -299,7 +308,7 @@ async function runRecovering(stack: Stack, target: OrgTarget, options: RolloutOp
             warnings.push(`not refreshed: ${mismatch}. The changes shown are against the state; the next up records the read-only role`);
         } else if (mismatch) {
             throw new ReadOnlyRoleNotRecordedError(
-                `${mismatch}. A ${options.command} never reads through the write role: run npm run org -- up once (the write job) so the state records the read-only role`,
+                `${mismatch}. A ${options.command} never reads through the write role: run ${orgCommand("up", options.selection)} once (the write job) so the state records the read-only role`,
             );
         }
         const pending = facts.pending;

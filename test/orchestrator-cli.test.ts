@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { expect } from "chai";
 import { closestFlag, flags, parseCli, usage, UsageError } from "../orchestrator/cli";
+import { orgCommand, policySelection } from "../orchestrator/commandLine";
 import { main } from "../orchestrator/main";
 import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
@@ -52,6 +53,20 @@ describe("orchestrator command line", () => {
             // In a row's first cell, in backticks: `--name` or `--name <value>`.
             expect(table, name).to.match(new RegExp(`^\\| [^|]*\`--${name}[ \`]`, "m"));
         }
+    });
+
+    it("the help text fits 80 columns", () => {
+        for (const line of usage.split("\n")) expect(line.length, line).to.be.at.most(80);
+    });
+
+    it("records the flags that chose the stacks, as given, for the commands it suggests", () => {
+        const options = parseCli(["drift", "--parallel", "2", "--config=envs/prod.yaml", "--stack-prefix", "prod", "--json"], repoRoot);
+        expect(options).to.have.property("selection").that.deep.equals(["--config", "envs/prod.yaml", "--stack-prefix", "prod"]);
+        expect(parseCli(["up"], repoRoot))
+            .to.have.property("selection")
+            .that.deep.equals([]);
+        expect(orgCommand("up", ["--config", "it's.yaml"], "--recover")).to.equal("npm run org -- up --config 'it'\\''s.yaml' --recover");
+        expect(policySelection(["--config", "a.yaml", "--stack-prefix", "p", "--role-name", "R"])).to.deep.equal(["--config", "a.yaml", "--role-name", "R"]);
     });
 
     describe("a mistyped flag", () => {

@@ -76,7 +76,9 @@ describe("stacks that are no longer targets: reported by every command, released
         expect(run.stderr).to.include(
             `warning: 1 stack(s) are no longer targets (removed from the config or excluded) and still manage their documents: ${removedStack}.`,
         );
-        expect(run.stderr).to.include("npm run org -- prune");
+        // The suggested command acts on the same stacks: it repeats the run's --config, --stack-prefix and --project-dir.
+        const prune = `npm run org -- prune --config ${path.join(workDir, "org.yaml")} --stack-prefix ${prefix} --project-dir ${project} releases`;
+        expect(run.stderr).to.include(prune);
         const report = JSON.parse(run.stdout) as JsonReport;
         expect(report.staleStacks).to.deep.equal([removedStack]);
         expect(report.targets.map((t) => t.target)).to.deep.equal([kept]);
@@ -86,6 +88,7 @@ describe("stacks that are no longer targets: reported by every command, released
         expect(md.stdout).to.include(
             `**1 stack(s) are no longer targets** (removed from the config or excluded) and still manage their documents: \`${removedStack}\`.`,
         );
+        expect(md.stdout).to.include(`\`${prune.replace(/ releases$/, "")}\` releases each document`);
     });
 
     it("prune restores the excluded target's console-made document exactly and removes its stack; the kept target is untouched", async () => {

@@ -72,7 +72,9 @@ describe("a read-only role added to stacks that were made before it", function (
         const [target] = (JSON.parse(run.stdout) as JsonReport).targets;
         expect(target.result).to.equal("failed");
         expect(target.error).to.include(`the stack's state records the role ${writer} for reading its document, not the read-only role ${reader}`);
-        expect(target.error).to.include("run npm run org -- up once");
+        expect(target.error).to.include(
+            `run npm run org -- up --config ${path.join(workDir, "org.yaml")} --stack-prefix ${prefix} --project-dir ${project} once`,
+        );
         expect(aws()).to.deep.equal({ assumed: [reader], writes: [] });
     });
 

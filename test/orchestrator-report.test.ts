@@ -399,6 +399,17 @@ describe("orchestrator report", () => {
             expect(md).to.include('| 222222222222/eu-west-1 | `inputs.idleSessionTimeout` | `"20"` | `"45"` |');
         });
 
+        it("suggests commands that act on the same stacks: the run's --config and --stack-prefix repeated", () => {
+            const selection = ["--config", "envs/prod org.yaml", "--stack-prefix", "prod"];
+            const md = renderMarkdown({ ...driftReport, selection, staleStacks: ["prod.333333333333.us-east-1"] });
+            expect(md).to.include("Run `npm run org -- up --config 'envs/prod org.yaml' --stack-prefix prod` to put the wanted preferences back");
+            expect(md).to.include("`npm run org -- prune --config 'envs/prod org.yaml' --stack-prefix prod` releases each document");
+            const text = renderText({ ...driftReport, selection, staleStacks: ["prod.333333333333.us-east-1"] });
+            expect(text.replace(/\s+/g, " ")).to.include("(npm run org -- prune --config 'envs/prod org.yaml' --stack-prefix prod releases and removes them)");
+            // Without flags the defaults are meant, and the command says nothing more.
+            expect(renderMarkdown(driftReport)).to.include("Run `npm run org -- up` to put");
+        });
+
         it("says all is in sync when nothing drifted", () => {
             const md = renderMarkdown({ ...driftReport, results: [driftReport.results[0]] });
             expect(md).to.include("All targets match their stacks.");
