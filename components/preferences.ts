@@ -149,8 +149,12 @@ function knownArgumentProblems(args: SessionManagerPreferencesArgs): f.InvalidVa
 
 /** Arguments that break the rules, reported together, naming the component and each argument. */
 export class InvalidArguments extends pulumi.RunError {
-    constructor(component: string, problems: readonly f.InvalidValue[]) {
-        super(`invalid arguments of SessionManagerPreferences "${component}":\n${problems.map((p) => `  - ${p.message}`).join("\n")}`);
+    constructor(
+        component: string,
+        public readonly problems: readonly f.InvalidValue[],
+        componentType = "SessionManagerPreferences",
+    ) {
+        super(`invalid arguments of ${componentType} "${component}":\n${problems.map((p) => `  - ${p.message}`).join("\n")}`);
     }
 }
 

@@ -1,7 +1,10 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
+import { ConfigErrors, parseSettings } from "../core/config";
+import { InvalidValue } from "../core/fieldRules";
 import { Settings } from "../core/settings";
+import { InvalidArguments } from "./preferences";
 import { currentRegion } from "../core/stackConfig";
 import { planStackSet, StackSetPlan, stackSetOwner, stackSetUnusedKeys } from "../core/stackSet";
 import { renderTemplate } from "../core/template";
@@ -15,14 +18,30 @@ export const stackSetPreferencesType = "session-manager-preferences:index:StackS
  * settings, so that what the StackSet deploys is known (and diffable) at preview.
  */
 export interface StackSetPreferencesArgs {
-    /** Validated settings (core/config.ts): the preferences and the stackSet*, organizationalUnitIds, regions and exclude* keys. */
-    settings: Settings;
+    /**
+     * The settings, as `parseSettings` of `session-manager-preferences/config` returns them or
+     * as plain values with the same keys (checked by the same rules, so a bad one fails at
+     * preview naming `settings.<key>`): the preferences and the stackSet*,
+     * organizationalUnitIds, regions and exclude* keys.
+     */
+    readonly settings: Readonly<Settings> | Readonly<Partial<Settings>>;
     /** Region for the stack instances when `settings.regions` is empty; default aws:region, else AWS_REGION. */
-    currentRegion?: string;
+    readonly currentRegion?: string;
     /** The custom resource's code; default lambda/handler.ts bundled by esbuild (lambda/bundle.ts). */
-    handlerCode?: string;
+    readonly handlerCode?: string;
     /** Written to each document's owner tag; default `<project>/<stack>:stackset`. */
-    owner?: string;
+    readonly owner?: string;
+}
+
+/** The settings with their defaults, each checked by its rule (core/fieldRules.ts); bad ones fail naming `settings.<key>`. */
+function checkedSettings(name: string, given: StackSetPreferencesArgs["settings"]): Settings {
+    try {
+        return parseSettings(given as Record<string, unknown>);
+    } catch (err) {
+        if (!(err instanceof ConfigErrors)) throw err;
+        const problems = err.errors.map((e) => new InvalidValue(`settings.${e.key}`, e.value, e.allowed));
+        throw new InvalidArguments(name, problems, "StackSetPreferences");
+    }
 }
 
 /** The template object's key: named by its content, so a changed template gets a new URL and the StackSet updates. */
@@ -51,15 +70,16 @@ export class StackSetPreferences extends pulumi.ComponentResource {
     public readonly templateBody: string;
 
     constructor(name: string, args: StackSetPreferencesArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Planned before registering anything, so that bad settings fail with nothing half-made.
-        const plan = planStackSet(args.settings, args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env));
+        // Checked and planned before registering anything, so that bad settings fail with nothing half-made.
+        const settings = checkedSettings(name, args.settings);
+        const plan = planStackSet(settings, args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env));
         const owner = args.owner ?? stackSetOwner(pulumi.getProject(), pulumi.getStack());
-        const templateBody = renderTemplate(args.settings, { handlerCode: args.handlerCode ?? handlerBundle(), owner });
+        const templateBody = renderTemplate(settings, { handlerCode: args.handlerCode ?? handlerBundle(), owner });
 
         super(stackSetPreferencesType, name, {}, opts);
         this.plan = plan;
         this.templateBody = templateBody;
-        for (const { key, why } of stackSetUnusedKeys(args.settings)) {
+        for (const { key, why } of stackSetUnusedKeys(settings)) {
             pulumi.log.warn(`sessionManager:${key} is set, but deployment: stackset does not use it: ${why}`, this);
         }
 

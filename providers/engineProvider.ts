@@ -11,10 +11,11 @@
  *   for them.)
  * - Run from a checkout (this repository as the project, `npm link`, a `file:` directory
  *   dependency), Pulumi would copy every function the provider reaches, each wrapped on its
- *   own: about 52 KB per document, twice in the state (inputs and outputs), carried through
- *   the engine on every step. Instead the provider is bundled by esbuild into one minified
- *   CommonJS text (about 19 KB) that the serialized provider evaluates on first use. The
- *   state stays self-contained: a later `destroy` runs the code that was recorded.
+ *   own, twice per document in the state (inputs and outputs), carried through the engine on
+ *   every step. Instead the provider is bundled by esbuild into one minified CommonJS text
+ *   that the serialized provider evaluates on first use: smaller (docs/performance.md has
+ *   the sizes), and the state stays self-contained, so a later `destroy` runs the code that
+ *   was recorded.
  *
  * The bundle is made once per program from the TypeScript sources when they are there (so
  * `pulumi up` by hand, `npm run org` and the tests record the same text), otherwise from the

@@ -17,27 +17,27 @@ export * from "./sessionDocumentProvider";
 
 export interface SessionDocumentArgs {
     /** 12-digit ID of the account that holds the document; the credentials used must be for it. */
-    accountId: pulumi.Input<string>;
+    readonly accountId: pulumi.Input<string>;
     /** Region of the document, e.g. eu-west-1. */
-    region: pulumi.Input<string>;
+    readonly region: pulumi.Input<string>;
     /** Role to assume to write (create, update, delete); none means the ambient credentials. */
-    roleArn?: pulumi.Input<string>;
+    readonly roleArn?: pulumi.Input<string>;
     /** Role to assume to read (refresh, preview, drift check), in the same account; default roleArn. */
-    readOnlyRoleArn?: pulumi.Input<string>;
+    readonly readOnlyRoleArn?: pulumi.Input<string>;
     /** SSM document name; default SSM-SessionManagerRunShell, the one Session Manager reads. */
-    documentName?: pulumi.Input<string>;
+    readonly documentName?: pulumi.Input<string>;
     /** The desired document content. */
-    content: pulumi.Input<SessionDocumentContent>;
+    readonly content: pulumi.Input<SessionDocumentContent>;
     /** What delete does: restore (default) the adopted content, reset to AWS defaults, or retain. */
-    onDelete?: pulumi.Input<OnDelete>;
+    readonly onDelete?: pulumi.Input<OnDelete>;
     /** Versions to keep, counting the default and the newest; 0 keeps all; default 100. */
-    keepDocumentVersions?: pulumi.Input<number>;
+    readonly keepDocumentVersions?: pulumi.Input<number>;
     /** Written to the document's owner tag; default `<project>/<stack>`. */
-    owner?: pulumi.Input<string>;
+    readonly owner?: pulumi.Input<string>;
     /** Manage the document even when another owner's tag is on it; default false. */
-    takeOver?: pulumi.Input<boolean>;
+    readonly takeOver?: pulumi.Input<boolean>;
     /** Tags of your own on the document, beside the management tags; default none. A key already on the document with another value is refused. */
-    tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    readonly tags?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 /**

@@ -377,7 +377,7 @@ const providerKey = "__provider";
  * (the SDK's dynamic provider cannot pass one on), so `pulumi preview --diff` marks just the
  * changed fields. It does when the live content (the state's, refreshed or not) is the content
  * last applied, nothing forces a replacement, no value is unknown yet, and the provider's code
- * is the same (otherwise its 50 KB of serialized code would be in the diff). In any other
+ * is the same (otherwise the whole serialized provider would be in the diff). In any other
  * case, a document edited outside the stack above all, `diff` answers "changed" itself: the
  * recorded inputs would not show that edit, and the engine would do nothing.
  */

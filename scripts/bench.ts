@@ -274,18 +274,21 @@ async function main(): Promise<void> {
             m.failed ? `${m.failed} failed` : "",
         ]),
     ];
-    process.stdout.write(
+    // With --markdown, stdout holds the Markdown table only; everything for people goes to stderr.
+    const markdown = process.argv.includes("--markdown");
+    const human = markdown ? process.stderr : process.stdout;
+    human.write(
         `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
             `Fan-out and loop rows: the median of ${rounds} rounds of first up, no-op up and drift, each round ended by a destroy.\n` +
             `N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time. CPU per target: every process the run used\n` +
             `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy.\n\n`,
     );
     const head = ["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", ""];
-    process.stdout.write(`${textTable(head, rows)}\n`);
-    // For docs/performance.md, whose table comes from a run of this.
-    if (process.argv.includes("--markdown"))
+    human.write(`${textTable(head, rows)}\n`);
+    // For docs/performance.md, whose table comes from a run of this: then stdout holds it and nothing else.
+    if (markdown)
         process.stdout.write(
-            `\n${markdownTable(
+            `${markdownTable(
                 head.slice(0, -1),
                 rows.map((r) => r.slice(0, -1)),
             )}\n`,
@@ -301,12 +304,11 @@ async function main(): Promise<void> {
                 `${ratio(leastMs, one.ms)} one target's ${formatDuration(one.ms)}; measured ${formatDuration(m.ms)}, ${ratio(m.ms, one.ms)}`,
         ];
     });
-    if (bounds.length > 0)
-        process.stdout.write(`\nThe loop's least wall time, its CPU time on every core it may use:\n${bounds.map((b) => `  ${b}`).join("\n")}\n`);
+    if (bounds.length > 0) human.write(`\nThe loop's least wall time, its CPU time on every core it may use:\n${bounds.map((b) => `  ${b}`).join("\n")}\n`);
     const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
     const failures = results.filter((m) => m.failed > 0);
     if (noOpWrites.length > 0 || failures.length > 0) {
-        process.stdout.write(
+        human.write(
             `\nFAIL: ${noOpWrites
                 .map((m) => `${m.mode} N=${m.n} no-op up made ${m.writes} SSM writes`)
                 .concat(failures.map((m) => `${m.mode} N=${m.n} ${m.phase}: ${m.failed} targets failed`))
@@ -314,7 +316,7 @@ async function main(): Promise<void> {
         );
         process.exitCode = 1;
     } else {
-        process.stdout.write("\nOK: every no-op up made zero SSM write calls.\n");
+        human.write("\nOK: every no-op up made zero SSM write calls.\n");
     }
 }
 

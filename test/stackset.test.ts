@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { deployStackSet, StackSetPreferences, stackSetPreferencesType, templateObjectKey } from "../components/stackSetPreferences";
 import { ConfigError } from "../core/config";
+import { InvalidArguments } from "../components/preferences";
 import { defaultOrganizationSettings, defaultPreferences, Settings } from "../core/settings";
 import { stackSetOwner } from "../core/stackSet";
 import { customResourceType, logicalIds, renderTemplate } from "../core/template";
@@ -241,8 +242,32 @@ describe("deployment: stackset", () => {
             expect(warned[0]).to.match(/^sessionManager:targets is set, but deployment: stackset does not use it: .*organizationalUnitIds/);
         });
 
+        it("checks plain settings by the configuration's rules, naming settings.<key>, before registering anything", async () => {
+            const plain: Partial<Settings> = { deployment: "stackset", organizationalUnitIds: ["ou-ab12-11111111"], regions: ["eu-west-1"] };
+            const bad = { ...plain, idleSessionTimeout: 90, s3Logging: true };
+            expect(() => new StackSetPreferences("prefs", { settings: bad as unknown as Partial<Settings> }))
+                .to.throw(InvalidArguments, /^invalid arguments of StackSetPreferences "prefs":/)
+                .with.property("message")
+                .that.matches(/settings\.idleSessionTimeout: 90 is not valid: a whole number from 1 to 60 \(minutes\)/);
+            await settled();
+            expect(mocks.resources).to.deep.equal([]);
+            // Plain values with the defaults for the rest deploy as parsed settings do.
+            new StackSetPreferences("prefs", { settings: plain });
+            await settled();
+            expect(only(T.object).inputs.content).to.equal(
+                renderTemplate(settings({ organizationalUnitIds: ["ou-ab12-11111111"], regions: ["eu-west-1"] }), {
+                    handlerCode: handlerBundle(),
+                    owner: stackSetOwner("session-manager-preferences", "test"),
+                }),
+            );
+            expect(only(T.instance).inputs.stackSetInstanceRegion).to.equal("eu-west-1");
+        });
+
         it("fails before registering anything when no OU is configured, naming the key", async () => {
-            expect(() => deployStackSet(settings({ organizationalUnitIds: [] }))).to.throw(ConfigError, /organizationalUnitIds/);
+            expect(() => deployStackSet(settings({ organizationalUnitIds: [] }))).to.throw(
+                InvalidArguments,
+                /settings\.organizationalUnitIds: \[\] is not valid/,
+            );
             await settled();
             expect(mocks.resources).to.deep.equal([]);
         });
