@@ -102,6 +102,17 @@ describe("fault proxy in front of moto", function () {
         expect(proxy.stats().total).to.include({ received: 3, throttled: 3, forwarded: 0 });
     });
 
+    it("faults at most maxFaultsPerCall attempts of one SDK call, so its retries get through", async () => {
+        proxy = await startFaultProxy({ target: moto.endpoint, throttleRate: 0.5, dropRate: 0.5, maxFaultsPerCall: 2 });
+        const client = ssm(proxy.endpoint, 6);
+        const answer = await client.send(new PutParameterCommand({ Name: "/capped", Value: "v", Type: "String" }));
+        client.destroy();
+        expect(answer.$metadata.attempts).to.equal(3);
+        const total = proxy.stats().total;
+        expect(total.throttled + total.dropped, JSON.stringify(total)).to.equal(2);
+        expect(total.forwarded).to.equal(1);
+    });
+
     it("drops connections without an answer, before or after moto applied the request", async () => {
         proxy = await startFaultProxy({ target: moto.endpoint, dropRate: 1 });
         const client = ssm(proxy.endpoint, 1);

@@ -46,8 +46,10 @@ describe("faults: throttling and dropped connections in front of moto, and a cra
         this.timeout(60 * 60_000);
         await pulumiBin();
         moto = await startMoto();
-        // Seeded: with one step at a time (parallel 1 below) the same requests meet the same faults on every run.
-        proxy = await startFaultProxy({ target: moto.endpoint, seed: 20251128, ...rates });
+        // The provider's clients make up to 6 attempts per call, so a call faulted on every one
+        // fails by design; at most 3 faults per call keeps every run within what retries absorb,
+        // whatever order the engine's concurrent checks send their requests in.
+        proxy = await startFaultProxy({ target: moto.endpoint, seed: 20251128, maxFaultsPerCall: 3, ...rates });
         tmp = fs.mkdtempSync(path.join(os.tmpdir(), "smp-faults-"));
         const workDir = projectCopy(path.join(tmp, "project"), ["Pulumi.local.yaml"]);
         const backendDir = path.join(tmp, "backend");

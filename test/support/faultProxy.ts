@@ -39,6 +39,12 @@ export interface FaultProxyOptions extends Partial<FaultRates> {
      * request, in arrival order, with the Region its signature names.
      */
     script?: (request: ScriptedRequest) => "deny" | "forward" | undefined;
+    /**
+     * At most this many attempts of one SDK call (the requests that share its
+     * amz-sdk-invocation-id header) are faulted by the rates; later attempts go through.
+     * Default: no limit.
+     */
+    maxFaultsPerCall?: number;
 }
 
 export interface ScriptedRequest {
@@ -125,6 +131,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     let byTarget: Record<string, FaultCounts> = {};
     const agent = new http.Agent({ keepAlive: true });
     const roles = new AssumedRoles();
+    const faultsPerCall = new Map<string, number>();
 
     function count(key: string, outcome: Exclude<keyof FaultCounts, "received">): void {
         total[outcome]++;
@@ -155,6 +162,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
             if (r < rates.throttleRate) outcome = "throttle";
             else if (r < rates.throttleRate + rates.dropRate) outcome = "drop";
             else if (r < rates.throttleRate + rates.dropRate + rates.dropResponseRate) outcome = "dropResponse";
+            const call = req.headers["amz-sdk-invocation-id"];
+            if (outcome !== "forward" && options.maxFaultsPerCall !== undefined && typeof call === "string") {
+                const faulted = (faultsPerCall.get(call) ?? 0) + 1;
+                if (faulted > options.maxFaultsPerCall) outcome = "forward";
+                else faultsPerCall.set(call, faulted);
+            }
         }
 
         if (outcome === "drop") {
