@@ -49,3 +49,6 @@ export const genericDynamicResourceType = "pulumi-nodejs:dynamic:Resource";
 
 /** The prefix of the tags this program keeps on a document (its owner, the adopted version): a user's own tags may not use it. */
 export const managementTagPrefix = "session-manager-preferences:";
+
+/** The property of a dynamic resource that holds its provider's text (Pulumi's name for it). */
+export const dynamicProviderKey = "__provider";

@@ -3,7 +3,7 @@ import * as path from "node:path";
 import { repoRoot } from "./engine";
 
 /** What the program needs at run time; linked, so the copy always runs the current code. */
-const linked = ["index.ts", "core", "providers", "components", "lambda", "node_modules", "package.json", "tsconfig.json"];
+const linked = ["index.ts", "core", "providers", "components", "lambda", "api", "provider.js", "node_modules", "package.json", "tsconfig.json"];
 
 /**
  * A throwaway copy of the Pulumi project in `dir`: Pulumi.yaml and the named stack files are

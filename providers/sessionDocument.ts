@@ -7,10 +7,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { SessionDocumentContent } from "../core/document";
-import { genericDynamicResourceType, sessionDocumentModule, sessionDocumentTypeName } from "../core/names";
+import { dynamicProviderKey, genericDynamicResourceType, sessionDocumentType } from "../core/names";
 import { defaultDocumentName, defaultPreferences, OnDelete } from "../core/settings";
 import type { DocumentFormat } from "./documentOperations";
-import { engineProvider } from "./engineProvider";
+import { engineProviderText } from "./engineProvider";
 import { defaultKeepDocumentVersions, defaultOnDelete } from "./sessionDocumentProvider";
 
 export * from "./sessionDocumentProvider";
@@ -45,7 +45,7 @@ export interface SessionDocumentArgs {
  * Creating it adopts whatever document is there and records it; deleting it follows
  * `onDelete`.
  */
-export class SessionDocument extends pulumi.dynamic.Resource {
+export class SessionDocument extends pulumi.CustomResource {
     declare public readonly accountId: pulumi.Output<string>;
     declare public readonly region: pulumi.Output<string>;
     declare public readonly documentName: pulumi.Output<string>;
@@ -78,6 +78,8 @@ export class SessionDocument extends pulumi.dynamic.Resource {
         };
         // The generic type of earlier releases, as an alias: their stacks' documents move to this type without a replacement.
         const aliases = [...(opts?.aliases ?? []), { type: genericDynamicResourceType }];
-        super(engineProvider(), name, props, { ...opts, aliases }, sessionDocumentModule, sessionDocumentTypeName);
+        // A dynamic resource (the pulumi-nodejs package's type) with the provider text written in
+        // providers/engineProvider.ts, rather than pulumi.dynamic.Resource's serialized closure.
+        super(sessionDocumentType, name, { ...props, [dynamicProviderKey]: engineProviderText() }, { ...opts, aliases });
     }
 }

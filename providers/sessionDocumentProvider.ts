@@ -15,6 +15,7 @@ import { adoptionMessage, adoptionPreview } from "../core/adoptionPreview";
 import { documentResourceSettings, SessionDocumentContent } from "../core/document";
 import { fieldDifferences, unknownValue } from "../core/fieldChanges";
 import { releaseMessage } from "../core/release";
+import { dynamicProviderKey } from "../core/names";
 import * as f from "../core/fieldRules";
 import { isPlainObject } from "../core/fieldRules";
 import * as rules from "../core/rules";
@@ -368,22 +369,19 @@ function stateFromId(id: string): Partial<SessionDocumentState> {
 
 const replacingProperties = ["accountId", "region", "documentName"] as const;
 
-/** The key under which the dynamic-provider server keeps the serialized provider in inputs and state. */
-const providerKey = "__provider";
-
 /**
  * Whether the engine's own comparison of the recorded inputs with the new ones shows this
  * change exactly. Then `diff` answers "unknown" and the engine computes the detailed diff
  * (the SDK's dynamic provider cannot pass one on), so `pulumi preview --diff` marks just the
  * changed fields. It does when the live content (the state's, refreshed or not) is the content
  * last applied, nothing forces a replacement, no value is unknown yet, and the provider's code
- * is the same (otherwise the whole serialized provider would be in the diff). In any other
+ * is the same (otherwise the provider's text would be in the diff). In any other
  * case, a document edited outside the stack above all, `diff` answers "changed" itself: the
  * recorded inputs would not show that edit, and the engine would do nothing.
  */
 function inputsTellTheChange(olds: SessionDocumentState, news: SessionDocumentInputs, replaces: readonly string[], unknown: boolean): boolean {
     const liveIsApplied = olds.appliedContentSha256 !== undefined && olds.appliedContentSha256 === operations.contentDigest(olds.content);
-    const sameProvider = (olds as unknown as Record<string, unknown>)[providerKey] === (news as unknown as Record<string, unknown>)[providerKey];
+    const sameProvider = (olds as unknown as Record<string, unknown>)[dynamicProviderKey] === (news as unknown as Record<string, unknown>)[dynamicProviderKey];
     return liveIsApplied && sameProvider && replaces.length === 0 && !unknown;
 }
 

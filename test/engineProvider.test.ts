@@ -1,33 +1,38 @@
-// The form the engine gets the Session document provider in (providers/engineProvider.ts):
-// the bundle's entry, target and text. test/provider-accounts.test.ts runs the serialized
-// bundle against moto; the engine tests run it through `pulumi up`.
+// The form the engine gets the Session document provider in (providers/engineProvider.ts) and
+// the entry point that form requires (provider.js): what a document's state carries, and what
+// the entry point loads in a checkout. test/provider-accounts.test.ts runs the provider that
+// text loads against moto; the engine tests run it through `pulumi up`; the package test runs
+// it installed, and the upgrade test after states written in earlier forms.
 import { expect } from "chai";
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { installedAsPackage, nodeTarget, providerBundle, providerEntry } from "../providers/engineProvider";
+import { engineProviderText, providerEntryPoint } from "../providers/engineProvider";
+import { repoRoot } from "../devtools/engine";
 
-const repoRoot = path.resolve(__dirname, "..", "..");
+const cacheDir = path.join(repoRoot, "node_modules", ".cache", "session-manager-preferences");
 
 describe("the provider as the engine gets it", () => {
-    it("bundles from the TypeScript source in a checkout, whether the program runs from the sources or compiled", () => {
-        // The tests run compiled, from dist/; `pulumi up` and `npm run org` from the sources.
-        expect(providerEntry()).to.equal(path.join(repoRoot, "providers", "sessionDocumentProvider.ts"));
+    it("is a few lines that require the stable entry point by the package's name: small, the same for every document, naming no path of this machine", () => {
+        expect(providerEntryPoint()).to.equal("session-manager-preferences/provider");
+        const text = engineProviderText();
+        expect(text).to.include('"session-manager-preferences/provider"');
+        expect(text).not.to.include(repoRoot);
+        expect(engineProviderText()).to.equal(text);
+        // Each document carries it twice (inputs and outputs).
+        expect(Buffer.byteLength(text)).to.be.below(400);
     });
 
-    it("is required by name when installed under node_modules, bundled otherwise", () => {
-        expect(installedAsPackage(path.join("/", "p", "node_modules", "session-manager-preferences", "lib", "providers", "engineProvider.js"))).to.equal(true);
-        expect(installedAsPackage(path.join(repoRoot, "providers", "engineProvider.ts"))).to.equal(false);
-    });
-
-    it("targets the oldest Node.js that package.json's engines allow, and says so when it names none", () => {
-        expect(nodeTarget("^22.12.0 || ^24.0.0")).to.equal("node22");
-        expect(nodeTarget(">=24")).to.equal("node24");
-        expect(() => nodeTarget("latest")).to.throw(/engines\.node names no Node\.js version: "latest"/);
-    });
-
-    it("gives the same text for the same sources, with no path of this machine in it", () => {
-        const first = providerBundle();
-        expect(providerBundle()).to.equal(first);
-        expect(first).not.to.include(repoRoot);
-        expect(first).to.include("sessionDocumentProvider");
+    it("the entry point, in a checkout, loads the TypeScript sources bundled into a cache file named by its content", () => {
+        // As the provider process resolves it: by the package's name, from the project.
+        const resolved = require.resolve("session-manager-preferences/provider", { paths: [repoRoot] });
+        expect(resolved).to.equal(path.join(repoRoot, "provider.js"));
+        const exported = require(resolved) as { sessionDocumentProvider?: { create?: unknown } };
+        expect(exported.sessionDocumentProvider?.create).to.be.a("function");
+        const bundles = fs.readdirSync(cacheDir).filter((f) => /^provider-[0-9a-f]{16}\.js$/.test(f));
+        expect(bundles, "a bundle in node_modules/.cache").to.not.be.empty;
+        expect(
+            fs.readdirSync(cacheDir).filter((f) => f.endsWith(".tmp")),
+            "no partial file left",
+        ).to.deep.equal([]);
     });
 });

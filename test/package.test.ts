@@ -119,10 +119,11 @@ describe("the npm package: packed, installed into another project, used by both 
     describe("the tarball and its installation", () => {
         it("holds the built entry point with declarations, and no sources, tests or scripts", () => {
             const files = packed.files.map((f) => f.path).sort();
-            expect(files).to.include.members(["package.json", "README.md", "lib/api/index.js", "lib/api/index.d.ts"]);
-            for (const file of files) expect(file).to.match(/^(package\.json|README\.md|lib\/.+\.(js|d\.ts))$/);
+            expect(files).to.include.members(["package.json", "README.md", "provider.js", "lib/api/index.js", "lib/api/index.d.ts"]);
+            // provider.js: the document provider's stable entry point, which states name (in the tarball, it loads lib/).
+            for (const file of files) expect(file).to.match(/^(package\.json|README\.md|provider\.js|lib\/.+\.(js|d\.ts))$/);
             // Every compiled module has its declarations.
-            for (const file of files.filter((f) => f.endsWith(".js"))) expect(files, file).to.include(file.replace(/\.js$/, ".d.ts"));
+            for (const file of files.filter((f) => f.startsWith("lib/") && f.endsWith(".js"))) expect(files, file).to.include(file.replace(/\.js$/, ".d.ts"));
             // What npm installed is the tarball's content, a real directory, not a link to this repository.
             expect(fs.lstatSync(installed).isSymbolicLink()).to.equal(false);
             expect(filesBelow(installed)).to.deep.equal(files);
