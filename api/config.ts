@@ -10,8 +10,26 @@ export { readStackSettings } from "../components/stackSettings";
 export { deployStack } from "../components/program";
 export { deployPlannedTarget } from "../components/preferences";
 export { deployStackSet } from "../components/stackSetPreferences";
-export { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, deploymentValues, onDeleteValues, stackSetCallAsValues } from "../core/settings";
-export type { Deployment, OrganizationSettings, Partition, Preferences, Settings, StackSetCallAs, Target, TargetRegion } from "../core/settings";
+export {
+    defaultDocumentName,
+    defaultOrganizationSettings,
+    defaultPreferences,
+    deploymentValues,
+    onDeleteValues,
+    stackGranularityValues,
+    stackSetCallAsValues,
+} from "../core/settings";
+export type {
+    Deployment,
+    OrganizationSettings,
+    Partition,
+    Preferences,
+    Settings,
+    StackGranularity,
+    StackSetCallAs,
+    Target,
+    TargetRegion,
+} from "../core/settings";
 export { configNamespace } from "../core/stackConfig";
 export { planTargets } from "../core/plan";
 export type { TargetPlan } from "../core/plan";

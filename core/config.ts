@@ -142,6 +142,7 @@ const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
     regions: f.list(f.region),
     excludeAccounts: f.list(f.accountId),
     excludeRegions: f.list(f.region),
+    stackGranularity: f.stackGranularity,
     stackSetName: f.stackSetName,
     stackSetCallAs: f.stackSetCallAs,
     stackSetMaxConcurrentPercentage: f.percentage(1),

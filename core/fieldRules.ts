@@ -13,7 +13,7 @@ import { closest } from "fastest-levenshtein";
 import { maxDocumentContentBytes } from "./document";
 import { managementTagPrefix } from "./names";
 import * as rules from "./rules";
-import { deploymentValues, DocumentPreferences, onDeleteValues, stackSetCallAsValues } from "./settings";
+import { deploymentValues, DocumentPreferences, onDeleteValues, stackGranularityValues, stackSetCallAsValues } from "./settings";
 
 /** A value a field does not allow: names the field, the value given and what is allowed. */
 export class InvalidValue extends Error {
@@ -190,6 +190,7 @@ export const takeOver = boolean;
 // --- Rollout settings --------------------------------------------------------------------------
 
 export const deployment = oneOf(deploymentValues);
+export const stackGranularity = oneOf(stackGranularityValues);
 export const stackSetName = text((s) =>
     /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(s) ? undefined : "a StackSet name: a letter, then up to 127 letters, digits and hyphens",
 );

@@ -11,6 +11,13 @@ export const onDeleteValues: readonly OnDelete[] = ["restore", "reset", "retain"
 export type Deployment = "direct" | "stackset";
 export const deploymentValues: readonly Deployment[] = ["direct", "stackset"];
 
+/**
+ * What one stack of `npm run org` holds: every Region of one account (`<prefix>.<account>`),
+ * or one account and Region (`<prefix>.<account>.<region>`).
+ */
+export type StackGranularity = "account" | "accountRegion";
+export const stackGranularityValues: readonly StackGranularity[] = ["account", "accountRegion"];
+
 export type StackSetCallAs = "SELF" | "DELEGATED_ADMIN";
 export const stackSetCallAsValues: readonly StackSetCallAs[] = ["SELF", "DELEGATED_ADMIN"];
 
@@ -84,6 +91,8 @@ export interface OrganizationSettings {
     regions: string[];
     excludeAccounts: string[];
     excludeRegions: string[];
+    /** `npm run org`: one stack per account (fanning out over its Regions), or per account and Region. */
+    stackGranularity: StackGranularity;
     stackSetName: string;
     stackSetCallAs: StackSetCallAs;
     /** Percent of accounts per Region deployed at once, 1 to 100. */
@@ -159,6 +168,7 @@ export const defaultOrganizationSettings: OrganizationSettings = {
     regions: [],
     excludeAccounts: [],
     excludeRegions: [],
+    stackGranularity: "account",
     stackSetName: "session-manager-preferences",
     stackSetCallAs: "SELF",
     stackSetMaxConcurrentPercentage: 100,

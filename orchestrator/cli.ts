@@ -6,7 +6,7 @@ import { workflowRoles } from "../core/accessPolicies";
 import { isAccountId, isRoleName, roleNameRule } from "../core/rules";
 import { selectionFlags } from "./commandLine";
 import { Command, commands } from "./result";
-import { defaultDiscoveredRoleName, stackPrefixProblem } from "./targets";
+import { defaultDiscoveredRoleName, Shard, stackPrefixProblem } from "./targets";
 
 export interface CliOptions {
     command: Command;
@@ -27,6 +27,18 @@ export interface CliOptions {
     projectDir: string;
     /** The flags, as given, that chose the stacks and accounts: suggested commands repeat them (commandLine.ts). */
     selection: string[];
+    /** `--shard k/n`: only the accounts of shard k. */
+    shard?: Shard;
+    /** `regroup`: first move every document into the stacks sessionManager:stackGranularity names, then up those stacks. */
+    regroup: boolean;
+}
+
+/** `merge`: shard reports (`--json` output) as one report. */
+export interface MergeOptions {
+    command: "merge";
+    files: string[];
+    json: boolean;
+    markdown: boolean;
 }
 
 /** `policies`: the IAM roles the configuration needs, as policies to copy (core/accessPolicies.ts). */
@@ -59,7 +71,8 @@ export const defaultStackPrefix = "org";
 
 export const usage = `Usage: npm run org -- <command> [flags]
 
-Runs one Pulumi stack per account and Region of the organization config.
+Runs one Pulumi stack per account (or per account and Region, as
+sessionManager:stackGranularity says) of the organization config.
 
 Commands:
   preview   show what up would change in each target
@@ -70,10 +83,15 @@ Commands:
             on drift)
   destroy   destroy each target's resources (onDelete decides what happens to
             the document)
-  prune     destroy and remove the stacks <prefix>.<account>.<region> that are
-            no longer targets (removed from the config or excluded); each
-            stack's onDelete decides what happens to its document. Every other
+  prune     destroy and remove the stacks of the prefix that are no longer
+            targets (removed from the config or excluded); each stack's
+            onDelete decides what happens to its document. Every other
             command warns about such stacks
+  regroup   move every document into the stacks stackGranularity names
+            (<prefix>.<account> or <prefix>.<account>.<region>), keeping
+            what each adopted, remove the old stacks, then up the new ones
+  merge     merge shard reports (--json output of each --shard) into one
+            report: npm run org -- merge <file>... [--json|--markdown]
   policies  print the IAM roles this config needs (trust and permissions
             policies to copy): the write and read-only roles in the targets,
             the workflow's roles. Needs --starting-account; runs nothing and
@@ -81,8 +99,10 @@ Commands:
 
 Flags:
   --config <file>        organization config (default ${defaultConfigFile})
-  --stack-prefix <name>  stacks are named <prefix>.<account>.<region>
+  --stack-prefix <name>  stacks are named <prefix>.<account>[.<region>]
                          (default ${defaultStackPrefix})
+  --shard <k>/<n>        only the accounts of shard k of n (by a hash of
+                         the account ID); merge the shards' --json reports
   --parallel <n>         targets at once (default ${defaultParallelism()})
   --log-dir <dir>        engine output per target (default logs)
   --role-name <name>     role assumed in accounts found under
@@ -136,6 +156,7 @@ export const flags = {
     "rollout-role-name": { type: "string", default: workflowRoles.rolloutRoleName },
     "backend-url": { type: "string" },
     "out-dir": { type: "string" },
+    shard: { type: "string" },
 } as const;
 
 /** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
@@ -175,7 +196,9 @@ function given(argv: readonly string[], flag: string): boolean {
 
 function parsePolicies(argv: readonly string[], values: Record<string, string | boolean | undefined>): PoliciesOptions {
     const text = (name: string) => values[name] as string | undefined;
-    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix"].find((f) => given(argv, f));
+    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix", "shard"].find((f) =>
+        given(argv, f),
+    );
     if (rolloutOnly) throw new UsageError(`--${rolloutOnly} does not go with policies`);
     const startingAccount = text("starting-account");
     if (!startingAccount) throw new UsageError("policies needs --starting-account <12-digit account ID>: the account the workflow's roles live in");
@@ -205,7 +228,24 @@ function parsePolicies(argv: readonly string[], values: Record<string, string | 
     };
 }
 
-export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | "help" {
+/** `--shard k/n`: 1 <= k <= n <= 256. */
+export function parseShard(text: string): Shard {
+    const m = /^(\d+)\/(\d+)$/.exec(text);
+    const index = m ? Number(m[1]) : NaN;
+    const count = m ? Number(m[2]) : NaN;
+    if (!m || count < 1 || count > 256 || index < 1 || index > count) throw new UsageError(`--shard ${text}: k/n with 1 <= k <= n <= 256, e.g. --shard 2/4`);
+    return { index, count };
+}
+
+function parseMerge(argv: readonly string[], values: Record<string, string | boolean | undefined>, files: string[]): MergeOptions {
+    const other = Object.keys(flags).find((f) => f !== "json" && f !== "markdown" && given(argv, f));
+    if (other) throw new UsageError(`--${other} does not go with merge`);
+    if (files.length === 0) throw new UsageError("merge needs the shard reports to merge: npm run org -- merge <report.json>...");
+    if (values.json && values.markdown) throw new UsageError("--json and --markdown both print on stdout: choose one");
+    return { command: "merge", files: files.map((f) => path.resolve(f)), json: values.json === true, markdown: values.markdown === true };
+}
+
+export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | MergeOptions | "help" {
     let parsed;
     try {
         parsed = parseArgs({ args: [...argv], allowPositionals: true, options: flags });
@@ -214,12 +254,14 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";
-    const all = [...commands, "policies"];
+    const all = [...commands, "regroup", "policies", "merge"];
+    if (positionals[0] === "merge") return parseMerge(argv, values, positionals.slice(1));
     if (positionals.length !== 1 || !all.includes(positionals[0])) {
         throw new UsageError(`expected one command, one of ${all.join(", ")}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     }
     if (positionals[0] === "policies") return parsePolicies(argv, values);
-    const command = positionals[0] as Command;
+    const regroup = positionals[0] === "regroup";
+    const command = (regroup ? "up" : positionals[0]) as Command;
     const misplaced = policyFlags.find((flag) => given(argv, flag));
     if (misplaced) throw new UsageError(`--${misplaced} goes with policies only`);
     const parallel = values.parallel === undefined ? defaultParallelism() : Number(values.parallel);
@@ -228,6 +270,8 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     if (prefixProblem) throw new UsageError(prefixProblem);
     if (values.json && values.markdown) throw new UsageError("--json and --markdown both print on stdout: choose one");
     if (values.remove && command !== "destroy") throw new UsageError("--remove goes with destroy only");
+    const shard = values.shard === undefined ? undefined : parseShard(values.shard);
+    if (shard && regroup) throw new UsageError("--shard does not go with regroup: regroup moves every account's stacks at once");
     return {
         command,
         configFile: path.resolve(values.config),
@@ -242,5 +286,7 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
         recover: values.recover,
         projectDir: values["project-dir"] ? path.resolve(values["project-dir"]) : projectDir,
         selection: selectionFlags.filter((flag) => given(argv, flag)).flatMap((flag) => [`--${flag}`, values[flag] as string]),
+        shard,
+        regroup,
     };
 }

@@ -1,11 +1,11 @@
 /**
  * The `npm run org` command lines that reports, warnings and errors suggest. A suggestion
  * repeats the flags that chose the run's stacks and accounts (`--config`, `--stack-prefix`,
- * `--role-name`, `--project-dir`, as given), so pasting it acts on the same stacks.
+ * `--role-name`, `--project-dir`, `--shard`, as given), so pasting it acts on the same stacks.
  */
 
 /** The flags that choose which stacks and accounts a run acts on. */
-export const selectionFlags = ["config", "stack-prefix", "role-name", "project-dir"] as const;
+export const selectionFlags = ["config", "stack-prefix", "role-name", "project-dir", "shard"] as const;
 
 /** One word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
 export function shellWord(word: string): string {

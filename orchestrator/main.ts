@@ -4,7 +4,10 @@ import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
-import { CliOptions, defaultConfigFile, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { MergeError, mergeFiles } from "./merge";
+import { planMoves, RegroupError, regroupStacks } from "./regroup";
+
 import { orgCommand, policySelection } from "./commandLine";
 import { runPolicies } from "./policies";
 import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
@@ -15,8 +18,9 @@ import { Command, commands, exitCodeFor, exitCodes, RolloutReport, RunProblem } 
 import { AccessProblem, checkAccess, describeAccessProblems } from "../providers/targetAccess";
 import { Access } from "../core/settings";
 import { backendProblem } from "./backend";
-import { findStaleStacks, runRollout } from "./run";
-import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion } from "./targets";
+import { findOrgStacks, rolloutWorkspace, runRollout, writeStackConfig } from "./run";
+import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion, TargetsError } from "./targets";
+import type { StackGranularity } from "../core/settings";
 
 export interface Io {
     stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
@@ -49,7 +53,9 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
     return PulumiCommand.get({ root: path.dirname(binDir) });
 }
 
-export async function resolveTargets(options: CliOptions): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> }> {
+export async function resolveTargets(
+    options: CliOptions,
+): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string>; granularity: StackGranularity }> {
     // prune works on what is no longer a target, so a config whose every target is gone is fine.
     const org = loadOrgConfig(options.configFile);
     const problem = discoveryProblem(org.settings, org.region, options.roleName);
@@ -63,12 +69,14 @@ export async function resolveTargets(options: CliOptions): Promise<{ targets: Or
         discoveredAccounts,
         discoveredRoleName: options.roleName,
         defaultRegion: org.region,
+        shard: options.shard,
     });
-    if (targets.length === 0 && options.command !== "prune")
+    // A shard may hold no account at all: then it has nothing to do.
+    if (targets.length === 0 && options.command !== "prune" && !options.shard)
         throw new OrgConfigError(
             `${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`,
         );
-    return { targets, stackConfig: (t) => stackConfigFor(org, t) };
+    return { targets, stackConfig: (t) => stackConfigFor(org, t), granularity: org.settings.stackGranularity };
 }
 
 const shortUsage = "Usage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.";
@@ -139,6 +147,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         return { exitCode: exitCodes.ok };
     }
     if (options.command === "policies") return policies(options, projectDir, io);
+    if (options.command === "merge") return merge(options, io);
     if (!fs.existsSync(options.configFile)) {
         const message = missingConfigMessage(options.configFile, projectDir);
         io.stderr.write(`${message}\n`);
@@ -149,7 +158,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     try {
         resolved = await resolveTargets(options);
     } catch (err) {
-        if (!(err instanceof OrgConfigError || err instanceof ConfigErrors)) throw err;
+        if (!(err instanceof OrgConfigError || err instanceof ConfigErrors || err instanceof TargetsError)) throw err;
         io.stderr.write(`error: ${err.message}\n`);
         return failBeforeRun(options.command, configProblem(err, options.configFile), options, io);
     }
@@ -183,19 +192,36 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`${options.command}: nothing was run; ${problems.length} of the accounts cannot be reached\n`);
         return failBeforeRun(options.command, accessProblem(problems, options.command, options.selection), options, io);
     }
-    const stale = await findStaleStacks({
+    const orgStacks = await findOrgStacks({
         projectDir: options.projectDir,
         envVars,
         pulumiCommand,
         targets: resolved.targets,
         stackPrefix: options.stackPrefix,
+        granularity: resolved.granularity,
+        shard: options.shard,
     });
+    if (options.regroup) {
+        const regrouped = await regroup(options, resolved, orgStacks.otherGranularity, { envVars, pulumiCommand }, io);
+        if ("exitCode" in regrouped) return regrouped;
+        resolved = { ...resolved, targets: regrouped.targets };
+    } else if (orgStacks.otherGranularity.length > 0) {
+        const problem = granularityProblem(
+            orgStacks.otherGranularity.map((t) => t.stackName),
+            resolved.granularity,
+            options.selection,
+        );
+        io.stderr.write(`error: ${problem.summary}: ${problem.details.join(", ")}\n${problem.fix}\n`);
+        return failBeforeRun(options.command, problem, options, io);
+    }
+    const stale = orgStacks.stale;
     const staleStacks = stale.map((t) => t.stackName);
     if (options.command === "prune") {
         resolved = { ...resolved, targets: stale };
         if (stale.length === 0) {
-            io.stderr.write(`prune: no stack named ${options.stackPrefix}.<account>.<region> is outside the targets; nothing to do\n`);
+            io.stderr.write(`prune: no stack of the prefix ${options.stackPrefix} is outside the targets; nothing to do\n`);
             const report: RolloutReport = { command: "prune", startedAt: new Date().toISOString(), durationMs: 0, results: [], staleStacks: [] };
+            if (options.shard) report.shard = options.shard;
             writeReport(report, options, io);
             return { exitCode: exitCodes.ok, report };
         }
@@ -238,6 +264,81 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         pulumiCommand,
     });
     if (options.command !== "prune") report.staleStacks = staleStacks;
+    if (options.shard) report.shard = options.shard;
+    writeReport(report, options, io);
+    return { exitCode: exitCodeFor(report), report };
+}
+
+/** The rollout's stacks are of the other granularity than the config says: nothing runs until they are regrouped. */
+function granularityProblem(stacks: readonly string[], granularity: StackGranularity, selection: readonly string[]): RunProblem {
+    const [theirs, ours, keep] =
+        granularity === "account" ? ["per account and Region", "per account", "accountRegion"] : ["per account", "per account and Region", "account"];
+    return {
+        kind: "config",
+        summary: `${stacks.length} stack(s) of this rollout are ${theirs}, but sessionManager:stackGranularity is ${granularity} (stacks ${ours})`,
+        details: [...stacks],
+        fix:
+            `${orgCommand("regroup", selection)} moves every document into stacks ${ours}, keeping what each adopted, and removes the old stacks; ` +
+            `or set sessionManager:stackGranularity: ${keep} to keep the stacks as they are`,
+    };
+}
+
+/**
+ * `regroup`: moves the documents of the other granularity's stacks into the stacks the config
+ * names, then returns the targets that received documents, for `up` to take over (their owner tag).
+ */
+async function regroup(
+    options: CliOptions,
+    resolved: { targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string> },
+    sources: readonly OrgTarget[],
+    engine: { envVars: Record<string, string>; pulumiCommand?: PulumiCommand },
+    io: Io,
+): Promise<{ targets: OrgTarget[] } | { exitCode: number; report: RolloutReport }> {
+    const workspace = await rolloutWorkspace({ projectDir: options.projectDir, ...engine });
+    let moves;
+    try {
+        moves = await planMoves(workspace, sources, resolved.targets, options.stackPrefix);
+    } catch (err) {
+        if (!(err instanceof RegroupError)) throw err;
+        io.stderr.write(`error: ${err.message}\nregroup: nothing was moved\n`);
+        return failBeforeRun(
+            "up",
+            { kind: "config", summary: "the stacks cannot be regrouped as the config stands", details: [err.message], fix: "see the detail above" },
+            options,
+            io,
+        );
+    }
+    if (sources.length === 0) {
+        io.stderr.write(`regroup: every stack of the prefix ${options.stackPrefix} is already as sessionManager:stackGranularity says; nothing to move\n`);
+        return { targets: [] };
+    }
+    const existing = new Set((await workspace.listStacks()).map((s) => s.name.split("/").pop() ?? s.name));
+    const byName = new Map(resolved.targets.map((t) => [t.stackName, t]));
+    io.stderr.write(`regroup: ${moves.length} target(s) to move out of ${sources.length} stack(s)\n`);
+    await regroupStacks(
+        workspace,
+        sources.map((s) => s.stackName),
+        moves,
+        async (destination) => {
+            if (!existing.has(destination)) await workspace.createStack(destination);
+            writeStackConfig(options.projectDir, destination, resolved.stackConfig(byName.get(destination) as OrgTarget));
+        },
+        (line) => io.stderr.write(`${line}\n`),
+    );
+    const destinations = new Set(moves.map((m) => m.destination));
+    return { targets: resolved.targets.filter((t) => destinations.has(t.stackName)) };
+}
+
+/** `merge`: the shards' JSON reports as one report, with the whole run's exit code. */
+function merge(options: MergeOptions, io: Io): { exitCode: number; report?: RolloutReport } {
+    let report: RolloutReport;
+    try {
+        report = mergeFiles(options.files);
+    } catch (err) {
+        if (!(err instanceof MergeError)) throw err;
+        io.stderr.write(`error: ${err.message}\n`);
+        return { exitCode: exitCodes.usage };
+    }
     writeReport(report, options, io);
     return { exitCode: exitCodeFor(report), report };
 }

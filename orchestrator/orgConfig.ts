@@ -4,7 +4,7 @@ import { parseStackSettings } from "../core/config";
 import { knownRegions } from "../providers/regionCatalogue";
 import { Settings } from "../core/settings";
 import { configNamespace } from "../core/stackConfig";
-import { OrgTarget } from "./targets";
+import { OrgTarget, regionsOf } from "./targets";
 
 /** The organization config: a stack-config-shaped YAML file, validated like a stack's. */
 export interface OrgConfig {
@@ -34,6 +34,7 @@ const rolloutKeys = new Set([
     "regions",
     "excludeAccounts",
     "excludeRegions",
+    "stackGranularity",
     "stackSetName",
     "stackSetCallAs",
     "stackSetMaxConcurrentPercentage",
@@ -88,7 +89,7 @@ function isSecure(value: unknown): boolean {
 
 /**
  * The config of one target's stack: every preference key as the file gave it, `targets`
- * narrowed to this one account and Region, and `aws:region`. Values are the strings
+ * narrowed to this one account and its Region (or Regions, for a stack per account), and `aws:region`. Values are the strings
  * `pulumi config set` would store; the program's parser accepts them.
  */
 export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string, string> {
@@ -97,7 +98,7 @@ export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string
         if (rolloutKeys.has(key) || value === null || value === undefined) continue;
         config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     }
-    const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: [target.region] };
+    const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: regionsOf(target) };
     if (target.roleName) narrowed.roleName = target.roleName;
     if (target.readOnlyRoleName) narrowed.readOnlyRoleName = target.readOnlyRoleName;
     config[`${configNamespace}:targets`] = JSON.stringify([narrowed]);

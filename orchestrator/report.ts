@@ -7,7 +7,7 @@ import { knownAfterUp, unknownValue } from "../core/fieldChanges";
 import type { DocumentChange } from "./drift";
 
 function targetLabel(r: TargetResult): string {
-    return `${r.accountId}/${r.region}`;
+    return `${r.accountId}/${(r.regions ?? [r.region]).join(",")}`;
 }
 
 /** A value as it appears in a document, quoted when it is text so "" and "20" read unambiguously. */
@@ -138,8 +138,8 @@ function shortPath(file: string): string {
 /** `org.<account>.<region>` for the summary's header when the STACK column is left out. */
 function stackPattern(report: RolloutReport): string {
     const r = report.results[0];
-    const suffix = `.${r.accountId}.${r.region}`;
-    return r.stackName.endsWith(suffix) ? `${r.stackName.slice(0, -suffix.length)}.<account>.<region>` : "<prefix>.<account>.<region>";
+    const [suffix, pattern] = r.regions ? [`.${r.accountId}`, ".<account>"] : [`.${r.accountId}.${r.region}`, ".<account>.<region>"];
+    return r.stackName.endsWith(suffix) ? `${r.stackName.slice(0, -suffix.length)}${pattern}` : `<prefix>${pattern}`;
 }
 
 /** The sentence that opens a report of a command that ran nothing. */
@@ -159,7 +159,9 @@ function renderProblemText(report: RolloutReport, problem: RunProblem, width: nu
 export function renderText(report: RolloutReport, options: TextOptions = {}): string {
     // One column short of the terminal: a line that reaches the last column may wrap.
     const width = options.columns === undefined ? undefined : options.columns - 1;
-    if (report.problem) return renderProblemText(report, report.problem, width);
+    if (report.problem && report.results.length === 0) return renderProblemText(report, report.problem, width);
+    // A merge of shards where some ran nothing: what failed first, then what the others found.
+    if (report.problem) return `${renderProblemText(report, report.problem, width)}\n${renderText({ ...report, problem: undefined }, options)}`;
     const changed = report.command === "drift" ? "DRIFTED DOCS" : "CHANGED";
     const parts = [`${report.command}: ${counts(report)}`, ""];
     let table = textTable(
@@ -240,10 +242,13 @@ export function renderJson(report: RolloutReport): string {
             exitCode: exitCodeFor(report),
             ...(report.problem !== undefined ? { problem: report.problem } : {}),
             ...(report.staleStacks !== undefined ? { staleStacks: report.staleStacks } : {}),
+            ...(report.selection !== undefined ? { selection: report.selection } : {}),
+            ...(report.shard !== undefined ? { shard: report.shard } : {}),
             targets: report.results.map((r) => ({
                 target: targetLabel(r),
                 accountId: r.accountId,
                 region: r.region,
+                ...(r.regions !== undefined ? { regions: r.regions } : {}),
                 stack: r.stackName,
                 result: r.outcome,
                 changes: r.changes,
@@ -294,7 +299,12 @@ function renderProblemMarkdown(report: RolloutReport, problem: RunProblem): stri
 
 /** For a pull-request comment or an issue body. */
 export function renderMarkdown(report: RolloutReport): string {
-    if (report.problem) return renderProblemMarkdown(report, report.problem);
+    if (report.problem && report.results.length === 0) return renderProblemMarkdown(report, report.problem);
+    if (report.problem) {
+        const rest = renderMarkdown({ ...report, problem: undefined });
+        // The problem goes under the one headline, before the other shards' results.
+        return `${renderProblemMarkdown(report, report.problem)}\n${rest.slice(rest.indexOf("\n") + 1).replace(/^\n/, "")}`;
+    }
     const code = exitCodeFor(report);
     const verdict =
         report.command === "drift"

@@ -14,7 +14,10 @@ export type Outcome = (typeof outcomes)[number];
 export interface TargetResult {
     stackName: string;
     accountId: string;
+    /** The stack's Region, or the first of `regions`. */
     region: string;
+    /** Every Region of a stack per account. */
+    regions?: string[];
     outcome: Outcome;
     /** Resources the operation created, updated, replaced or deleted (or would, for previews). */
     changes: number;
@@ -40,7 +43,7 @@ export interface TargetResult {
  */
 export interface RunProblem {
     /** What failed: the command line, the configuration, the Pulumi CLI, the backend, or access to the target accounts. */
-    kind: "usage" | "config" | "cli" | "backend" | "access";
+    kind: "usage" | "config" | "cli" | "backend" | "access" | "shards";
     /** One line on what failed. */
     summary: string;
     /** One line per problem found (each key, each account). */
@@ -63,6 +66,8 @@ export interface RolloutReport {
     staleStacks?: string[];
     /** The flags, as given, that chose the stacks (`--config`, `--stack-prefix`, ...): the commands the report suggests repeat them. */
     selection?: string[];
+    /** `--shard k/n`: the report covers only that shard's accounts. */
+    shard?: { index: number; count: number };
 }
 
 /** Exit codes, so CI can tell "something broke" from "the organization drifted". */

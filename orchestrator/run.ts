@@ -10,7 +10,8 @@ import { mapBounded } from "../core/concurrency";
 import { orgCommand } from "./commandLine";
 import { silentProgress, ProgressListener } from "./progress";
 import { Command, RolloutReport, TargetResult } from "./result";
-import { OrgTarget } from "./targets";
+import { OrgTarget, parseStackName, Shard, shardOf } from "./targets";
+import type { StackGranularity } from "../core/settings";
 import { RolloutWorkspace } from "./workspace";
 
 export interface RolloutOptions {
@@ -109,7 +110,13 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
         const log = fs.createWriteStream(logFile, { flags: "w" });
         log.write(`# ${options.command} ${target.stackName} at ${new Date().toISOString()}\n`);
         const t0 = Date.now();
-        const base = { stackName: target.stackName, accountId: target.accountId, region: target.region, logFile };
+        const base = {
+            stackName: target.stackName,
+            accountId: target.accountId,
+            region: target.region,
+            ...(target.regions ? { regions: target.regions } : {}),
+            logFile,
+        };
         let result: TargetResult;
         let created = false;
         try {
@@ -164,7 +171,7 @@ function detailFor(result: TargetResult): string {
     return result.changes > 0 ? `${result.changes} changed` : "";
 }
 
-function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "program">): Promise<RolloutWorkspace> {
+export function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "program">): Promise<RolloutWorkspace> {
     return RolloutWorkspace.create({
         workDir: options.projectDir,
         envVars: options.envVars,
@@ -173,25 +180,52 @@ function rolloutWorkspace(options: Pick<RolloutOptions, "projectDir" | "envVars"
     });
 }
 
+/** The rollout's stacks in the backend, as `stackGranularity` would name them, and those named the other way. */
+export interface OrgStacks {
+    /** Stacks named as the config's granularity names them that are no longer targets (removed from the config or excluded). */
+    stale: OrgTarget[];
+    /** Stacks of the prefix named the other way: `<prefix>.<account>.<region>` when the config says account, and the reverse. */
+    otherGranularity: OrgTarget[];
+}
+
 /**
- * The stacks named `<prefix>.<account>.<region>` in the backend that are not among the
- * targets: left behind when a target was removed from the config or excluded.
+ * The stacks of the prefix in the backend, sorted by name: those the granularity names that are
+ * not targets, and those of the other granularity (which `regroup` moves). With a shard, only
+ * that shard's accounts. A stale stack's Region is its config's `aws:region`.
  */
-export async function findStaleStacks(
-    options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & { stackPrefix: string },
-): Promise<OrgTarget[]> {
+export async function findOrgStacks(
+    options: Pick<RolloutOptions, "projectDir" | "envVars" | "pulumiCommand" | "targets"> & {
+        stackPrefix: string;
+        granularity: StackGranularity;
+        shard?: Shard;
+    },
+): Promise<OrgStacks> {
     const workspace = await rolloutWorkspace(options);
     const wanted = new Set(options.targets.map((t) => t.stackName));
-    const escaped = options.stackPrefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-    const pattern = new RegExp(`^${escaped}\\.(\\d{12})\\.([a-z0-9-]+)$`);
-    const stale: OrgTarget[] = [];
+    const found: OrgStacks = { stale: [], otherGranularity: [] };
     for (const summary of await workspace.listStacks()) {
         // Backends may qualify the name (organization/project/stack).
         const stackName = summary.name.split("/").pop() ?? summary.name;
-        const m = pattern.exec(stackName);
-        if (m && !wanted.has(stackName)) stale.push({ accountId: m[1], region: m[2], stackName });
+        const parsed = parseStackName(options.stackPrefix, stackName);
+        if (!parsed || (options.shard && shardOf(parsed.accountId, options.shard.count) !== options.shard.index)) continue;
+        const target: OrgTarget = { accountId: parsed.accountId, region: parsed.region ?? stackRegion(options.projectDir, stackName) ?? "", stackName };
+        const perAccount = parsed.region === undefined;
+        if (perAccount !== (options.granularity === "account")) found.otherGranularity.push(target);
+        else if (!wanted.has(stackName)) found.stale.push(target);
     }
-    return stale.sort((a, b) => a.stackName.localeCompare(b.stackName));
+    const byName = (a: OrgTarget, b: OrgTarget) => a.stackName.localeCompare(b.stackName);
+    return { stale: found.stale.sort(byName), otherGranularity: found.otherGranularity.sort(byName) };
+}
+
+/** The `aws:region` of a stack's Pulumi.<stack>.yaml, if it has one. */
+export function stackRegion(projectDir: string, stackName: string): string | undefined {
+    try {
+        const doc = yaml.load(fs.readFileSync(path.join(projectDir, `Pulumi.${stackName}.yaml`), "utf8")) as { config?: Record<string, unknown> } | undefined;
+        const region = doc?.config?.["aws:region"];
+        return typeof region === "string" ? region : undefined;
+    } catch {
+        return undefined;
+    }
 }
 
 /**

@@ -1,25 +1,53 @@
+import { createHash } from "node:crypto";
 import { AccountStatus, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { organizationsAccessRoleName } from "../core/names";
 import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
 
-/** One account and Region of the rollout, and the stack that owns its preferences. */
+/** One stack of the rollout: an account and Region, or an account and its Regions, and the stack that owns their preferences. */
 export interface OrgTarget {
     accountId: string;
+    /** The stack's `aws:region`: its only Region, or the first of `regions`. */
     region: string;
+    /** Every Region the stack covers, when it is a stack per account (stackGranularity: account). */
+    regions?: string[];
     /** Role the document provider assumes in the account to write; none means the ambient credentials. */
     roleName?: string;
     /** Role read-only runs (preview, drift, refresh) assume in the account; none means roleName. */
     readOnlyRoleName?: string;
-    /** `<prefix>.<account>.<region>` */
+    /** `<prefix>.<account>.<region>`, or `<prefix>.<account>` for a stack per account. */
     stackName: string;
+}
+
+/** The Regions a target's stack covers. */
+export function regionsOf(target: Pick<OrgTarget, "region" | "regions">): string[] {
+    return target.regions ?? [target.region];
 }
 
 /** The role AWS Organizations creates in every account it creates: the usual way in for an administrator. */
 export const defaultDiscoveredRoleName = organizationsAccessRoleName;
 
-export function stackNameFor(prefix: string, accountId: string, region: string): string {
-    return `${prefix}.${accountId}.${region}`;
+/** `<prefix>.<account>.<region>`, or `<prefix>.<account>` without a Region (a stack per account). */
+export function stackNameFor(prefix: string, accountId: string, region?: string): string {
+    return region === undefined ? `${prefix}.${accountId}` : `${prefix}.${accountId}.${region}`;
+}
+
+/** A stack name of the prefix, read back: its account, and its Region for a stack per account and Region. */
+export function parseStackName(prefix: string, stackName: string): { accountId: string; region?: string } | undefined {
+    if (!stackName.startsWith(`${prefix}.`)) return undefined;
+    const m = /^(\d{12})(?:\.([a-z]{2}(?:-[a-z0-9]+)+))?$/.exec(stackName.slice(prefix.length + 1));
+    return m ? { accountId: m[1], ...(m[2] ? { region: m[2] } : {}) } : undefined;
+}
+
+/** The shard of `count` an account belongs to, 1 to count: a stable hash of its ID, so adding an account moves no other. */
+export function shardOf(accountId: string, count: number): number {
+    return (createHash("sha256").update(accountId).digest().readUInt32BE(0) % count) + 1;
+}
+
+/** `--shard <k>/<n>`: run only the accounts of shard k of n. */
+export interface Shard {
+    index: number;
+    count: number;
 }
 
 /** Pulumi stack names allow letters, digits, `-`, `_` and `.`; the prefix is the only free part. */
@@ -36,6 +64,8 @@ export interface DeriveOptions {
     discoveredRoleName: string;
     /** The organization config's `aws:region`: the Regions of discovered accounts when `regions` is empty. */
     defaultRegion?: string;
+    /** Only the accounts of this shard. */
+    shard?: Shard;
 }
 
 /**
@@ -57,12 +87,44 @@ export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTa
                 readOnlyRoleName: settings.readOnlyRoleName,
             })),
         );
-    return withoutExcluded(settings, [...targetRegions(settings.targets), ...discovered]).map((t) => {
-        const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
-        if (t.roleName) target.roleName = t.roleName;
-        if (t.readOnlyRoleName) target.readOnlyRoleName = t.readOnlyRoleName;
-        return target;
-    });
+    const { shard } = options;
+    const regional = withoutExcluded(settings, [...targetRegions(settings.targets), ...discovered])
+        .filter((t) => !shard || shardOf(t.accountId, shard.count) === shard.index)
+        .map((t) => {
+            const target: OrgTarget = { accountId: t.accountId, region: t.region, stackName: stackNameFor(options.prefix, t.accountId, t.region) };
+            if (t.roleName) target.roleName = t.roleName;
+            if (t.readOnlyRoleName) target.readOnlyRoleName = t.readOnlyRoleName;
+            return target;
+        });
+    return settings.stackGranularity === "account" ? byAccount(regional, options.prefix) : regional;
+}
+
+/** One target per account, over its Regions in order: the stacks of `stackGranularity: account`. */
+function byAccount(regional: readonly OrgTarget[], prefix: string): OrgTarget[] {
+    const accounts = new Map<string, OrgTarget>();
+    for (const t of regional) {
+        const seen = accounts.get(t.accountId);
+        if (!seen) {
+            accounts.set(t.accountId, { ...t, regions: [t.region], stackName: stackNameFor(prefix, t.accountId) });
+        } else if (seen.roleName !== t.roleName || seen.readOnlyRoleName !== t.readOnlyRoleName) {
+            throw new TargetsError(
+                `account ${t.accountId} has a different roleName or readOnlyRoleName in ${t.region} than in ${seen.region}: ` +
+                    "with sessionManager:stackGranularity account, one stack deploys all its Regions with one pair of roles; " +
+                    "give the account one entry in sessionManager:targets, or set stackGranularity: accountRegion",
+            );
+        } else {
+            seen.regions?.push(t.region);
+        }
+    }
+    return [...accounts.values()];
+}
+
+/** Targets that cannot be made into stacks as the config asks. */
+export class TargetsError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "TargetsError";
+    }
 }
 
 /** Why discovery cannot run, e.g. OUs given but no Region to deploy discovered accounts to. */

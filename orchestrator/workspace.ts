@@ -113,6 +113,11 @@ export class RolloutWorkspace implements Workspace {
         return JSON.parse((await this.cli(["stack", "export", "--stack", stackName])).stdout) as { deployment?: unknown };
     }
 
+    /** Replaces the stack's state with one `exportState` gave (secrets still encrypted with the stack's key). */
+    async importState(stackName: string, state: Deployment): Promise<void> {
+        await this.inner.importStack(stackName, state);
+    }
+
     // --- The three gaps (see the file's comment) ---------------------------------------------
 
     async createStack(stackName: string): Promise<void> {

@@ -11,13 +11,23 @@ import {
 import { expect } from "chai";
 import { parseSettings } from "../core/config";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
-import { deriveTargets, discoverAccounts, discoveryProblem, stackNameFor, stackPrefixProblem } from "../orchestrator/targets";
+import {
+    deriveTargets,
+    discoverAccounts,
+    discoveryProblem,
+    parseStackName,
+    shardOf,
+    stackNameFor,
+    stackPrefixProblem,
+    TargetsError,
+} from "../orchestrator/targets";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
 
 const noDiscovery = { prefix: "org", discoveredAccounts: [], discoveredRoleName: "OrganizationAccountAccessRole" };
 
+/** Stacks per account and Region unless `raw` says otherwise. */
 function settings(raw: Record<string, unknown>) {
-    return parseSettings({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, ...raw });
+    return parseSettings({ sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, stackGranularity: "accountRegion", ...raw });
 }
 
 describe("orchestrator targets", () => {
@@ -50,6 +60,116 @@ describe("orchestrator targets", () => {
             expect(stackPrefixProblem("team_a.prod-1")).to.equal(undefined);
             expect(stackPrefixProblem("org/prod")).to.match(/--stack-prefix "org\/prod" is not valid/);
             expect(stackPrefixProblem("")).to.match(/not valid/);
+        });
+    });
+
+    describe("stacks per account (stackGranularity: account, the default)", () => {
+        const explicit = [
+            { accountId: "111111111111", regions: ["eu-west-1", "us-east-1"], roleName: "OrgAdmin" },
+            { accountId: "222222222222", regions: ["eu-west-1"] },
+        ];
+
+        it("is the default, and makes one target per account over its Regions, named <prefix>.<account>", () => {
+            const s = parseSettings({ sessionDataEncryption: false, targets: explicit });
+            expect(s.stackGranularity).to.equal("account");
+            expect(deriveTargets(s, noDiscovery)).to.deep.equal([
+                { accountId: "111111111111", region: "eu-west-1", regions: ["eu-west-1", "us-east-1"], roleName: "OrgAdmin", stackName: "org.111111111111" },
+                { accountId: "222222222222", region: "eu-west-1", regions: ["eu-west-1"], stackName: "org.222222222222" },
+            ]);
+        });
+
+        it("applies exclusions before grouping, and gives discovered accounts every Region of `regions`", () => {
+            const targets = deriveTargets(
+                settings({
+                    stackGranularity: "account",
+                    targets: explicit,
+                    organizationalUnitIds: ["r-ab12"],
+                    regions: ["eu-west-1", "eu-north-1"],
+                    excludeRegions: ["us-east-1"],
+                }),
+                { ...noDiscovery, discoveredAccounts: ["333333333333"] },
+            );
+            expect(targets.map((t) => [t.stackName, t.regions])).to.deep.equal([
+                ["org.111111111111", ["eu-west-1"]],
+                ["org.222222222222", ["eu-west-1"]],
+                ["org.333333333333", ["eu-west-1", "eu-north-1"]],
+            ]);
+        });
+
+        it("refuses an account whose entries give different roles for different Regions, naming the key that fixes it", () => {
+            const split = [
+                { accountId: "111111111111", regions: ["eu-west-1"], roleName: "OrgAdmin" },
+                { accountId: "111111111111", regions: ["us-east-1"], roleName: "Other" },
+            ];
+            expect(() => deriveTargets(settings({ stackGranularity: "account", targets: split }), noDiscovery)).to.throw(
+                TargetsError,
+                /account 111111111111 has a different roleName or readOnlyRoleName in us-east-1 than in eu-west-1.*stackGranularity: accountRegion/,
+            );
+            expect(deriveTargets(settings({ targets: split }), noDiscovery)).to.have.length(2);
+        });
+
+        it("narrows a stack's config to its account and all its Regions", () => {
+            const org = parseOrgConfig(
+                [
+                    "config:",
+                    "  aws:region: eu-west-1",
+                    "  sessionManager:sessionDataEncryption: false",
+                    "  sessionManager:targets:",
+                    '    - { accountId: "111111111111", regions: [eu-west-1, us-east-1], roleName: OrgAdmin }',
+                ].join("\n"),
+                "org.yaml",
+            );
+            const [target] = deriveTargets(org.settings, noDiscovery);
+            const config = stackConfigFor(org, target);
+            expect(config["aws:region"]).to.equal("eu-west-1");
+            expect(JSON.parse(config["sessionManager:targets"])).to.deep.equal([
+                { accountId: "111111111111", regions: ["eu-west-1", "us-east-1"], roleName: "OrgAdmin" },
+            ]);
+            expect(config).to.not.have.property("sessionManager:stackGranularity");
+        });
+
+        it("reads a stack name back: account, and Region for a stack per account and Region", () => {
+            expect(parseStackName("org", "org.111111111111")).to.deep.equal({ accountId: "111111111111" });
+            expect(parseStackName("org", "org.111111111111.eu-west-1")).to.deep.equal({ accountId: "111111111111", region: "eu-west-1" });
+            expect(parseStackName("org", "org.11111111111")).to.equal(undefined);
+            expect(parseStackName("org", "other.111111111111")).to.equal(undefined);
+            expect(parseStackName("a.b", "a.b.111111111111.us-gov-west-1")).to.deep.equal({ accountId: "111111111111", region: "us-gov-west-1" });
+        });
+    });
+
+    describe("shards (--shard k/n)", () => {
+        const accounts = Array.from({ length: 300 }, (_, i) => String(100000000000 + i * 7919));
+
+        it("puts every account in exactly one shard, by its ID alone, and spreads them", () => {
+            for (const n of [1, 3, 16]) {
+                const shards = accounts.map((a) => shardOf(a, n));
+                for (const k of shards) expect(k).to.be.within(1, n);
+                const sizes = Array.from({ length: n }, (_, i) => shards.filter((k) => k === i + 1).length);
+                // Within half of the even share either way: a hash, not a round robin.
+                for (const size of sizes)
+                    expect(size, `sizes ${sizes.join(",")}`).to.be.within(Math.floor(accounts.length / n / 2), Math.ceil((accounts.length / n) * 1.5));
+            }
+        });
+
+        it("keeps each account where it was when accounts are added", () => {
+            const before = new Map(accounts.slice(0, 200).map((a) => [a, shardOf(a, 4)]));
+            for (const a of accounts.slice(0, 200)) expect(shardOf(a, 4)).to.equal(before.get(a));
+        });
+
+        it("derives only the shard's accounts, keeping an account's Regions together, and the shards together derive everything", () => {
+            const s = settings({
+                stackGranularity: "accountRegion",
+                targets: accounts.slice(0, 12).map((a) => ({ accountId: a, regions: ["eu-west-1", "us-east-1"] })),
+            });
+            const all = deriveTargets(s, noDiscovery).map((t) => t.stackName);
+            const shards = [1, 2, 3].map((index) => deriveTargets(s, { ...noDiscovery, shard: { index, count: 3 } }));
+            expect(
+                shards
+                    .flat()
+                    .map((t) => t.stackName)
+                    .sort(),
+            ).to.deep.equal([...all].sort());
+            for (const shard of shards) for (const t of shard) expect(shardOf(t.accountId, 3)).to.equal(shardOf(shard[0].accountId, 3));
         });
     });
 
@@ -249,6 +369,7 @@ config:
                     "  sessionManager:regions: [eu-west-1, us-east-1]",
                     `  sessionManager:excludeAccounts: ["${ids.play}"]`,
                     "  sessionManager:excludeRegions: [us-east-1]",
+                    "  sessionManager:stackGranularity: accountRegion",
                 ].join("\n"),
                 "org.yaml",
             );

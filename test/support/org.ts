@@ -32,8 +32,9 @@ export function orgFlags(workDir: string, prefix: string, parallel: number, proj
 }
 
 /**
- * Writes `<workDir>/org.yaml`: document-only preferences plus `settings` (sessionManager keys),
- * each account in each Region through the role OrgAdmin, then `extraLines` as written.
+ * Writes `<workDir>/org.yaml`: document-only preferences, stacks per account and Region, plus
+ * `settings` (sessionManager keys, which may change that), each account in each Region through
+ * the role OrgAdmin, then `extraLines` as written.
  */
 export function writeOrgConfig(
     workDir: string,
@@ -48,7 +49,8 @@ export function writeOrgConfig(
         "  sessionManager:sessionDataEncryption: false",
         "  sessionManager:createCWLogGroup: false",
         "  sessionManager:instancePolicy: false",
-        ...Object.entries(settings).map(([key, value]) => `  sessionManager:${key}: ${value}`),
+        // These tests run a stack per account and Region unless they say otherwise.
+        ...Object.entries({ stackGranularity: "accountRegion", ...settings }).map(([key, value]) => `  sessionManager:${key}: ${value}`),
         "  sessionManager:targets:",
         ...accounts.flatMap((a) => [`    - accountId: "${a}"`, `      regions: [${regions.join(", ")}]`, "      roleName: OrgAdmin"]),
         ...extraLines,
