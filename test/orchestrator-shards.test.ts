@@ -1,0 +1,159 @@
+// Shards through the real engine against moto: three `npm run org -- <command> --shard k/3`
+// processes at once, their JSON reports merged, give what one unsharded run gives.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
+import { expect } from "chai";
+import { engineEnv } from "../devtools/engine";
+import { DocumentInspector } from "../devtools/documents";
+import { projectCopy } from "../devtools/project";
+import { Moto, startMoto } from "../devtools/moto";
+import { shardOf } from "../orchestrator/targets";
+import { ChildRun, runScript } from "./support/childProcess";
+import { orgFlags, writeOrgConfig } from "./support/org";
+
+const regions = ["us-east-1", "eu-west-1"];
+/** Two accounts in each of the three shards. */
+const accounts = (() => {
+    const found: string[] = [];
+    for (let i = 0; found.length < 6; i++) {
+        const id = String(515151000000 + i);
+        if (found.filter((a) => shardOf(a, 3) === shardOf(id, 3)).length < 2) found.push(id);
+    }
+    return found;
+})();
+
+interface JsonReport {
+    command: string;
+    exitCode: number;
+    shard?: { index: number; count: number };
+    staleStacks?: string[];
+    targets: {
+        target: string;
+        stack: string;
+        result: string;
+        changes: number;
+        drift?: unknown;
+        documentChanges?: unknown;
+        durationMs?: number;
+        logFile?: string;
+    }[];
+}
+
+/** What two runs must agree on: every target's outcome and findings, not its timing or log path. */
+function comparable(report: JsonReport): unknown {
+    return {
+        command: report.command,
+        exitCode: report.exitCode,
+        staleStacks: report.staleStacks,
+        targets: report.targets.map(({ durationMs: _d, logFile: _l, ...rest }) => rest),
+    };
+}
+
+describe("shards: three at once against moto, merged, equal one unsharded run", function () {
+    this.timeout(12 * 60_000);
+    const prefix = `shards-${process.pid}`;
+    let moto: Moto;
+    let docs: DocumentInspector;
+    let workDir: string;
+    let env: Record<string, string>;
+
+    function org(args: string[], logDir = "logs"): Promise<ChildRun> {
+        const flags = orgFlags(workDir, prefix, 2).map((f) => (f === path.join(workDir, "logs") ? path.join(workDir, logDir) : f));
+        return runScript("scripts/org.ts", [...args, ...flags], { env, timeoutMs: 10 * 60_000 });
+    }
+
+    /** The three shards of a command, run at once; each report written to <name>-<k>.json. */
+    async function shards(command: string, name: string): Promise<string[]> {
+        const runs = await Promise.all([1, 2, 3].map((k) => org([command, "--shard", `${k}/3`, "--json"], `logs-${k}`)));
+        return runs.map((run, i) => {
+            const file = path.join(workDir, `${name}-${i + 1}.json`);
+            fs.writeFileSync(file, run.stdout);
+            const report = JSON.parse(run.stdout) as JsonReport;
+            expect(report.shard, run.stderr).to.deep.equal({ index: i + 1, count: 3 });
+            expect(report.targets.map((t) => t.target.split("/")[0])).to.have.members(accounts.filter((a) => shardOf(a, 3) === i + 1));
+            return file;
+        });
+    }
+
+    const merge = (...args: string[]) => runScript("scripts/org.ts", ["merge", ...args], { env, timeoutMs: 60_000 });
+
+    before(async () => {
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-shards-"));
+        projectCopy(path.join(workDir, "project"));
+        moto = await startMoto();
+        docs = new DocumentInspector(moto.endpoint, "OrgAdmin");
+        env = await engineEnv(moto, path.join(workDir, "backend"));
+        writeOrgConfig(workDir, accounts, regions, { idleSessionTimeout: 30, stackGranularity: "account" });
+    });
+
+    after(async () => {
+        docs?.close();
+        await moto?.stop();
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("up in three shards at once deploys every account once; the merged report says so and exits 0", async () => {
+        const files = await shards("up", "up");
+        const run = await merge(...files, "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        const report = JSON.parse(run.stdout) as JsonReport;
+        expect(report.targets.map((t) => [t.stack, t.result])).to.deep.equal(accounts.map((a) => [`${prefix}.${a}`, "succeeded"]).sort());
+        expect(report).to.not.have.property("shard");
+    });
+
+    it("after an out-of-band edit, drift in three shards merges to exactly the unsharded drift report, exit 2 both", async () => {
+        const edited = `${accounts[1]}/eu-west-1`;
+        const ssm = docs.client(edited);
+        const content = (await docs.mustView(edited)).content as unknown as { inputs: Record<string, unknown> };
+        const update = await ssm.send(
+            new UpdateDocumentCommand({
+                Name: "SSM-SessionManagerRunShell",
+                Content: JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "55" } }),
+                DocumentVersion: "$LATEST",
+            }),
+        );
+        await ssm.send(
+            new UpdateDocumentDefaultVersionCommand({ Name: "SSM-SessionManagerRunShell", DocumentVersion: update.DocumentDescription?.DocumentVersion }),
+        );
+
+        const whole = await org(["drift", "--json"]);
+        expect(whole.code, whole.stderr).to.equal(2);
+        const files = await shards("drift", "drift");
+        const merged = await merge(...files, "--json");
+        expect(merged.code, merged.stderr).to.equal(2);
+        const unsharded = JSON.parse(whole.stdout) as JsonReport;
+        expect(comparable(JSON.parse(merged.stdout) as JsonReport)).to.deep.equal(comparable(unsharded));
+        expect(unsharded.targets.filter((t) => t.result === "drifted").map((t) => t.target)).to.deep.equal([`${accounts[1]}/${regions.join(",")}`]);
+
+        // The same merge as Markdown (the workflow's issue body) and as text, with the same exit code.
+        const markdown = await merge(...files, "--markdown");
+        expect(markdown.code).to.equal(2);
+        expect(markdown.stdout).to.match(/^### Session Manager preferences: drift check/);
+        expect(markdown.stdout).to.include("**Drift found.**");
+        expect(markdown.stdout).to.not.include("--shard");
+        const text = await merge(...files);
+        expect(text.code).to.equal(2);
+        expect(text.stdout).to.include("drift: 6 targets: 5 in sync, 1 drifted");
+    });
+
+    it("a merge missing a shard's report fails, naming the shard, and still shows the others", async () => {
+        const run = await merge(path.join(workDir, "drift-1.json"), path.join(workDir, "drift-2.json"), "--json");
+        expect(run.code).to.equal(1);
+        const report = JSON.parse(run.stdout) as JsonReport & { problem: { kind: string; details: string[] } };
+        expect(report.problem.kind).to.equal("shards");
+        expect(report.problem.details).to.deep.equal(["shard 3/3: no report"]);
+        expect(report.targets).to.have.length(4);
+        const bad = await merge(path.join(workDir, "drift-1.json"), path.join(workDir, "drift-1.json"));
+        expect(bad.code).to.equal(64);
+        expect(bad.stderr).to.match(/are both shard 1\/3/);
+    });
+
+    it("destroy in three shards at once releases every document", async () => {
+        const files = await shards("destroy", "destroy");
+        const run = await merge(...files, "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        for (const a of accounts) for (const r of regions) expect(await docs.view(`${a}/${r}`), `${a}/${r}`).to.equal(undefined);
+    });
+});
