@@ -29,6 +29,8 @@ export interface CliOptions {
     selection: string[];
     /** `--shard k/n`: only the accounts of shard k. */
     shard?: Shard;
+    /** `--stack <name>`: drift or refresh this one existing stack (e.g. the one Pulumi Deployments deploys) instead of the config's. */
+    stack?: string;
     /** `regroup`: first move every document into the stacks sessionManager:stackGranularity names, then up those stacks. */
     regroup: boolean;
 }
@@ -103,6 +105,9 @@ Flags:
                          (default ${defaultStackPrefix})
   --shard <k>/<n>        only the accounts of shard k of n (by a hash of
                          the account ID); merge the shards' --json reports
+  --stack <name>         drift or refresh only this existing stack, with its
+                         own config (e.g. prod, which Pulumi Deployments
+                         deploys)
   --parallel <n>         targets at once (default ${defaultParallelism()})
   --log-dir <dir>        engine output per target (default logs)
   --role-name <name>     role assumed in accounts found under
@@ -157,6 +162,7 @@ export const flags = {
     "backend-url": { type: "string" },
     "out-dir": { type: "string" },
     shard: { type: "string" },
+    stack: { type: "string" },
 } as const;
 
 /** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
@@ -196,7 +202,7 @@ function given(argv: readonly string[], flag: string): boolean {
 
 function parsePolicies(argv: readonly string[], values: Record<string, string | boolean | undefined>): PoliciesOptions {
     const text = (name: string) => values[name] as string | undefined;
-    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix", "shard"].find((f) =>
+    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix", "shard", "stack"].find((f) =>
         given(argv, f),
     );
     if (rolloutOnly) throw new UsageError(`--${rolloutOnly} does not go with policies`);
@@ -272,6 +278,14 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     if (values.remove && command !== "destroy") throw new UsageError("--remove goes with destroy only");
     const shard = values.shard === undefined ? undefined : parseShard(values.shard);
     if (shard && regroup) throw new UsageError("--shard does not go with regroup: regroup moves every account's stacks at once");
+    const stack = values.stack;
+    if (stack !== undefined) {
+        // Those two neither write the stack's config nor run the program: the stack stays as its own deployer left it.
+        if (regroup || !["drift", "refresh"].includes(command))
+            throw new UsageError(`--stack goes with drift and refresh only: they read one existing stack as it is; got ${positionals[0]}`);
+        if (shard) throw new UsageError("--stack and --shard: --stack names one stack, a shard is a share of the config's");
+        if (!/^[A-Za-z0-9_./-]{1,200}$/.test(stack)) throw new UsageError(`--stack ${stack}: a stack name (letters, digits, '-', '_', '.')`);
+    }
     return {
         command,
         configFile: path.resolve(values.config),
@@ -288,5 +302,6 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
         selection: selectionFlags.filter((flag) => given(argv, flag)).flatMap((flag) => [`--${flag}`, values[flag] as string]),
         shard,
         regroup,
+        stack,
     };
 }

@@ -5,7 +5,7 @@
  */
 
 /** The flags that choose which stacks and accounts a run acts on. */
-export const selectionFlags = ["config", "stack-prefix", "role-name", "project-dir", "shard"] as const;
+export const selectionFlags = ["config", "stack-prefix", "role-name", "project-dir", "shard", "stack"] as const;
 
 /** One word for a POSIX shell: as it is when nothing in it is special, else single-quoted. */
 export function shellWord(word: string): string {

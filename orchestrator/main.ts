@@ -201,6 +201,13 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         granularity: resolved.granularity,
         shard: options.shard,
     });
+    if (options.stack) {
+        // One existing stack as it is: its own config, whatever stacks the prefix holds.
+        const stackName = options.stack;
+        resolved = { ...resolved, targets: [{ accountId: "", region: "", stackName }] };
+        orgStacks.stale = [];
+        orgStacks.otherGranularity = [];
+    }
     if (options.regroup) {
         const regrouped = await regroup(options, resolved, orgStacks.otherGranularity, { envVars, pulumiCommand }, io);
         if ("exitCode" in regrouped) return regrouped;

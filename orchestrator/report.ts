@@ -7,6 +7,8 @@ import { knownAfterUp, unknownValue } from "../core/fieldChanges";
 import type { DocumentChange } from "./drift";
 
 function targetLabel(r: TargetResult): string {
+    // A stack named by --stack, fanning out over whatever its own config says.
+    if (!r.accountId) return r.stackName;
     return `${r.accountId}/${(r.regions ?? [r.region]).join(",")}`;
 }
 

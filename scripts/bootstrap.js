@@ -58,6 +58,24 @@ function ensurePythonTools() {
     fs.writeFileSync(path.join(root, "node_modules", ".python-venv"), venv);
 }
 
+/** The workflow linter the tests run (test/workflow-lint.test.ts), built from its Go module once per version. */
+const actionlintModule = "github.com/rhysd/actionlint/cmd/actionlint";
+const actionlintVersion = "v1.7.12";
+
+function ensureActionlint() {
+    const bin = path.join(cacheRoot, `actionlint-${actionlintVersion}`, "bin");
+    const exe = path.join(bin, "actionlint");
+    if (!fs.existsSync(exe)) {
+        log(`building ${actionlintModule}@${actionlintVersion} into ${bin} (go install)`);
+        fs.mkdirSync(bin, { recursive: true });
+        execFileSync("go", ["install", `${actionlintModule}@${actionlintVersion}`], {
+            stdio: toStderr,
+            env: { ...process.env, GOBIN: bin, GOFLAGS: "-mod=mod" },
+        });
+    }
+    fs.writeFileSync(path.join(root, "node_modules", ".actionlint"), exe);
+}
+
 const args = process.argv.slice(2);
 const unknown = args.filter((a) => a !== "--npm-only");
 if (unknown.length > 0) {
@@ -65,4 +83,7 @@ if (unknown.length > 0) {
     process.exit(64);
 }
 ensureNodeModules();
-if (!args.includes("--npm-only")) ensurePythonTools();
+if (!args.includes("--npm-only")) {
+    ensurePythonTools();
+    ensureActionlint();
+}

@@ -82,15 +82,34 @@ describe(".github/workflows/session-manager.yml", () => {
     >;
     const runs = (job: string) => jobs[job].steps.map((s) => s.run ?? "").join("\n");
 
-    /** Every `npm run org -- ...` line of a job, with the workflow's shared flags expanded. */
+    /** The jobs that run `npm run org` against the targets: each a matrix of shards. */
+    const shardJobs = ["preview", "up", "drift"];
+    /** The jobs that merge the shards' reports. */
+    const reportJobs = ["preview-report", "up-report", "drift-report"];
+
+    /**
+     * Every `npm run org -- ...` line of a job, as the shell would pass it in shard 1 of 1: the
+     * workflow's shared flags expanded, and the drift job's selection as the loop's (a shard).
+     */
     function orgCommands(job: string): string[][] {
         const shared = String(workflow.env.ORG_FLAGS).split(/\s+/);
-        return [...runs(job).matchAll(/npm run (?:--silent )?org -- ([^>\n]+)/g)].map((m) =>
+        const words: Record<string, string[]> = { '"${org_flags[@]}"': shared, '"$SHARD"': ["1/1"], '"${select[@]}"': ["--shard", "1/1"] };
+        return [...runs(job).matchAll(/npm run (?:--silent )?org -- ([^>\n|]+)/g)].map((m) =>
             m[1]
                 .trim()
                 .split(/\s+/)
-                .flatMap((a) => (a === "$ORG_FLAGS" ? shared : [a])),
+                .flatMap((a) => words[a] ?? [a.replace(/^"|"$/g, "")]),
         );
+    }
+
+    /** The workflow's concurrency group for a run, its expression evaluated as GitHub would (the operators mean the same in JavaScript). */
+    function groupOf(github: { event_name: string; head_ref?: string }, inputs: { command?: string } = {}): string {
+        const expression = /^session-manager-\$\{\{([\s\S]*)\}\}$/.exec(String(workflow.concurrency.group).trim());
+        expect(expression, "the group is session-manager-${{ ... }}").to.not.equal(null);
+        const format = (text: string, ...args: string[]) => text.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)]);
+        // eslint-disable-next-line @typescript-eslint/no-implied-eval
+        const evaluate = new Function("github", "inputs", "format", `return (${(expression as RegExpExecArray)[1]});`) as (...a: unknown[]) => string;
+        return `session-manager-${evaluate(github, inputs, format)}`;
     }
 
     it("runs on pull requests, pushes to main and a schedule", () => {
@@ -103,7 +122,7 @@ describe(".github/workflows/session-manager.yml", () => {
 
     it("asks for an OIDC token, the way AWS credentials are obtained", () => {
         expect(workflow.permissions["id-token"]).to.equal("write");
-        for (const job of Object.keys(jobs)) {
+        for (const job of shardJobs) {
             expect(
                 jobs[job].steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@")),
                 job,
@@ -117,23 +136,81 @@ describe(".github/workflows/session-manager.yml", () => {
     });
 
     it("runs on Node.js 24 and suppresses no SDK notice", () => {
-        for (const job of Object.keys(jobs)) {
+        for (const job of [...shardJobs, ...reportJobs]) {
             const setup = jobs[job].steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
             expect(String((setup as { with?: Record<string, unknown> } | undefined)?.with?.["node-version"]), job).to.equal("24");
         }
         expect(JSON.stringify(workflow)).to.not.include("WARNING_DISABLED");
     });
 
-    it("previews on pull requests and comments the Markdown summary", () => {
+    it("runs preview, up and drift as a matrix of shards from the repository variable (default 1), each writing its JSON report", () => {
+        expect(runs("shards")).to.include("seq -s , 1");
+        expect(JSON.stringify(jobs.shards)).to.include("vars.SESSION_MANAGER_SHARDS || '1'");
+        for (const job of shardJobs) {
+            const j = jobs[job] as unknown as { needs: string; strategy: { "fail-fast": boolean; matrix: { shard: string } } };
+            expect(j.needs, job).to.equal("shards");
+            expect(j.strategy.matrix.shard, job).to.equal("${{ fromJSON(needs.shards.outputs.list) }}");
+            expect(j.strategy["fail-fast"], job).to.equal(false);
+            expect(orgCommands(job)[0].slice(0, 4), job).to.deep.equal([job, "--shard", "1/1", "--json"]);
+            expect(runs(job), job).to.match(new RegExp(`> "reports/${job}-\\$\\{SHARD%%/\\*\\}\\.json"`));
+        }
+    });
+
+    it("merges the shards' reports in one job per command, which posts the comment, the issue or the summary", () => {
+        for (const [job, command] of [
+            ["preview-report", "preview"],
+            ["up-report", "up"],
+            ["drift-report", "drift"],
+        ]) {
+            expect(orgCommands(job)[0], job).to.deep.equal(["merge", `reports/${command}-*.json`, "--markdown"]);
+            expect((jobs[job] as unknown as { needs: string[] }).needs, job).to.deep.equal(["shards", command]);
+            expect(jobs[job].if, job).to.match(/^always\(\) && /);
+            expect(JSON.stringify(jobs[job].steps), job).to.include(`"pattern":"${command}-shard-*"`);
+        }
+    });
+
+    it("previews on pull requests and comments the merged Markdown summary", () => {
         expect(jobs.preview.if).to.equal("github.event_name == 'pull_request'");
-        expect(orgCommands("preview")[0].slice(0, 2)).to.deep.equal(["preview", "--markdown"]);
-        expect(runs("preview")).to.match(/gh pr comment .*--body-file preview\.md/);
-        expect(jobs.preview.permissions?.["pull-requests"]).to.equal("write");
+        expect(runs("preview-report")).to.match(/gh pr comment .*--body-file preview\.md/);
+        expect(jobs["preview-report"].permissions?.["pull-requests"]).to.equal("write");
+        expect(jobs.preview.permissions?.["pull-requests"]).to.equal(undefined);
+    });
+
+    it("gives ups, drift checks and each pull request's previews groups of their own, so no check can cancel an up", () => {
+        const up = groupOf({ event_name: "push" });
+        const manualUp = groupOf({ event_name: "workflow_dispatch" }, { command: "up" });
+        const drift = groupOf({ event_name: "schedule" });
+        const manualDrift = groupOf({ event_name: "workflow_dispatch" }, { command: "drift" });
+        expect([up, manualUp]).to.deep.equal(["session-manager-up", "session-manager-up"]);
+        expect([drift, manualDrift]).to.deep.equal(["session-manager-drift", "session-manager-drift"]);
+        expect(groupOf({ event_name: "pull_request", head_ref: "feature" })).to.equal("session-manager-preview-feature");
+        // GitHub cancels a pending run when another joins its group; only previews may be cancelled.
+        const cancel = String(workflow["concurrency"]["cancel-in-progress"]);
+        expect(cancel).to.equal("${{ github.event_name == 'pull_request' }}");
+    });
+
+    it("starts the drift check by hand by default, and up only when asked", () => {
+        const on = workflow.on ?? workflow.true;
+        expect(on.workflow_dispatch.inputs.command.options).to.deep.equal(["drift", "up"]);
+        expect(on.workflow_dispatch.inputs.command.default).to.equal("drift");
+        expect(jobs.drift.if).to.include("github.event_name == 'workflow_dispatch' && inputs.command != 'up'");
+        expect(jobs.up.if).to.include("github.event_name == 'workflow_dispatch' && inputs.command == 'up'");
+    });
+
+    it("with Pulumi Deployments as the deployer, the drift check checks the one stack Deployments deploys", () => {
+        const deploy = read("Pulumi.prod.deploy.yaml") as { settings: unknown };
+        expect(deploy.settings).to.be.an("object");
+        expect(workflow.env.DEPLOYMENTS_STACK).to.equal("prod");
+        expect(fs.existsSync(path.join(root, `Pulumi.${workflow.env.DEPLOYMENTS_STACK}.yaml`))).to.equal(true);
+        expect(runs("drift")).to.include('if [ "$DEPLOYER" = pulumi-deployments ]; then select=(--stack "$DEPLOYMENTS_STACK")');
+        expect(runs("shards")).to.include('if [ "$DEPLOYER" = pulumi-deployments ]; then count=1; fi');
+        const shared = String(workflow.env.ORG_FLAGS).split(/\s+/);
+        expect(() => parseCli(["drift", "--stack", "prod", "--json", ...shared], root)).not.to.throw();
     });
 
     it("applies on pushes to main, unless the repository variable hands deploying to Pulumi Deployments", () => {
         expect(jobs.up.if).to.equal(
-            "(github.event_name == 'push' || github.event_name == 'workflow_dispatch') && vars.SESSION_MANAGER_DEPLOYER != 'pulumi-deployments'",
+            "(github.event_name == 'push' || (github.event_name == 'workflow_dispatch' && inputs.command == 'up')) && vars.SESSION_MANAGER_DEPLOYER != 'pulumi-deployments'",
         );
         expect(orgCommands("up")[0][0]).to.equal("up");
     });
@@ -144,12 +221,23 @@ describe(".github/workflows/session-manager.yml", () => {
         expect(role("drift")).to.equal("${{ vars.AWS_PREVIEW_ROLE_ARN }}");
         expect(role("up")).to.equal("${{ vars.AWS_ROLLOUT_ROLE_ARN }}");
         const environments = Object.fromEntries(Object.entries(jobs).map(([name, job]) => [name, (job as { environment?: string }).environment]));
-        expect(environments).to.deep.equal({ preview: undefined, up: "production", drift: undefined });
+        expect(environments).to.deep.equal({
+            shards: undefined,
+            preview: undefined,
+            "preview-report": undefined,
+            up: "production",
+            "up-report": undefined,
+            drift: undefined,
+            "drift-report": undefined,
+        });
+        // The jobs that merge reports and post them hold no AWS credentials at all.
+        for (const job of ["shards", ...reportJobs])
+            expect(JSON.stringify(jobs[job]), job).to.not.include("configure-aws-credentials").and.not.include("id-token");
     });
 
     it("installs npm dependencies only, through the bootstrap the org pre-hook checks, and no Python test tools", () => {
         expect(pkg.scripts.preorg).to.equal("node scripts/bootstrap.js --npm-only");
-        for (const job of Object.keys(jobs)) {
+        for (const job of [...shardJobs, ...reportJobs]) {
             const steps = jobs[job].steps;
             const install = steps.findIndex((s) => s.run === "node scripts/bootstrap.js --npm-only");
             const org = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
@@ -173,12 +261,12 @@ describe(".github/workflows/session-manager.yml", () => {
         expect(checklist).to.include("deployCommits");
     });
 
-    it("checks drift on the schedule and opens an issue when the exit code says drift", () => {
-        expect(jobs.drift.if).to.equal("github.event_name == 'schedule'");
-        expect(orgCommands("drift")[0].slice(0, 2)).to.deep.equal(["drift", "--markdown"]);
-        const issueStep = jobs.drift.steps.find((s) => s.run?.includes("gh issue create"));
+    it("checks drift on the schedule and opens an issue when the merged exit code says drift", () => {
+        expect(jobs.drift.if).to.match(/^github\.event_name == 'schedule' \|\| /);
+        const issueStep = jobs["drift-report"].steps.find((s) => s.run?.includes("gh issue create"));
         expect(issueStep?.if).to.equal("steps.drift.outputs.exit_code == '2' || steps.drift.outputs.exit_code == '1'");
-        expect(jobs.drift.permissions?.issues).to.equal("write");
+        expect(jobs["drift-report"].permissions?.issues).to.equal("write");
+        expect(jobs.drift.permissions?.issues).to.equal(undefined);
     });
 
     it("asks for sessions the roles npm run org -- policies generates allow, presenting the subjects their trust policies admit", () => {
@@ -209,7 +297,7 @@ describe(".github/workflows/session-manager.yml", () => {
     });
 
     it("uses only npm scripts that exist and flags the orchestrator accepts", () => {
-        for (const job of Object.keys(jobs)) {
+        for (const job of [...shardJobs, ...reportJobs]) {
             for (const [, script] of runs(job).matchAll(/npm run (?:--silent )?([\w:-]+)/g)) expect(pkg.scripts, `npm run ${script}`).to.have.property(script);
             for (const argv of orgCommands(job)) expect(() => parseCli(argv, root), argv.join(" ")).not.to.throw();
         }

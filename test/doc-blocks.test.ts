@@ -64,14 +64,14 @@ describe("the documentation's blocks", () => {
         expect(read("docs/package.md")).to.include("`preferences: { idleSessionTimeout: 90 }, keepDocumentVersions: 5000`");
     });
 
-    it("every TypeScript block of the README and docs/package.md compiles against the package's declarations", function () {
+    it("every TypeScript block of the README, docs/package.md and docs/ci.md compiles against the package's declarations", function () {
         this.timeout(120_000);
         // Under dist/ (build output, ignored), so that @pulumi/* resolve from the repository's node_modules.
         const dir = path.join(repoRoot, "dist", "doc-blocks");
         fs.rmSync(dir, { recursive: true, force: true });
         fs.mkdirSync(dir, { recursive: true });
         const files: string[] = [];
-        for (const page of ["README.md", "docs/package.md"]) {
+        for (const page of ["README.md", "docs/package.md", "docs/ci.md"]) {
             for (const [i, block] of blocks(page)
                 .filter((b) => b.lang === "ts")
                 .entries()) {

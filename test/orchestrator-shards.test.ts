@@ -5,7 +5,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
-import { engineEnv } from "../devtools/engine";
+import { createLocalStack, engineEnv } from "../devtools/engine";
 import { DocumentInspector } from "../devtools/documents";
 import { projectCopy } from "../devtools/project";
 import { Moto, startMoto } from "../devtools/moto";
@@ -155,5 +155,78 @@ describe("shards: three at once against moto, merged, equal one unsharded run", 
         const run = await merge(...files, "--json");
         expect(run.code, run.stderr).to.equal(0);
         for (const a of accounts) for (const r of regions) expect(await docs.view(`${a}/${r}`), `${a}/${r}`).to.equal(undefined);
+    });
+});
+
+describe("drift --stack: the one stack Pulumi Deployments deploys, checked as it is", function () {
+    this.timeout(6 * 60_000);
+    let moto: Moto;
+    let docs: DocumentInspector;
+    let workDir: string;
+    let env: Record<string, string>;
+    const fanOut = ["616161616161", "626262626262"];
+
+    const org = (...args: string[]) =>
+        runScript(
+            "scripts/org.ts",
+            [...args, "--config", path.join(workDir, "org.yaml"), "--project-dir", path.join(workDir, "project"), "--log-dir", path.join(workDir, "logs")],
+            {
+                env,
+                timeoutMs: 5 * 60_000,
+            },
+        );
+
+    before(async () => {
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-stack-"));
+        const project = projectCopy(path.join(workDir, "project"));
+        moto = await startMoto();
+        docs = new DocumentInspector(moto.endpoint, "OrgAdmin");
+        env = await engineEnv(moto, path.join(workDir, "backend"));
+        // The stack as Deployments makes it: `pulumi up` of the project with the organization config as its own.
+        writeOrgConfig(workDir, fanOut, ["us-east-1"], { stackGranularity: "account" });
+        fs.copyFileSync(path.join(workDir, "org.yaml"), path.join(project, "Pulumi.prod.yaml"));
+        const stack = await createLocalStack({ stackName: "prod", workDir: project, backendDir: path.join(workDir, "backend"), env });
+        expect((await stack.up()).summary.result).to.equal("succeeded");
+    });
+
+    after(async () => {
+        docs?.close();
+        await moto?.stop();
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("finds the stack's documents in sync, where the loop's stacks (never deployed) would all be missing", async () => {
+        const loop = await org("drift", "--json");
+        expect(loop.code).to.equal(2);
+        expect((JSON.parse(loop.stdout) as JsonReport).targets.map((t) => t.result)).to.deep.equal(["not deployed", "not deployed"]);
+        const stackFile = path.join(workDir, "project", "Pulumi.prod.yaml");
+        const before = fs.readFileSync(stackFile, "utf8");
+        const run = await org("drift", "--stack", "prod", "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        const report = JSON.parse(run.stdout) as JsonReport;
+        expect(report.targets.map((t) => [t.target, t.result])).to.deep.equal([["prod", "in sync"]]);
+        // The stack's config is its deployer's: the check does not rewrite it.
+        expect(fs.readFileSync(stackFile, "utf8")).to.equal(before);
+    });
+
+    it("names the document edited outside the stack and exits 2", async () => {
+        const edited = `${fanOut[1]}/us-east-1`;
+        const ssm = docs.client(edited);
+        const content = (await docs.mustView(edited)).content as unknown as { inputs: Record<string, unknown> };
+        const update = await ssm.send(
+            new UpdateDocumentCommand({
+                Name: "SSM-SessionManagerRunShell",
+                Content: JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "44" } }),
+                DocumentVersion: "$LATEST",
+            }),
+        );
+        await ssm.send(
+            new UpdateDocumentDefaultVersionCommand({ Name: "SSM-SessionManagerRunShell", DocumentVersion: update.DocumentDescription?.DocumentVersion }),
+        );
+        const run = await org("drift", "--stack", "prod", "--json");
+        expect(run.code, run.stderr).to.equal(2);
+        const [target] = (JSON.parse(run.stdout) as JsonReport).targets;
+        expect(target.result).to.equal("drifted");
+        expect(JSON.stringify(target.drift)).to.include(edited).and.include("idleSessionTimeout");
     });
 });
