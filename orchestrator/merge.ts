@@ -98,14 +98,17 @@ function shardProblem(reports: readonly { file: string; report: RolloutReport }[
         }),
         ...missing.map((i) => `shard ${i}/${count}: no report`),
     ];
-    const single = failed.length === 1 && missing.length === 0 ? (failed[0].report.problem as RunProblem) : undefined;
+    // One shard ran nothing: its own problem, said to be that shard's when there are others.
+    if (failed.length === 1 && missing.length === 0) {
+        const { report } = failed[0];
+        const problem = report.problem as RunProblem;
+        return count === 1 ? problem : { ...problem, summary: `shard ${report.shard?.index ?? 1}/${count}: ${problem.summary}` };
+    }
     return {
-        kind: single ? single.kind : "shards",
+        kind: "shards",
         summary: `${failed.length + missing.length} of ${count} shard(s) did not run: the other shards' results are below, in the JSON report`,
         details,
-        fix: single
-            ? single.fix
-            : "see each shard's job log; every shard of the matrix writes its report, and merge needs all of them, so rerun the failed shards",
+        fix: "see each shard's job log; every shard of the matrix writes its report, and merge needs all of them, so rerun the failed shards",
     };
 }
 

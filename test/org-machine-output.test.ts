@@ -83,23 +83,33 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         });
     }
 
-    /** The job's steps up to and including its `npm run ... org` step: installing, then the org command. */
+    /**
+     * The job as shard 1 of 1 (its steps up to and including its `npm run ... org` step:
+     * installing, then the org command), then its `<job>-report` job up to and including the
+     * merge of the shards' reports, in the same checkout (as the download of the shards'
+     * artifacts puts them there). Both jobs' outputs go to `<job>.github-output`.
+     */
     async function runJob(job: string, extraEnv: Record<string, string | undefined> = {}): Promise<StepRun[]> {
-        const steps = workflow.jobs[job].steps;
-        const orgStep = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
-        expect(orgStep, `${job} has an npm run --silent org step`).to.be.greaterThan(-1);
         const runs: StepRun[] = [];
-        // A fresh runner each time: no output file left by an earlier run of the job.
+        // A fresh runner each time: no output file or report left by an earlier run of the job.
         fs.rmSync(path.join(workDir, `${job}.github-output`), { force: true });
-        for (const step of steps.slice(0, orgStep + 1)) {
-            if (!step.run) continue;
-            const r = await runStep(step.run, {
-                GITHUB_OUTPUT: path.join(workDir, `${job}.github-output`),
-                GITHUB_STEP_SUMMARY: path.join(workDir, `${job}.step-summary`),
-                ...extraEnv,
-            });
-            expect(r.code, `${job}: ${step.run}\n${r.stderr}`).to.equal(0);
-            runs.push(r);
+        fs.rmSync(path.join(repo, "reports"), { recursive: true, force: true });
+        for (const name of [job, `${job}-report`]) {
+            const steps = workflow.jobs[name].steps;
+            const orgStep = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
+            expect(orgStep, `${name} has an npm run --silent org step`).to.be.greaterThan(-1);
+            for (const step of steps.slice(0, orgStep + 1)) {
+                if (!step.run) continue;
+                const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expressions(String(v), {})]));
+                const r = await runStep(step.run, {
+                    ...stepEnv,
+                    GITHUB_OUTPUT: path.join(workDir, `${job}.github-output`),
+                    GITHUB_STEP_SUMMARY: path.join(workDir, `${job}.step-summary`),
+                    ...extraEnv,
+                });
+                expect(r.code, `${name}: ${step.run}\n${r.stderr}`).to.equal(0);
+                runs.push(r);
+            }
         }
         return runs;
     }
@@ -112,6 +122,10 @@ describe("machine output of npm run org, run as the workflow runs it", function 
             "github.repository": "acme/repo",
             "github.run_id": "42",
             "github.token": "not-a-token",
+            // Shard 1 of 1, the default; the workflow as the deployer.
+            "matrix.shard": "1",
+            "needs.shards.outputs.count": "1",
+            "vars.SESSION_MANAGER_DEPLOYER": "",
             ...outputs,
         };
         return text.replace(/\$\{\{\s*([^}]+?)\s*\}\}/g, (_, name: string) => {
@@ -125,7 +139,7 @@ describe("machine output of npm run org, run as the workflow runs it", function 
      * what it would post: the PR comment or the issue, exactly as the workflow hands it over.
      */
     async function postedBy(job: string, name: string): Promise<{ args: string; body: string }> {
-        const step = workflow.jobs[job].steps.find((s) => s.name === name);
+        const step = workflow.jobs[`${job}-report`].steps.find((s) => s.name === name);
         expect(step?.run, name).to.be.a("string");
         const fake = path.join(workDir, "fake-gh");
         fs.mkdirSync(fake, { recursive: true });
@@ -143,7 +157,10 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         fs.rmSync(calls, { force: true });
         fs.rmSync(body, { force: true });
         const output = fs.readFileSync(path.join(workDir, `${job}.github-output`), "utf8");
-        const outputs = Object.fromEntries([...output.matchAll(/^(\w+)=(.*)$/gm)].map((m) => [`steps.${job}.outputs.${m[1]}`, m[2]]));
+        // The merge step's id: `merge` in preview-report, `drift` in drift-report.
+        const outputs = Object.fromEntries(
+            [...output.matchAll(/^(\w+)=(.*)$/gm)].flatMap((m) => [`steps.${job}.outputs.${m[1]}`, `steps.merge.outputs.${m[1]}`].map((key) => [key, m[2]])),
+        );
         const stepEnv = Object.fromEntries(Object.entries(step?.env ?? {}).map(([k, v]) => [k, expressions(String(v), outputs)]));
         const r = await runStep(expressions(step!.run!, outputs), { ...stepEnv, PATH: `${fake}${path.delimiter}${env.PATH}`, GH_CALLS: calls, GH_BODY: body });
         expect(r.code, r.stderr).to.equal(0);
@@ -226,9 +243,14 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         expect(md).to.include("| 222222222222/us-east-1 | (create: no document yet) |");
     });
 
-    it("the up job: up.json is the JSON report; it writes only through the write role", async () => {
+    it("the up job: the shard's JSON report and the merged summary; it writes only through the write role", async () => {
         await runJob("up");
-        const report = JSON.parse(fs.readFileSync(path.join(repo, "up.json"), "utf8")) as { command: string; exitCode: number; targets: { result: string }[] };
+        const report = JSON.parse(fs.readFileSync(path.join(repo, "reports", "up-1.json"), "utf8")) as {
+            command: string;
+            exitCode: number;
+            targets: { result: string }[];
+        };
+        expect(fs.readFileSync(path.join(repo, "up.md"), "utf8")).to.include("All targets succeeded.");
         expect(report).to.deep.include({ command: "up", exitCode: 0 });
         expect(report.targets.map((t) => t.result)).to.deep.equal(["succeeded", "succeeded"]);
         const aws = awsCallsSinceLastLook();

@@ -423,7 +423,7 @@ describe("the npm package: packed, installed into another project, used by both 
             const report = reportOf(r);
             expect(report.command).to.equal("up");
             expect(report.targets.map((t) => [t.target, t.stack, t.result])).to.deep.equal(
-                targets.map((t) => [t, `test-rollout.${t.replace("/", ".")}`, "succeeded"]),
+                targets.map((t) => [t, `test-rollout.${t.split("/")[0]}`, "succeeded"]),
             );
             for (const t of report.targets) expect(t.changeSummary, t.target).to.deep.equal({ create: 3 });
             const settings = settingsOf(orgConfig);
@@ -431,7 +431,7 @@ describe("the npm package: packed, installed into another project, used by both 
                 const view = await docs.mustView(target);
                 expect(view.content, target).to.deep.equal(desiredFor(settings, target));
                 expect(view.content.inputs.idleSessionTimeout, target).to.equal("25");
-                expect(docs.owner(view), target).to.equal(`${exampleProject}/test-rollout.${target.replace("/", ".")}`);
+                expect(docs.owner(view), target).to.equal(`${exampleProject}/test-rollout.${target.split("/")[0]}`);
             }
         });
 

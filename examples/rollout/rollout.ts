@@ -1,6 +1,6 @@
 // Rolls Session Manager preferences out from a script, through the Pulumi Automation API:
-// one stack of ../program per account and Region, a few at a time, with the package's
-// runRollout. Usage:
+// one stack of ../program per account (or per account and Region, as stackGranularity says),
+// a few at a time, with the package's runRollout. Usage:
 //
 //     npx ts-node rollout.ts <preview|up|refresh|drift|destroy> [--config org.yaml] [--json]
 //         [--parallel 2] [--stack-prefix rollout] [--log-dir logs]
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
     const report = await runRollout({
         command,
         targets,
-        // Each stack gets the preferences and its one account and Region as sessionManager:* config.
+        // Each stack gets the preferences and its account and Regions as sessionManager:* config.
         stackConfig: (target) => stackConfigFor(org, target),
         projectDir: path.resolve(__dirname, "..", "program"),
         parallel: Number(values.parallel),
