@@ -107,7 +107,6 @@ describe(".github/workflows/session-manager.yml", () => {
         const expression = /^session-manager-\$\{\{([\s\S]*)\}\}$/.exec(String(workflow.concurrency.group).trim());
         expect(expression, "the group is session-manager-${{ ... }}").to.not.equal(null);
         const format = (text: string, ...args: string[]) => text.replace(/\{(\d+)\}/g, (_, i: string) => args[Number(i)]);
-        // eslint-disable-next-line @typescript-eslint/no-implied-eval
         const evaluate = new Function("github", "inputs", "format", `return (${(expression as RegExpExecArray)[1]});`) as (...a: unknown[]) => string;
         return `session-manager-${evaluate(github, inputs, format)}`;
     }
