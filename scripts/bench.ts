@@ -1,9 +1,10 @@
-// `npm run bench`: the one-stack fan-out against the loop of per-target stacks, through the
-// real engine and moto, with 1, 4 and 16 targets, and a no-op `pulumi preview` of the local
-// stack, each against a floor measured in the same run: `pulumi preview` of an empty
-// TypeScript program that imports @pulumi/pulumi and @pulumi/aws, on the same CLI. Not part
-// of the tests: it prints figures. The engine runs with the user's environment (the
-// harness's engineEnv adds only where AWS and the backend are).
+// `npm run bench`: the one-stack fan-out (1 to 256 targets) against the loop of stacks, per
+// account and Region (1 to 64 targets) and per account (4 to 64), through the real engine and
+// moto, and a no-op `pulumi preview` of the local stack, each against a floor measured in the
+// same run: `pulumi preview` of an empty TypeScript program that imports @pulumi/pulumi and
+// @pulumi/aws, on the same CLI. From those figures, a projection for 1,000 accounts x 17
+// Regions on 16 two-core runners. Not part of the tests: it prints figures. The engine runs
+// with the user's environment (the harness's engineEnv adds only where AWS and the backend are).
 //
 // SSM calls are counted at a loopback proxy in front of moto (devtools/awsProxy), which sees
 // every request the document provider makes, whichever process makes it.
@@ -23,15 +24,22 @@ import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../devtools/en
 import { projectCopy } from "../devtools/project";
 import { startMoto } from "../devtools/moto";
 
-const sizes = [1, 4, 16];
+/** Targets (4 Regions per account) of each mode. */
+const sizes = { fanOut: [1, 4, 16, 64, 256], loop: [1, 4, 16, 64], loopPerAccount: [4, 16, 64] };
 const regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];
 const roleName = "OrgAdmin";
 const preferences = { sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, idleSessionTimeout: 15 };
 type Phase = "first up" | "no-op up" | "drift";
 
+type Mode = "fan-out" | "loop" | "loop per account";
+
 interface Measurement {
-    mode: "fan-out" | "loop";
+    mode: Mode;
     n: number;
+    /** Stacks the phase ran: 1 for the fan-out, N for the loop, N/4 for the loop per account. */
+    stacks: number;
+    /** The fan-out's state file after its first up, per document. */
+    stateBytesPerDoc?: number;
     phase: Phase;
     ms: number;
     /** CPU time of every process the run used (see cpuMs), or undefined where it cannot be read. */
@@ -47,10 +55,38 @@ interface Measurement {
  */
 function targetsFor(n: number, series: number): OrgTarget[] {
     return Array.from({ length: n }, (_, i) => {
-        const accountId = `${series}${String(n).padStart(2, "0")}${String(Math.floor(i / regions.length)).padStart(9, "0")}`;
+        const accountId = `${series}${String(n).padStart(3, "0")}${String(Math.floor(i / regions.length)).padStart(8, "0")}`;
         const region = regions[i % regions.length];
         return { accountId, region, roleName, stackName: stackNameFor(`bench-loop-${n}`, accountId, region) };
     });
+}
+
+/** The same N targets as stacks per account: N/4 stacks, each over its account's 4 Regions. */
+function accountTargetsFor(n: number, series: number): OrgTarget[] {
+    const byAccount = new Map<string, OrgTarget>();
+    for (const t of targetsFor(n, series)) {
+        const seen = byAccount.get(t.accountId);
+        if (seen) seen.regions?.push(t.region);
+        else byAccount.set(t.accountId, { ...t, regions: [t.region], stackName: stackNameFor(`bench-account-${n}`, t.accountId) });
+    }
+    return [...byAccount.values()];
+}
+
+/** The size of a stack's state file in a file backend. */
+function stateBytes(backendDir: string, stackName: string): number {
+    const find = (dir: string): string | undefined => {
+        for (const entry of fs.readdirSync(dir, { withFileTypes: true })) {
+            const p = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                const found = find(p);
+                if (found) return found;
+            } else if (entry.name === `${stackName}.json`) return p;
+        }
+        return undefined;
+    };
+    const file = find(backendDir);
+    if (!file) throw new Error(`no state file for ${stackName} under ${backendDir}`);
+    return fs.statSync(file).size;
 }
 
 /** Runs of each single-stack preview; the median is kept, since one run is noisy on a shared machine. */
@@ -59,11 +95,12 @@ const previewRuns = 5;
 /**
  * Rounds of the fan-out's and the loop's phases (first up, no-op up, drift, then a destroy
  * that is not timed, so the next round's first up is a first up again). Each row keeps the
- * round with the median wall time; writes and failures are the worst of all rounds.
+ * round with the median wall time; writes and failures are the worst of all rounds. From 64
+ * targets on, one round: those rows measure how cost grows, and one round of them takes minutes.
  */
-const rounds = 5;
+const roundsFor = (n: number) => (n >= 64 ? 1 : 5);
 
-type Measured = Omit<Measurement, "mode" | "n" | "phase">;
+type Measured = Omit<Measurement, "mode" | "n" | "phase" | "stacks" | "stateBytesPerDoc">;
 
 function medianRound(runs: Measured[]): Measured {
     const kept = [...runs].sort((a, b) => a.ms - b.ms)[Math.floor(runs.length / 2)];
@@ -149,6 +186,49 @@ async function measure(proxy: AwsProxy, motoPid: number, work: () => Promise<num
     return { ms: Date.now() - t0, cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0, failed, ...ssmCounts(proxy) };
 }
 
+/** The organization the projection is for, and the runners it runs on. */
+const projected = { accounts: 1000, regions: 17, runners: 16, coresPerRunner: 2 };
+const projectionHead = ["STACKS", "PHASE", "STACK COUNT", "CPU/STACK", "CPU/PASS", "WALL/RUNNER", "GOAL (NO-OP < 15 MIN)"];
+
+/**
+ * A no-op pass and a first up of the projected organization, from measured costs: a stack's
+ * CPU (the loop's at 64 targets, per stack, for either granularity), plus, for a stack per
+ * account, each document beyond the measured stack's four at the fan-out's marginal CPU per
+ * document between 64 and 256 targets. The pass's CPU spread over every runner's cores.
+ */
+function projectionRows(results: readonly Measurement[]): string[][] {
+    const find = (mode: Mode, n: number, phase: Phase) => results.find((r) => r.mode === mode && r.n === n && r.phase === phase);
+    const rows: string[][] = [];
+    const cores = projected.runners * projected.coresPerRunner;
+    for (const phase of ["no-op up", "first up"] as const) {
+        const fan64 = find("fan-out", 64, phase);
+        const fan256 = find("fan-out", 256, phase);
+        const perRegion = find("loop", 64, phase);
+        const perAccount = find("loop per account", 64, phase);
+        if (!fan64?.cpuMs || !fan256?.cpuMs || !perRegion?.cpuMs || !perAccount?.cpuMs) continue;
+        const perDocument = Math.max(0, (fan256.cpuMs - fan64.cpuMs) / (256 - 64));
+        const measuredDocs = perAccount.n / perAccount.stacks;
+        const variants: [string, number, number][] = [
+            ["per account and Region", projected.accounts * projected.regions, perRegion.cpuMs / perRegion.stacks],
+            ["per account", projected.accounts, perAccount.cpuMs / perAccount.stacks + (projected.regions - measuredDocs) * perDocument],
+        ];
+        for (const [name, count, cpuPerStack] of variants) {
+            const pass = count * cpuPerStack;
+            const wall = pass / cores;
+            rows.push([
+                name,
+                phase,
+                count.toLocaleString("en"),
+                `${(cpuPerStack / 1000).toFixed(2)}s`,
+                `${Math.round(pass / 1000).toLocaleString("en")}s`,
+                formatDuration(wall),
+                phase === "no-op up" ? (wall < 15 * 60_000 ? "met" : "NOT MET") : "",
+            ]);
+        }
+    }
+    return rows;
+}
+
 async function main(): Promise<void> {
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-bench-"));
     // Stack files go to this copy of the project, never to the repository.
@@ -181,15 +261,16 @@ async function main(): Promise<void> {
         );
     };
     try {
-        for (const n of sizes) {
+        for (const n of sizes.fanOut) {
             // (a) One stack whose program fans out over N targets.
             const fanTargets = targetsFor(n, 2);
             const byAccount = new Map<string, string[]>();
             for (const t of fanTargets) byAccount.set(t.accountId, [...(byAccount.get(t.accountId) ?? []), t.region]);
+            const stackName = `bench-fan-${n}`;
             const stack = await createLocalStack({
-                stackName: `bench-fan-${n}`,
+                stackName,
                 workDir: projectDir,
-                backendDir: path.join(workDir, "backend"),
+                backendDir,
                 env,
                 config: {
                     ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, v])),
@@ -203,51 +284,61 @@ async function main(): Promise<void> {
                 ["drift", () => stack.previewRefresh()],
             ];
             const fanRuns = new Map<Phase, Measured[]>(fanOps.map(([phase]) => [phase, []]));
-            for (let round = 0; round < rounds; round++) {
+            let bytes = 0;
+            for (let round = 0; round < roundsFor(n); round++) {
                 for (const [phase, op] of fanOps) {
                     const m = await measure(proxy, moto.pid, async () => {
                         await op();
                         return 0;
                     });
                     fanRuns.get(phase)?.push(m);
+                    if (phase === "first up") bytes = stateBytes(backendDir, stackName);
                 }
                 await stack.destroy();
             }
-            for (const [phase, runs] of fanRuns) record({ mode: "fan-out", n, phase, ...medianRound(runs) });
+            for (const [phase, runs] of fanRuns) record({ mode: "fan-out", n, stacks: 1, phase, ...medianRound(runs), stateBytesPerDoc: bytes / n });
+        }
 
-            // (b) The loop: one stack per target, as `npm run org` runs them.
-            const loopTargets = targetsFor(n, 3);
-            const loopOps: [Phase, Command][] = [
-                ["first up", "up"],
-                ["no-op up", "up"],
-                ["drift", "drift"],
-            ];
-            const loopRuns = new Map<Phase, Measured[]>(loopOps.map(([phase]) => [phase, []]));
-            const rollout = (command: Command) =>
-                runRollout({
-                    command,
-                    targets: loopTargets,
-                    stackConfig: (t) => ({
-                        "aws:region": t.region,
-                        ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, String(v)])),
-                        "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: [t.region], roleName }]),
-                    }),
-                    projectDir,
-                    // As `npm run org -- up` runs it: this repository's program, inline.
-                    program: inlineProgramFor(projectDir),
-                    parallel,
-                    logDir: path.join(workDir, "logs"),
-                    envVars: env,
-                    pulumiCommand,
-                });
-            for (let round = 0; round < rounds; round++) {
-                for (const [phase, command] of loopOps) {
-                    const m = await measure(proxy, moto.pid, async () => (await rollout(command)).results.filter((r) => r.outcome === "failed").length);
-                    loopRuns.get(phase)?.push(m);
+        // (b) The loop: one stack per target (account and Region), or per account, as `npm run org` runs them.
+        const loops: [Mode, number[], (n: number) => OrgTarget[]][] = [
+            ["loop", sizes.loop, (n) => targetsFor(n, 3)],
+            ["loop per account", sizes.loopPerAccount, (n) => accountTargetsFor(n, 4)],
+        ];
+        for (const [mode, loopSizes, targetsOf] of loops) {
+            for (const n of loopSizes) {
+                const loopTargets = targetsOf(n);
+                const loopOps: [Phase, Command][] = [
+                    ["first up", "up"],
+                    ["no-op up", "up"],
+                    ["drift", "drift"],
+                ];
+                const loopRuns = new Map<Phase, Measured[]>(loopOps.map(([phase]) => [phase, []]));
+                const rollout = (command: Command) =>
+                    runRollout({
+                        command,
+                        targets: loopTargets,
+                        stackConfig: (t) => ({
+                            "aws:region": t.region,
+                            ...Object.fromEntries(Object.entries(preferences).map(([k, v]) => [`sessionManager:${k}`, String(v)])),
+                            "sessionManager:targets": JSON.stringify([{ accountId: t.accountId, regions: t.regions ?? [t.region], roleName }]),
+                        }),
+                        projectDir,
+                        // As `npm run org -- up` runs it: this repository's program, inline.
+                        program: inlineProgramFor(projectDir),
+                        parallel,
+                        logDir: path.join(workDir, "logs"),
+                        envVars: env,
+                        pulumiCommand,
+                    });
+                for (let round = 0; round < roundsFor(n); round++) {
+                    for (const [phase, command] of loopOps) {
+                        const m = await measure(proxy, moto.pid, async () => (await rollout(command)).results.filter((r) => r.outcome === "failed").length);
+                        loopRuns.get(phase)?.push(m);
+                    }
+                    await rollout("destroy");
                 }
-                await rollout("destroy");
+                for (const [phase, runs] of loopRuns) record({ mode, n, stacks: loopTargets.length, phase, ...medianRound(runs) });
             }
-            for (const [phase, runs] of loopRuns) record({ mode: "loop", n, phase, ...medianRound(runs) });
         }
     } finally {
         await proxy.close();
@@ -255,15 +346,17 @@ async function main(): Promise<void> {
         fs.rmSync(workDir, { recursive: true, force: true });
     }
 
-    const base = (m: Measurement) => results.find((r) => r.mode === m.mode && r.phase === m.phase && r.n === 1);
+    // A stack per account with one target is a stack per account and Region: its base is the loop's.
+    const base = (m: Measurement) => results.find((r) => r.mode === (m.mode === "loop per account" ? "loop" : m.mode) && r.phase === m.phase && r.n === 1);
     const ratio = (ms: number, to: number) => `${(ms / to).toFixed(2)}x`;
     const cpuPerTarget = (m: Measurement) => (m.cpuMs === undefined ? "" : `${(m.cpuMs / 1000 / m.n).toFixed(2)}s`);
     const rows = [
-        ["floor: empty program", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", "", ""],
-        ["local stack", "4", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", "", ""],
+        ["floor: empty program", "-", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", "", "", ""],
+        ["local stack", "4", "1", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", "", "", ""],
         ...results.map((m) => [
             m.mode,
             String(m.n),
+            String(m.stacks),
             m.phase,
             formatDuration(m.ms),
             base(m) ? ratio(m.ms, (base(m) as Measurement).ms) : "",
@@ -271,27 +364,34 @@ async function main(): Promise<void> {
             cpuPerTarget(m),
             (m.reads / m.n).toFixed(1),
             (m.writes / m.n).toFixed(1),
+            m.stateBytesPerDoc === undefined || m.phase !== "first up" ? "" : `${(m.stateBytesPerDoc / 1024).toFixed(1)} KB`,
             m.failed ? `${m.failed} failed` : "",
         ]),
     ];
-    // With --markdown, stdout holds the Markdown table only; everything for people goes to stderr.
+    const projection = projectionRows(results);
+    // With --markdown, stdout holds the Markdown tables only; everything for people goes to stderr.
     const markdown = process.argv.includes("--markdown");
     const human = markdown ? process.stderr : process.stdout;
     human.write(
         `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
-            `Fan-out and loop rows: the median of ${rounds} rounds of first up, no-op up and drift, each round ended by a destroy.\n` +
-            `N/1 = wall time / wall time with 1 target; loop runs ${parallel} stacks at a time. CPU per target: every process the run used\n` +
-            `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy.\n\n`,
+            `Fan-out and loop rows: the median of ${roundsFor(1)} rounds (1 from 64 targets on) of first up, no-op up and drift, each round ended by a destroy.\n` +
+            `N/1 = wall time / wall time with 1 target; the loops run ${parallel} stacks at a time. CPU per target: every process the run used\n` +
+            `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy. STATE/DOC: the fan-out's state file after its first up, per document.\n\n`,
     );
-    const head = ["MODE", "N", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", ""];
+    const head = ["MODE", "N", "STACKS", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", "STATE/DOC", ""];
     human.write(`${textTable(head, rows)}\n`);
-    // For docs/performance.md, whose table comes from a run of this: then stdout holds it and nothing else.
+    human.write(
+        `\nProjection: ${projected.accounts.toLocaleString("en")} accounts x ${projected.regions} Regions on ${projected.runners} runners of ${projected.coresPerRunner} cores, CPU only\n` +
+            "(per stack: the loop's CPU per stack at 64 targets; each further document of a stack: the fan-out's CPU from 64 to 256 targets, per document):\n\n",
+    );
+    human.write(`${textTable(projectionHead, projection)}\n`);
+    // For docs/performance.md, whose tables come from a run of this: then stdout holds them and nothing else.
     if (markdown)
         process.stdout.write(
             `${markdownTable(
                 head.slice(0, -1),
                 rows.map((r) => r.slice(0, -1)),
-            )}\n`,
+            )}\n\n${markdownTable(projectionHead, projection)}\n`,
         );
     // What the machine allows the loop: its CPU time spread over every core it may use.
     const cores = Math.min(os.availableParallelism(), parallel);

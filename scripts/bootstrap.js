@@ -66,6 +66,13 @@ function ensureActionlint() {
     const bin = path.join(cacheRoot, `actionlint-${actionlintVersion}`, "bin");
     const exe = path.join(bin, "actionlint");
     if (!fs.existsSync(exe)) {
+        try {
+            execFileSync("go", ["version"], { stdio: "ignore" });
+        } catch {
+            // The demo needs no linter; test/workflow-lint.test.ts says what is missing.
+            log(`go is not on PATH: ${actionlintModule} (the workflow linter the tests run) is not built`);
+            return;
+        }
         log(`building ${actionlintModule}@${actionlintVersion} into ${bin} (go install)`);
         fs.mkdirSync(bin, { recursive: true });
         execFileSync("go", ["install", `${actionlintModule}@${actionlintVersion}`], {

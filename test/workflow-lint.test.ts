@@ -12,7 +12,10 @@ import { pythonVenv } from "../devtools/moto";
 const workflow = path.join(repoRoot, ".github", "workflows", "session-manager.yml");
 
 function actionlint(file: string): Promise<{ code: number; output: string }> {
-    const exe = fs.readFileSync(path.join(repoRoot, "node_modules", ".actionlint"), "utf8").trim();
+    const recorded = path.join(repoRoot, "node_modules", ".actionlint");
+    if (!fs.existsSync(recorded))
+        throw new Error("actionlint is not built: scripts/bootstrap.js (npm test's pre-hook) builds it from its Go module, and needs Go on PATH");
+    const exe = fs.readFileSync(recorded, "utf8").trim();
     const shellcheck = path.join(pythonVenv(), "bin", "shellcheck");
     expect(fs.existsSync(shellcheck), "shellcheck from requirements-test.txt").to.equal(true);
     return new Promise((resolve, reject) => {
