@@ -1,6 +1,7 @@
 // Stacks per account and stacks per account and Region, and `regroup` between them, through the
 // real engine against moto, as `npm run org` runs: every document keeps what it adopted, and the
 // old stacks go without their documents being touched.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -103,11 +104,32 @@ describe("stacks per account, and regroup between granularities, through the rea
         expect(again.stderr).to.include("nothing to move");
     });
 
-    it("regroup back to stacks per account and Region, then destroy: the console-made original comes back exactly", async () => {
+    it("regroup back to stacks per account and Region, finishing a move that was stopped between its two writes, then destroy: the console-made original comes back exactly", async () => {
         granularity("accountRegion");
+        // A regroup killed inside `pulumi state move`: the adopted document's resources already
+        // written to their new stack, and still in the old one (its state as it was before).
+        const [account, region] = adopted.split("/");
+        const source = `${prefix}.${account}`;
+        const destination = `${prefix}.${account}.${region}`;
+        const pulumi = (...args: string[]) =>
+            execFileSync(path.join(bin, "pulumi"), args, { cwd: projectDir, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const before = pulumi("stack", "export", "--stack", source);
+        pulumi("stack", "init", destination, "--no-select");
+        const urn = `urn:pulumi:${source}::session-manager-preferences::session-manager-preferences:index:Preferences::${account}-${region}`;
+        pulumi("state", "move", "--source", source, "--dest", destination, "--yes", "--non-interactive", urn);
+        const exported = path.join(workDir, "source-before.json");
+        fs.writeFileSync(exported, before);
+        pulumi("stack", "import", "--stack", source, "--file", exported);
+        const holds = (stack: string) =>
+            (JSON.parse(pulumi("stack", "export", "--stack", stack)) as { deployment: { resources?: { urn: string }[] } }).deployment.resources?.filter((r) =>
+                r.urn.endsWith(`::${account}-${region}`),
+            ).length ?? 0;
+        expect([holds(source), holds(destination)], "in both stacks").to.deep.equal([1, 1]);
+
         const run = await org("regroup", "--json");
         expect(run.code, run.stderr).to.equal(0);
         expect(await stacks()).to.deep.equal(targets.map((t) => `${prefix}.${t.replace("/", ".")}`).sort());
+        expect(holds(destination), "once, in its new stack").to.equal(1);
         const destroy = await org("destroy", "--remove", "--json");
         expect(destroy.code, destroy.stderr).to.equal(0);
         const view = await docs.mustView(adopted);
