@@ -112,7 +112,12 @@ describe("stacks per account, and regroup between granularities, through the rea
         const source = `${prefix}.${account}`;
         const destination = `${prefix}.${account}.${region}`;
         const pulumi = (...args: string[]) =>
-            execFileSync(path.join(bin, "pulumi"), args, { cwd: projectDir, env: { ...process.env, ...env }, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+            execFileSync(path.join(bin, "pulumi"), args, {
+                cwd: projectDir,
+                env: { ...process.env, ...env },
+                encoding: "utf8",
+                stdio: ["ignore", "pipe", "pipe"],
+            });
         const before = pulumi("stack", "export", "--stack", source);
         pulumi("stack", "init", destination, "--no-select");
         const urn = `urn:pulumi:${source}::session-manager-preferences::session-manager-preferences:index:Preferences::${account}-${region}`;
