@@ -3,7 +3,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
 import { createLocalStack, engineEnv } from "../devtools/engine";
 import { DocumentInspector } from "../devtools/documents";
@@ -105,18 +104,8 @@ describe("shards: three at once against moto, merged, equal one unsharded run", 
 
     it("after an out-of-band edit, drift in three shards merges to exactly the unsharded drift report, exit 2 both", async () => {
         const edited = `${accounts[1]}/eu-west-1`;
-        const ssm = docs.client(edited);
-        const content = (await docs.mustView(edited)).content as unknown as { inputs: Record<string, unknown> };
-        const update = await ssm.send(
-            new UpdateDocumentCommand({
-                Name: "SSM-SessionManagerRunShell",
-                Content: JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "55" } }),
-                DocumentVersion: "$LATEST",
-            }),
-        );
-        await ssm.send(
-            new UpdateDocumentDefaultVersionCommand({ Name: "SSM-SessionManagerRunShell", DocumentVersion: update.DocumentDescription?.DocumentVersion }),
-        );
+        const content = (await docs.mustView(edited)).content;
+        await docs.editOutOfBand(edited, JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "55" } }));
 
         const whole = await org(["drift", "--json"]);
         expect(whole.code, whole.stderr).to.equal(2);
@@ -211,18 +200,8 @@ describe("drift --stack: the one stack Pulumi Deployments deploys, checked as it
 
     it("names the document edited outside the stack and exits 2", async () => {
         const edited = `${fanOut[1]}/us-east-1`;
-        const ssm = docs.client(edited);
-        const content = (await docs.mustView(edited)).content as unknown as { inputs: Record<string, unknown> };
-        const update = await ssm.send(
-            new UpdateDocumentCommand({
-                Name: "SSM-SessionManagerRunShell",
-                Content: JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "44" } }),
-                DocumentVersion: "$LATEST",
-            }),
-        );
-        await ssm.send(
-            new UpdateDocumentDefaultVersionCommand({ Name: "SSM-SessionManagerRunShell", DocumentVersion: update.DocumentDescription?.DocumentVersion }),
-        );
+        const content = (await docs.mustView(edited)).content;
+        await docs.editOutOfBand(edited, JSON.stringify({ ...content, inputs: { ...content.inputs, idleSessionTimeout: "44" } }));
         const run = await org("drift", "--stack", "prod", "--json");
         expect(run.code, run.stderr).to.equal(2);
         const [target] = (JSON.parse(run.stdout) as JsonReport).targets;
