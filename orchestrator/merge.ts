@@ -1,8 +1,7 @@
 // `npm run org -- merge`: the reports of a run's shards (each `--shard k/n --json`) as one
 // report, rendered like any other, with the exit code the whole run would have had.
 import * as fs from "node:fs";
-import { RolloutReport, RunProblem, TargetResult } from "./result";
-import { commands } from "./result";
+import { commands, RolloutReport, RunProblem, TargetResult } from "./result";
 
 /** A file that is not a shard report this program wrote, or reports that do not belong together. */
 export class MergeError extends Error {
