@@ -17,11 +17,14 @@ export function orgCommand(command: string, selection: readonly string[] = [], .
     return ["npm", "run", "org", "--", command, ...selection, ...extra].map(shellWord).join(" ");
 }
 
+/** The selection's flag-value pairs whose flag `keep` accepts. */
+export function selectionWhere(selection: readonly string[], keep: (flag: string) => boolean): string[] {
+    const kept: string[] = [];
+    for (let i = 0; i + 1 < selection.length; i += 2) if (keep(selection[i])) kept.push(selection[i], selection[i + 1]);
+    return kept;
+}
+
 /** The selection flags `policies` also takes (it runs no stacks). */
 export function policySelection(selection: readonly string[]): string[] {
-    const kept: string[] = [];
-    for (let i = 0; i + 1 < selection.length; i += 2) {
-        if (selection[i] === "--config" || selection[i] === "--role-name") kept.push(selection[i], selection[i + 1]);
-    }
-    return kept;
+    return selectionWhere(selection, (flag) => flag === "--config" || flag === "--role-name");
 }

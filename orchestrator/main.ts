@@ -192,22 +192,19 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         io.stderr.write(`${options.command}: nothing was run; ${problems.length} of the accounts cannot be reached\n`);
         return failBeforeRun(options.command, accessProblem(problems, options.command, options.selection), options, io);
     }
-    const orgStacks = await findOrgStacks({
-        projectDir: options.projectDir,
-        envVars,
-        pulumiCommand,
-        targets: resolved.targets,
-        stackPrefix: options.stackPrefix,
-        granularity: resolved.granularity,
-        shard: options.shard,
-    });
-    if (options.stack) {
-        // One existing stack as it is: its own config, whatever stacks the prefix holds.
-        const stackName = options.stack;
-        resolved = { ...resolved, targets: [{ accountId: "", region: "", stackName }] };
-        orgStacks.stale = [];
-        orgStacks.otherGranularity = [];
-    }
+    // --stack: one existing stack as it is, its own config, whatever stacks the prefix holds.
+    if (options.stack) resolved = { ...resolved, targets: [{ accountId: "", region: "", stackName: options.stack }] };
+    const orgStacks = options.stack
+        ? { stale: [], otherGranularity: [] }
+        : await findOrgStacks({
+              projectDir: options.projectDir,
+              envVars,
+              pulumiCommand,
+              targets: resolved.targets,
+              stackPrefix: options.stackPrefix,
+              granularity: resolved.granularity,
+              shard: options.shard,
+          });
     if (options.regroup) {
         const regrouped = await regroup(options, resolved, orgStacks.otherGranularity, { envVars, pulumiCommand }, io);
         if ("exitCode" in regrouped) return regrouped;

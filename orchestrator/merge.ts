@@ -1,6 +1,7 @@
 // `npm run org -- merge`: the reports of a run's shards (each `--shard k/n --json`) as one
 // report, rendered like any other, with the exit code the whole run would have had.
 import * as fs from "node:fs";
+import { selectionWhere } from "./commandLine";
 import { commands, RolloutReport, RunProblem, TargetResult } from "./result";
 
 /** A file that is not a shard report this program wrote, or reports that do not belong together. */
@@ -42,14 +43,6 @@ export function parseJsonReport(text: string, file: string): RolloutReport {
     return report;
 }
 
-/** The selection flags less `--shard`: the merged report's suggestions act on every shard. */
-function withoutShard(selection: readonly string[] | undefined): string[] | undefined {
-    if (!selection) return undefined;
-    const kept: string[] = [];
-    for (let i = 0; i < selection.length; i += 2) if (selection[i] !== "--shard") kept.push(selection[i], selection[i + 1]);
-    return kept;
-}
-
 /**
  * The shards' reports as one: every target's result (sorted by stack), the stale stacks of
  * all, the longest duration (the shards ran at once). A shard that ran nothing makes the
@@ -79,7 +72,8 @@ export function mergeReports(reports: readonly { file: string; report: RolloutRe
     };
     const stale = reports.flatMap((r) => r.report.staleStacks ?? []);
     if (reports.some((r) => r.report.staleStacks !== undefined)) merged.staleStacks = [...new Set(stale)].sort();
-    const selection = withoutShard(reports[0].report.selection);
+    // Less --shard: the merged report's suggestions act on every shard.
+    const selection = reports[0].report.selection && selectionWhere(reports[0].report.selection, (flag) => flag !== "--shard");
     if (selection?.length) merged.selection = selection;
     const problem = shardProblem(reports, count, seen);
     if (problem) merged.problem = problem;

@@ -100,7 +100,7 @@ export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTa
 }
 
 /** One target per account, over its Regions in order: the stacks of `stackGranularity: account`. */
-function byAccount(regional: readonly OrgTarget[], prefix: string): OrgTarget[] {
+export function byAccount(regional: readonly OrgTarget[], prefix: string): OrgTarget[] {
     const accounts = new Map<string, OrgTarget>();
     for (const t of regional) {
         const seen = accounts.get(t.accountId);

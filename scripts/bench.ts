@@ -18,7 +18,7 @@ import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
 import { inlineProgramFor } from "../orchestrator/program";
 import { runRollout } from "../orchestrator/run";
-import { OrgTarget, stackNameFor } from "../orchestrator/targets";
+import { byAccount, OrgTarget, stackNameFor } from "../orchestrator/targets";
 import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
 import { createLocalStack, engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { projectCopy } from "../devtools/project";
@@ -63,13 +63,7 @@ function targetsFor(n: number, series: number): OrgTarget[] {
 
 /** The same N targets as stacks per account: N/4 stacks, each over its account's 4 Regions. */
 function accountTargetsFor(n: number, series: number): OrgTarget[] {
-    const byAccount = new Map<string, OrgTarget>();
-    for (const t of targetsFor(n, series)) {
-        const seen = byAccount.get(t.accountId);
-        if (seen) seen.regions?.push(t.region);
-        else byAccount.set(t.accountId, { ...t, regions: [t.region], stackName: stackNameFor(`bench-account-${n}`, t.accountId) });
-    }
-    return [...byAccount.values()];
+    return byAccount(targetsFor(n, series), `bench-account-${n}`);
 }
 
 /** The size of a stack's state file in a file backend. */
