@@ -4,7 +4,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { documentContent, s3KeyPrefixFor } from "../core/document";
 import { choosePart, OptionalPart, Part, PartChoice } from "../core/parts";
-import { instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
+import { ArchiveTarget, instanceProfilePolicy, keyIdOfArn, logsKeyPolicy, PolicyScope, policyScope, sessionDataKeyPolicy } from "../core/policies";
 import * as f from "../core/fieldRules";
 import { TargetPlan } from "../core/plan";
 import { defaultPreferences, DocumentPreferences, documentPreferencesOf, OnDelete } from "../core/settings";
@@ -52,6 +52,12 @@ export interface LogGroupArgs {
 export interface InstancePolicyArgs {
     /** IAM role names to attach the policy to (plain strings: each is one attachment); default none. */
     readonly roleNames?: readonly string[];
+    /**
+     * When the S3 bucket is a log archive in another account: that account, the bucket's Region and
+     * its key (an existing key's ARN; absent for a key the archive created; null for a bucket
+     * without a KMS key), so instances may encrypt their logs with it.
+     */
+    readonly logArchive?: ArchiveTarget;
 }
 
 export interface SessionManagerPreferencesArgs {
@@ -249,7 +255,14 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
         }
 
         if (policyChoice.kind === "create") {
-            this.instancePolicyArn = this.instancePolicy(name, [...(policyChoice.args?.roleNames ?? [])], scope, preferences, tags);
+            this.instancePolicyArn = this.instancePolicy(
+                name,
+                [...(policyChoice.args?.roleNames ?? [])],
+                policyChoice.args?.logArchive,
+                scope,
+                preferences,
+                tags,
+            );
         }
 
         const content = pulumi
@@ -373,6 +386,7 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
     private instancePolicy(
         name: string,
         roleNames: string[],
+        logArchive: ArchiveTarget | undefined,
         scope: pulumi.Output<PolicyScope>,
         preferences: pulumi.Output<DocumentPreferences>,
         tags: pulumi.Output<Record<string, string>> | undefined,
@@ -383,7 +397,13 @@ export class SessionManagerPreferences extends pulumi.ComponentResource {
                     ...s,
                     logGroupName,
                     sessionDataKeyArn,
-                    s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: s3KeyPrefixFor(prefs.s3KeyPrefix, s.accountId, s.region) } : undefined,
+                    s3: prefs.s3Logging
+                        ? {
+                              bucketName: prefs.s3BucketName,
+                              keyPrefix: s3KeyPrefixFor(prefs.s3KeyPrefix, s.accountId, s.region),
+                              ...(logArchive ? { archive: logArchive } : {}),
+                          }
+                        : undefined,
                 }),
             ),
         );

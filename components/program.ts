@@ -3,10 +3,11 @@
 // inline, through the Automation API, for each target's stack (orchestrator/program.ts).
 // The layers and the path of a setting to SSM: docs/architecture.md.
 import * as pulumi from "@pulumi/pulumi";
-import { missingRegionMessage, planTargets } from "../core/plan";
+import { missingRegionMessage, planTargets, TargetPlan } from "../core/plan";
+import { partitionOf } from "../core/partition";
 import { Settings, TargetRegion } from "../core/settings";
 import { currentRegion } from "../core/stackConfig";
-import { deployPlannedTarget } from "./preferences";
+import { awsProviderRoleArn, deployPlannedTarget } from "./preferences";
 
 /** What `targets` reports for each account and Region, keyed `<accountId>/<region>`. */
 interface TargetOutputs {
@@ -31,10 +32,16 @@ interface StackSetModule {
 }
 
 export async function deployStack(settings: Settings): Promise<Record<string, unknown>> {
+    // Required only when set: most stacks have no landing-zone part, and it loads @pulumi/aws.
+    const shared: Record<string, unknown> =
+        settings.sharedResources !== "elsewhere" && (settings.logArchive?.create || settings.guardrail)
+            ? (require("./landingZone") as typeof import("./landingZone")).deploySharedResources(settings, await stackRegion())
+            : {};
+    if (settings.sharedResources === "only") return shared;
     if (settings.deployment === "stackset") {
         // Required here so that direct deployments never load (or need) the StackSet code.
         const { deployStackSet } = require("./stackSetPreferences") as StackSetModule;
-        return { ...((await deployStackSet(settings)) ?? {}) };
+        return { ...shared, ...((await deployStackSet(settings)) ?? {}) };
     }
 
     if (settings.organizationalUnitIds.length > 0) {
@@ -72,5 +79,45 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
             instancePolicyArn: component.instancePolicyArn,
         };
     }
-    return { targets };
+    const operators = settings.operatorPolicy ? deployOperatorPolicies(settings, plans) : undefined;
+    return { ...shared, targets, ...(operators ? { operatorPolicies: operators } : {}) };
+}
+
+/** The Region this stack runs in (aws:region or AWS_REGION), which a landing-zone part with no Region of its own uses. */
+async function stackRegion(): Promise<string> {
+    const region = currentRegion(pulumi.runtime.allConfig(), process.env);
+    if (!region) throw new pulumi.RunError(missingRegionMessage("sessionManager:logArchive or guardrail is set"));
+    return region;
+}
+
+/** One operator policy per target account, covering its Regions; keyed by account ID in the stack output. */
+function deployOperatorPolicies(settings: Settings, plans: readonly TargetPlan[]): Record<string, pulumi.Output<string>> {
+    const { SessionManagerOperatorPolicy, accountProvider }: typeof import("./landingZone") = require("./landingZone");
+    const { operatorPolicyInputs }: typeof import("../core/landingZone") = require("../core/landingZone");
+    const arns: Record<string, pulumi.Output<string>> = {};
+    for (const [accountId, accountPlans] of plansByAccount(plans)) {
+        const first = accountPlans[0];
+        const role = awsProviderRoleArn(first, pulumi.runtime.isDryRun());
+        const provider = accountProvider(`${accountId}-operator`, accountId, first.target.region, undefined, undefined, role);
+        const policy = new SessionManagerOperatorPolicy(
+            `${accountId}-operator`,
+            {
+                policy: operatorPolicyInputs(settings, {
+                    partition: partitionOf(first.target.region),
+                    accountId,
+                    regions: accountPlans.map((p) => p.target.region),
+                }),
+                roleNames: settings.operatorPolicy?.roleNames ?? [],
+            },
+            { providers: [provider] },
+        );
+        arns[accountId] = policy.policyArn;
+    }
+    return arns;
+}
+
+function plansByAccount(plans: readonly TargetPlan[]): Map<string, TargetPlan[]> {
+    const byAccount = new Map<string, TargetPlan[]>();
+    for (const plan of plans) byAccount.set(plan.target.accountId, [...(byAccount.get(plan.target.accountId) ?? []), plan]);
+    return byAccount;
 }

@@ -2,9 +2,11 @@ import { closest, distance } from "fastest-levenshtein";
 import * as f from "./fieldRules";
 import { describeValue, InvalidValue, relatedFieldProblems, Rule } from "./fieldRules";
 import { desiredDocument, maxDocumentContentBytes } from "./document";
-import { defaultOrganizationSettings, defaultPreferences, Settings, Target } from "./settings";
+import { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, Guardrail, LogArchive, OperatorPolicy, Settings, Target } from "./settings";
 import * as rules from "./rules";
 import { configNamespace } from "./stackConfig";
+import { archiveRegionProblem, guardrailContent, guardrailExceptions, guardrailPolicy, guardrailTargetIds } from "./landingZone";
+import { partitionOf } from "./partition";
 
 /** A configuration error a user caused: names the key (in the sessionManager namespace), the value given and what is allowed. */
 export class ConfigError extends InvalidValue {
@@ -120,6 +122,87 @@ const targets: Rule<Target[]> = (value, key) => {
     return parsed;
 };
 
+const logArchiveFields = ["accountId", "organizationId", "regions", "bucketName", "roleName", "readOnlyRoleName", "create", "kmsKeyArn", "retentionInDays"];
+
+/** roleName and readOnlyRoleName of an object key: each a role name, and never the same role. */
+function roleNamesOf(r: Record<string, unknown>, key: string): { roleName?: string; readOnlyRoleName?: string } {
+    const roles: { roleName?: string; readOnlyRoleName?: string } = {};
+    if (r.roleName !== undefined) roles.roleName = f.roleName(r.roleName, `${key}.roleName`);
+    if (r.readOnlyRoleName !== undefined) roles.readOnlyRoleName = f.roleName(r.readOnlyRoleName, `${key}.readOnlyRoleName`);
+    if (roles.readOnlyRoleName !== undefined && roles.readOnlyRoleName === roles.roleName) {
+        throw new ConfigError(`${key}.readOnlyRoleName`, roles.readOnlyRoleName, `a role other than ${key}.roleName: a preview must not be able to write`);
+    }
+    return roles;
+}
+
+/** Days a created log archive keeps session logs unless told otherwise. */
+export const defaultArchiveRetentionInDays = 365;
+
+const logArchive: Rule<LogArchive> = (value, key) => {
+    const r = f.knownFields(f.fromJsonString(value), key, logArchiveFields, `{ ${logArchiveFields.join(", ")} }`);
+    for (const required of ["accountId", "organizationId", "regions", "bucketName"]) {
+        if (r[required] === undefined) throw new ConfigError(`${key}.${required}`, undefined, "required");
+    }
+    const regions = f.list(f.region)(r.regions, `${key}.regions`);
+    const bucketName = f.bucketNameTemplate(r.bucketName, `${key}.bucketName`);
+    if (regions.length === 0) throw new ConfigError(`${key}.regions`, r.regions, "at least one Region: where the bucket is");
+    if (!bucketName.includes("{region}") && regions.length > 1) {
+        throw new ConfigError(
+            `${key}.regions`,
+            r.regions,
+            "one Region for one bucket; for a bucket per Region put {region} in logArchive.bucketName (an instance without internet reaches S3 in its own Region only)",
+        );
+    }
+    const parsed: LogArchive = {
+        accountId: f.accountId(r.accountId, `${key}.accountId`),
+        organizationId: f.organizationId(r.organizationId, `${key}.organizationId`),
+        regions,
+        bucketName,
+        create: f.withDefault(f.boolean, true)(r.create, `${key}.create`),
+        retentionInDays: f.withDefault(f.archiveRetentionInDays, defaultArchiveRetentionInDays)(r.retentionInDays, `${key}.retentionInDays`),
+    };
+    Object.assign(parsed, roleNamesOf(r, key));
+    if (r.kmsKeyArn !== undefined) {
+        if (parsed.create) {
+            throw new ConfigError(`${key}.kmsKeyArn`, r.kmsKeyArn, "only with logArchive.create: false (a created archive makes its own key)");
+        }
+        parsed.kmsKeyArn = f.kmsKeyArnTemplate(r.kmsKeyArn, `${key}.kmsKeyArn`);
+    }
+    return parsed;
+};
+
+const operatorPolicy: Rule<OperatorPolicy> = (value, key) => {
+    const v = f.fromJsonString(value);
+    // `operatorPolicy: true` is the policy attached to no role (a permission set or a person attaches it by name).
+    if (v === true || v === "true") return { roleNames: [] };
+    const r = f.knownFields(v, key, ["roleNames", "instanceTag"], "{ roleNames?, instanceTag? } (or true)");
+    const parsed: OperatorPolicy = { roleNames: f.withDefault(f.list(f.roleName), [])(r.roleNames, `${key}.roleNames`) };
+    if (r.instanceTag !== undefined) parsed.instanceTag = f.instanceTag(r.instanceTag, `${key}.instanceTag`);
+    return parsed;
+};
+
+const guardrail: Rule<Guardrail> = (value, key) => {
+    const v = f.fromJsonString(value);
+    if (v === true || v === "true") return { targetIds: [], exceptRoleNames: [] };
+    const r = f.knownFields(
+        v,
+        key,
+        ["targetIds", "accountId", "roleName", "readOnlyRoleName", "exceptRoleNames"],
+        "{ targetIds?, accountId?, roleName?, readOnlyRoleName?, exceptRoleNames? } (or true)",
+    );
+    const parsed: Guardrail = {
+        targetIds: f.withDefault(f.list(f.organizationalUnitId), [])(r.targetIds, `${key}.targetIds`),
+        exceptRoleNames: f.withDefault(f.list(f.roleName), [])(r.exceptRoleNames, `${key}.exceptRoleNames`),
+    };
+    if (r.accountId !== undefined) parsed.accountId = f.accountId(r.accountId, `${key}.accountId`);
+    for (const role of ["roleName", "readOnlyRoleName"]) {
+        if (r[role] !== undefined && parsed.accountId === undefined) {
+            throw new ConfigError(`${key}.${role}`, r[role], `only with ${key}.accountId: the account whose role it is`);
+        }
+    }
+    return Object.assign(parsed, roleNamesOf(r, key));
+};
+
 /** One rule per config key (core/fieldRules.ts): the README's configuration tables (the preferences and the organization keys). */
 const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
     ...f.documentPreferenceRules,
@@ -136,6 +219,10 @@ const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
     keepDocumentVersions: f.keepDocumentVersions,
     deployment: f.deployment,
     takeOver: f.takeOver,
+    logArchive,
+    operatorPolicy,
+    guardrail,
+    sharedResources: f.sharedResources,
     targets,
     readOnlyRoleName: f.roleName,
     organizationalUnitIds: f.list(f.organizationalUnitId),
@@ -176,6 +263,7 @@ export function parseSettings(raw: Record<string, unknown>): Settings {
             errors.push(ConfigError.of(err));
         }
     }
+    if (errors.length === 0 && settings.logArchive) errors.push(...archiveLoggingErrors(settings, raw));
     if (errors.length === 0) errors.push(...crossFieldErrors(settings));
     if (errors.length > 0) throw new ConfigErrors(errors);
     return withReadOnlyRoles(settings);
@@ -186,6 +274,71 @@ function withReadOnlyRoles(settings: Settings): Settings {
     const fallback = settings.readOnlyRoleName;
     if (fallback === undefined) return settings;
     return { ...settings, targets: settings.targets.map((t) => (t.readOnlyRoleName === undefined ? { ...t, readOnlyRoleName: fallback } : t)) };
+}
+
+/**
+ * With a log archive, session logs go to its bucket: s3Logging is on (an explicit false is a
+ * contradiction), s3BucketName comes from logArchive.bucketName (a `{region}` in it is resolved
+ * per target, core/document.ts), and a bucket of its own is a contradiction too.
+ */
+function archiveLoggingErrors(settings: Settings, raw: Record<string, unknown>): ConfigError[] {
+    const errors: ConfigError[] = [];
+    if (raw.s3Logging !== undefined && raw.s3Logging !== null && !settings.s3Logging) {
+        errors.push(new ConfigError("s3Logging", raw.s3Logging, "true or unset when logArchive is set: session logs go to the log archive's bucket"));
+    }
+    if (settings.s3BucketName !== "") {
+        errors.push(new ConfigError("s3BucketName", settings.s3BucketName, "unset when logArchive is set: session logs go to logArchive.bucketName"));
+    }
+    if (errors.length === 0) Object.assign(settings, { s3Logging: true, s3BucketName: settings.logArchive!.bucketName });
+    return errors;
+}
+
+/** Landing-zone rules: every Region has an archive bucket, the guardrail excepts every writer and fits AWS's limit. */
+function landingZoneErrors(s: Settings): ConfigError[] {
+    const errors: ConfigError[] = [];
+    if (s.logArchive) {
+        const archive = s.logArchive;
+        const named: [string, string][] = [
+            ...s.targets.flatMap((t, i) => t.regions.map((r, j): [string, string] => [`targets[${i}].regions[${j}]`, r])),
+            ...s.regions.map((r, j): [string, string] => [`regions[${j}]`, r]),
+        ];
+        for (const [key, region] of named) {
+            const problem = archiveRegionProblem(archive, region);
+            if (problem) errors.push(new ConfigError(key, region, problem));
+        }
+    }
+    if (s.guardrail) {
+        if (guardrailTargetIds(s).length === 0) {
+            errors.push(
+                new ConfigError("guardrail.targetIds", s.guardrail.targetIds, "at least one OU or root ID to attach it to (or set organizationalUnitIds)"),
+            );
+        }
+        if (s.deployment === "direct") {
+            s.targets.forEach((t, i) => {
+                if (!t.roleName) {
+                    errors.push(
+                        new ConfigError(
+                            `targets[${i}].roleName`,
+                            undefined,
+                            "required with guardrail: the guardrail excepts the roles that write the document by name, and ambient credentials have none to except",
+                        ),
+                    );
+                }
+            });
+        }
+        const { problem } = guardrailContent(guardrailPolicy(partitionOf(s.regions[0] ?? "us-east-1"), defaultDocumentName, guardrailExceptions(s)));
+        if (problem) errors.push(new ConfigError("guardrail", s.guardrail, problem));
+    }
+    if (s.sharedResources === "only" && !s.logArchive?.create && !s.guardrail) {
+        errors.push(
+            new ConfigError(
+                "sharedResources",
+                s.sharedResources,
+                "here or elsewhere: only makes the log archive (logArchive.create) and the guardrail, and neither is set",
+            ),
+        );
+    }
+    return errors;
 }
 
 /** Rules that relate two keys; checked once every key is valid on its own. */
@@ -207,6 +360,7 @@ function crossFieldErrors(s: Settings): ConfigError[] {
     if (noOrganizationalUnits) errors.push(noOrganizationalUnits);
     const profileProblem = shellProfileProblem(s);
     if (profileProblem) errors.push(profileProblem);
+    errors.push(...landingZoneErrors(s));
     return errors;
 }
 

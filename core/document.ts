@@ -1,3 +1,4 @@
+import { archiveBucketName } from "./landingZone";
 import { DocumentPreferences, Preferences } from "./settings";
 
 /** The twelve inputs of a Session Manager preferences (Session type) document: its `inputs` block. */
@@ -76,7 +77,8 @@ export function documentContent(prefs: DocumentPreferences, parts: DocumentParts
         description: documentDescription,
         sessionType: "Standard_Stream",
         inputs: {
-            s3BucketName: prefs.s3Logging ? prefs.s3BucketName : "",
+            // A log archive's bucket per Region: its name says {region} (core/landingZone.ts).
+            s3BucketName: prefs.s3Logging ? archiveBucketName(prefs.s3BucketName, parts.region) : "",
             s3KeyPrefix: prefs.s3Logging ? s3KeyPrefixFor(prefs.s3KeyPrefix, parts.accountId, parts.region) : "",
             s3EncryptionEnabled: prefs.s3EncryptionEnabled,
             // An empty name is how the document says "no CloudWatch logging".

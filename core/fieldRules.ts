@@ -13,7 +13,7 @@ import { closest } from "fastest-levenshtein";
 import { maxDocumentContentBytes } from "./document";
 import { managementTagPrefix } from "./names";
 import * as rules from "./rules";
-import { deploymentValues, DocumentPreferences, onDeleteValues, stackGranularityValues, stackSetCallAsValues } from "./settings";
+import { deploymentValues, DocumentPreferences, onDeleteValues, sharedResourcesValues, stackGranularityValues, stackSetCallAsValues } from "./settings";
 
 /** A value a field does not allow: names the field, the value given and what is allowed. */
 export class InvalidValue extends Error {
@@ -175,6 +175,28 @@ export const tags: Rule<Record<string, string>> = (value, key) => {
             throw new InvalidValue(`${key}.${k}`, val, `a tag value of up to 256 ${chars}`);
     }
     return v as Record<string, string>;
+};
+
+// --- The landing zone: log archive, operator policy, guardrail ----------------------------------
+
+export const organizationId = text((s) => (/^o-[a-z0-9]{10,32}$/.test(s) ? undefined : "an AWS Organizations ID: o- and 10 to 32 of a-z, 0-9"));
+/** The longest Region name, to check a name that will hold one. */
+export const longestRegion = "ap-southeast-5";
+/** A bucket name that may say `{region}` once: one bucket per Region. */
+export const bucketNameTemplate = text((s) => {
+    const resolved = s.replace("{region}", longestRegion);
+    if (resolved.includes("{") || resolved.includes("}")) return "an S3 bucket name that may say {region} once, and no other {...}";
+    const problem = rules.s3BucketNameProblem(resolved);
+    return problem && s.includes("{region}") ? `${problem} (with {region} as ${longestRegion})` : problem;
+});
+export const archiveRetentionInDays = integer(0, 36500, " (days; 0 keeps session logs forever)");
+export const sharedResources = oneOf(sharedResourcesValues);
+/** One tag: `{ key, value }`. */
+export const instanceTag: Rule<{ key: string; value: string }> = (value, key) => {
+    const record = knownFields(fromJsonString(value), key, ["key", "value"], "{ key, value }");
+    if (typeof record.key !== "string") throw new InvalidValue(`${key}.key`, record.key, "required: a tag key");
+    const checked = tags({ [record.key]: record.value ?? "" }, key);
+    return { key: record.key, value: checked[record.key] };
 };
 
 // --- What the resource does over its life ----------------------------------------------------

@@ -52,3 +52,31 @@ export const managementTagPrefix = "session-manager-preferences:";
 
 /** The property of a dynamic resource that holds its provider's text (Pulumi's name for it). */
 export const dynamicProviderKey = "__provider";
+
+/** The operator policy: one per account, the same name and path everywhere, so an IAM Identity Center permission set can reference it. */
+export const operatorPolicyName = "SessionManagerOperator";
+export const operatorPolicyPath = instancePolicyPath;
+export const operatorPolicyDescription = "What people need to start Session Manager sessions with this account's preferences";
+
+/** Alias and description of the key a created log archive encrypts session logs with. */
+export const archiveKeyAlias = "alias/session-manager/log-archive";
+export const archiveKeyDescription = "Session Manager: encrypts the organization's session logs in the log archive";
+
+/** The service control policy that keeps everyone but this program off the Session document. */
+export const guardrailPolicyName = "session-manager-preferences-guardrail";
+export const guardrailPolicyDescription = "Only the session-manager-preferences roles may change SSM-SessionManagerRunShell";
+
+/**
+ * The StackSet custom resource's role in each account and Region: a fixed name, so the guardrail
+ * can except it. IAM names are account-wide, hence the Region.
+ */
+export function stackSetHandlerRoleName(region: string): string {
+    return `SessionManagerPreferencesHandler-${region}`;
+}
+/** Every Region's handler role: how the guardrail names them. */
+export const stackSetHandlerRoleNamePattern = stackSetHandlerRoleName("*");
+
+/** The stack of `npm run org` that makes the log archive and the guardrail, run before the targets' stacks. */
+export function landingZoneStackName(prefix: string): string {
+    return `${prefix}.landing-zone`;
+}

@@ -5,6 +5,8 @@
 import { OptionalPart, Part } from "./parts";
 import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
+import { archiveBucketName, archiveRegionProblem, archiveTargetFor } from "./landingZone";
+import { ArchiveTarget } from "./policies";
 import { DocumentPreferences, documentPreferencesOf, OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
 
 export type { DocumentPreferences } from "./settings";
@@ -13,7 +15,7 @@ export { documentPreferencesOf } from "./settings";
 export type SessionDataKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
 export type LogsKeyPart = Part<{ enableKeyRotation: boolean }, { arn: string }>;
 export type LogGroupPart = Part<{ name: string; retentionInDays: number; kmsKey: LogsKeyPart }, { name: string }>;
-export type InstancePolicyPart = OptionalPart<{ roleNames: string[] }>;
+export type InstancePolicyPart = OptionalPart<{ roleNames: string[]; logArchive?: ArchiveTarget }>;
 
 /** Everything the program needs to build one account and Region. */
 export interface TargetPlan {
@@ -56,8 +58,11 @@ export function logGroupPart(prefs: Preferences): LogGroupPart {
     };
 }
 
-export function instancePolicyPart(prefs: Preferences): InstancePolicyPart {
-    return prefs.instancePolicy ? { args: { roleNames: [...prefs.instanceRoleNames] } } : { skip: true };
+/** The instance policy: with a log archive, it also names the archive's bucket and key for the target's Region. */
+export function instancePolicyPart(prefs: Preferences, region?: string): InstancePolicyPart {
+    if (!prefs.instancePolicy) return { skip: true };
+    const logArchive = prefs.logArchive && region !== undefined ? archiveTargetFor(prefs.logArchive, region) : undefined;
+    return { args: { roleNames: [...prefs.instanceRoleNames], ...(logArchive ? { logArchive } : {}) } };
 }
 
 export function createsAwsResources(parts: Pick<TargetPlan, "sessionDataKey" | "logGroup" | "instancePolicy">): boolean {
@@ -74,14 +79,24 @@ export function targetOutputKey(target: TargetRegion): string {
 }
 
 export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan {
-    const parts = { sessionDataKey: sessionDataKeyPart(prefs, target), logGroup: logGroupPart(prefs), instancePolicy: instancePolicyPart(prefs) };
+    if (prefs.logArchive) {
+        // The configuration's Regions are checked as it is parsed; the current Region only now.
+        const problem = archiveRegionProblem(prefs.logArchive, target.region);
+        if (problem) throw new Error(`sessionManager:logArchive: ${problem}`);
+    }
+    const parts = {
+        sessionDataKey: sessionDataKeyPart(prefs, target),
+        logGroup: logGroupPart(prefs),
+        instancePolicy: instancePolicyPart(prefs, target.region),
+    };
     const plan: TargetPlan = {
         target,
         name: targetName(target),
         outputKey: targetOutputKey(target),
         createsAwsResources: createsAwsResources(parts),
         ...parts,
-        preferences: documentPreferencesOf(prefs),
+        // A log archive's bucket name may say {region}: each target gets its own Region's bucket.
+        preferences: { ...documentPreferencesOf(prefs), s3BucketName: archiveBucketName(prefs.s3BucketName, target.region) },
         onDelete: prefs.onDelete,
         keepDocumentVersions: prefs.keepDocumentVersions,
         takeOver: prefs.takeOver,

@@ -1,4 +1,5 @@
 import { dnsSuffixOf, partitionOf } from "./partition";
+import { Partition } from "./settings";
 
 /** An IAM or KMS key policy statement, as AWS reads it. */
 export interface PolicyStatement {
@@ -94,12 +95,56 @@ export function logsKeyPolicy(scope: PolicyScope, logGroupName: string): PolicyD
     };
 }
 
+/** Where one target's session logs go, and with which key, as its instance policy needs them. */
+export interface ArchiveTarget {
+    bucketName: string;
+    /** The archive's account and the bucket's Region: where the key is. */
+    accountId: string;
+    region: string;
+    /** An existing key's ARN; absent with a created key (its ARN is not known before it exists); null when the bucket has no KMS key. */
+    kmsKeyArn?: string | null;
+}
+
+/** What S3 calls KMS as in a Region: the log archive's key is usable through it only. */
+export function s3ViaService(region: string, urlSuffix: string): string {
+    return `s3.${region}.${urlSuffix}`;
+}
+
+function s3BucketArn(partition: string, bucketName: string): string {
+    return `arn:${partition}:s3:::${bucketName}`;
+}
+
+/**
+ * What an instance needs to encrypt session logs with the archive's key: GenerateDataKey, and
+ * Decrypt for multipart uploads, through S3 only and for the archive bucket's objects only. A
+ * created key's ARN is unknown before it exists, and the archive may be made by another stack:
+ * the statement names the archive account's keys in that Region, and the conditions (S3, that
+ * bucket) narrow it to the one S3 uses for it. Undefined when the bucket has no KMS key.
+ */
+export function archiveKeyStatement(partition: string, archive: ArchiveTarget): PolicyStatement | undefined {
+    if (archive.kmsKeyArn === null) return undefined;
+    const arn = s3BucketArn(partition, archive.bucketName);
+    return {
+        Sid: "EncryptSessionLogsForTheArchive",
+        Effect: "Allow",
+        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+        Resource: archive.kmsKeyArn ?? `arn:${partition}:kms:${archive.region}:${archive.accountId}:key/*`,
+        Condition: {
+            StringEquals: { "kms:ViaService": s3ViaService(archive.region, dnsSuffixOf(partition as Partition)) },
+            StringLike: { "kms:EncryptionContext:aws:s3:arn": [arn, `${arn}/*`] },
+        },
+    };
+}
+
 /** What an instance writes to and reads from, once the parts are known. */
 export interface InstancePolicyInputs extends PolicyScope {
     /** The session log group; absent when CloudWatch logging is off. */
     logGroupName?: string;
-    /** The bucket and the full object prefix (`<prefix>/<account>/<region>`); absent when S3 logging is off. */
-    s3?: { bucketName: string; keyPrefix: string };
+    /**
+     * The bucket and the full object prefix (`<prefix>/<account>/<region>`), and the log archive
+     * when the bucket is one (its key is then in another account); absent when S3 logging is off.
+     */
+    s3?: { bucketName: string; keyPrefix: string; archive?: ArchiveTarget };
     /** The session-data key ARN; absent when session data is not encrypted. */
     sessionDataKeyArn?: string;
 }
@@ -154,6 +199,8 @@ export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocum
                 Resource: bucketArn,
             },
         );
+        const archiveKey = inputs.s3.archive ? archiveKeyStatement(inputs.partition, inputs.s3.archive) : undefined;
+        if (archiveKey) statements.push(archiveKey);
     }
     if (inputs.sessionDataKeyArn !== undefined) {
         statements.push({

@@ -48,6 +48,57 @@ export interface TargetRegion {
     readOnlyRoleName?: string;
 }
 
+/**
+ * A central bucket, in a log-archive account, that every target's session logs go to (each
+ * account under `<s3KeyPrefix>/<account>/<region>`): core/landingZone.ts builds its policies.
+ */
+export interface LogArchive {
+    /** The log-archive account. */
+    accountId: string;
+    /** The organization (o-...) whose principals may write: the bucket and key policies' `aws:PrincipalOrgID`. */
+    organizationId: string;
+    /** Where the bucket is: one Region, or with `{region}` in bucketName, one bucket per listed Region. */
+    regions: string[];
+    /** The bucket; `{region}` in it makes one bucket per Region (an instance without internet reaches S3 in its own Region only). */
+    bucketName: string;
+    /** The role to assume in the log-archive account to create the bucket; none means the ambient credentials. */
+    roleName?: string;
+    /** The role previews assume there instead (they never hold a write credential); none means roleName. */
+    readOnlyRoleName?: string;
+    /** Create the bucket, its key and their policies (true), or point at existing ones (false). */
+    create: boolean;
+    /** With create false: the existing bucket's KMS key (may say {region}); none means the bucket is not KMS-encrypted. */
+    kmsKeyArn?: string;
+    /** Days objects are kept (current and earlier versions); 0 keeps them forever. */
+    retentionInDays: number;
+}
+
+/** The managed policy, in each target account, for the people who start sessions. */
+export interface OperatorPolicy {
+    /** IAM roles in each target account to attach it to. */
+    roleNames: string[];
+    /** Start sessions only on instances with this tag; none means every instance of the account in the target Regions. */
+    instanceTag?: { key: string; value: string };
+}
+
+/** A service control policy that keeps everyone but this program's roles off the Session document. */
+export interface Guardrail {
+    /** OU or root IDs it is attached to; empty means organizationalUnitIds. */
+    targetIds: string[];
+    /** The management account or delegated administrator it is made in; none means the account the stack runs in. */
+    accountId?: string;
+    /** The role to assume there; none means the ambient credentials. */
+    roleName?: string;
+    /** The role previews assume there instead; none means roleName. */
+    readOnlyRoleName?: string;
+    /** Roles excepted besides every target's roleName (and, in StackSet mode, the custom resource's role). */
+    exceptRoleNames: string[];
+}
+
+/** Where the log archive and the guardrail are made (see the README's configuration table). */
+export type SharedResources = "here" | "elsewhere" | "only";
+export const sharedResourcesValues: readonly SharedResources[] = ["here", "elsewhere", "only"];
+
 /** Session Manager preferences, with every default applied. Keys are the config keys of the README's configuration table. */
 export interface Preferences {
     s3Logging: boolean;
@@ -81,6 +132,10 @@ export interface Preferences {
     deployment: Deployment;
     /** Take over a document another stack manages (its owner tag) instead of failing. */
     takeOver: boolean;
+    /** Session logs to a central bucket in a log-archive account (instead of s3BucketName). */
+    logArchive?: LogArchive;
+    /** A managed policy for the people who start sessions, in every target account. */
+    operatorPolicy?: OperatorPolicy;
 }
 
 /** Where the preferences go in `stackset` mode and in organization rollouts. */
@@ -99,6 +154,10 @@ export interface OrganizationSettings {
     stackSetMaxConcurrentPercentage: number;
     /** Percent of accounts per Region that may fail before the operation stops, 0 to 100. */
     stackSetFailureTolerancePercentage: number;
+    /** A service control policy against edits of the Session document by anyone but this program. */
+    guardrail?: Guardrail;
+    /** Whether this stack makes the log archive and the guardrail, leaves them to another stack, or makes only them. */
+    sharedResources: SharedResources;
 }
 
 /** Validated stack configuration: the preferences plus where they go. */
@@ -161,6 +220,8 @@ export const defaultPreferences: Preferences = {
     keepDocumentVersions: 100,
     deployment: "direct",
     takeOver: false,
+    logArchive: undefined,
+    operatorPolicy: undefined,
 };
 
 export const defaultOrganizationSettings: OrganizationSettings = {
@@ -173,6 +234,8 @@ export const defaultOrganizationSettings: OrganizationSettings = {
     stackSetCallAs: "SELF",
     stackSetMaxConcurrentPercentage: 100,
     stackSetFailureTolerancePercentage: 10,
+    guardrail: undefined,
+    sharedResources: "here",
 };
 
 export const defaultDocumentName = "SSM-SessionManagerRunShell";
