@@ -195,10 +195,10 @@ function previewOrWriteRole(roles: { roleName?: string; readOnlyRoleName?: strin
 
 /**
  * The log archive (when this program creates it) and the guardrail of validated settings, made
- * by the stack that holds them (sharedResources: here or only). `region` is the stack's own, for
- * the guardrail's provider when it names no account of its own. Returns the stack outputs.
+ * by the stack that holds them (sharedResources: here or only). `region` is the stack's own, where
+ * the guardrail's provider calls AWS Organizations (required with a guardrail). Returns the stack outputs.
  */
-export function deploySharedResources(settings: Settings, region: string): Record<string, unknown> {
+export function deploySharedResources(settings: Settings, region: string | undefined): Record<string, unknown> {
     const outputs: Record<string, unknown> = {};
     if (settings.logArchive?.create) {
         const archive = new SessionLogArchive("log-archive", {
@@ -209,11 +209,12 @@ export function deploySharedResources(settings: Settings, region: string): Recor
         outputs.logArchive = { bucketNames: archive.bucketNames, keyArns: archive.keyArns };
     }
     if (settings.guardrail) {
+        if (!region) throw new pulumi.RunError("sessionManager:guardrail needs the stack's Region (aws:region or AWS_REGION): AWS Organizations is called from it");
         const { text, problem } = guardrailContent(guardrailPolicy(partitionOf(region), defaultDocumentName, guardrailExceptions(settings)));
         // parseSettings has measured it too; the partition here is the stack's own.
         if (problem) throw new pulumi.RunError(`sessionManager:guardrail: ${problem}`);
         const { accountId } = settings.guardrail;
-        const provider = accountId ? accountProvider("guardrail", accountId, region, previewOrWriteRole(settings.guardrail)) : undefined;
+        const provider = accountId ? accountProvider("guardrail-provider", accountId, region, previewOrWriteRole(settings.guardrail)) : undefined;
         const guardrail = new SessionDocumentGuardrail(
             "guardrail",
             { content: text, targetIds: guardrailTargetIds(settings) },

@@ -35,7 +35,7 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
     // Required only when set: most stacks have no landing-zone part, and it loads @pulumi/aws.
     const shared: Record<string, unknown> =
         settings.sharedResources !== "elsewhere" && (settings.logArchive?.create || settings.guardrail)
-            ? (require("./landingZone") as typeof import("./landingZone")).deploySharedResources(settings, await stackRegion())
+            ? (require("./landingZone") as typeof import("./landingZone")).deploySharedResources(settings, settings.guardrail ? stackRegion() : undefined)
             : {};
     if (settings.sharedResources === "only") return shared;
     if (settings.deployment === "stackset") {
@@ -83,10 +83,11 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
     return { ...shared, targets, ...(operators ? { operatorPolicies: operators } : {}) };
 }
 
-/** The Region this stack runs in (aws:region or AWS_REGION), which a landing-zone part with no Region of its own uses. */
-async function stackRegion(): Promise<string> {
+/** The Region this stack runs in (aws:region or AWS_REGION): the guardrail's, which names none of its own. */
+function stackRegion(): string {
     const region = currentRegion(pulumi.runtime.allConfig(), process.env);
-    if (!region) throw new pulumi.RunError(missingRegionMessage("sessionManager:logArchive or guardrail is set"));
+    // readStackSettings has checked that there is one (core/plan.ts stackRegionNeed).
+    if (!region) throw new pulumi.RunError(missingRegionMessage("sessionManager:guardrail is set"));
     return region;
 }
 
@@ -98,7 +99,7 @@ function deployOperatorPolicies(settings: Settings, plans: readonly TargetPlan[]
     for (const [accountId, accountPlans] of plansByAccount(plans)) {
         const first = accountPlans[0];
         const role = awsProviderRoleArn(first, pulumi.runtime.isDryRun());
-        const provider = accountProvider(`${accountId}-operator`, accountId, first.target.region, undefined, undefined, role);
+        const provider = accountProvider(`${accountId}-operator-provider`, accountId, first.target.region, undefined, undefined, role);
         const policy = new SessionManagerOperatorPolicy(
             `${accountId}-operator`,
             {

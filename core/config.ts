@@ -138,8 +138,14 @@ function roleNamesOf(r: Record<string, unknown>, key: string): { roleName?: stri
 /** Days a created log archive keeps session logs unless told otherwise. */
 export const defaultArchiveRetentionInDays = 365;
 
-const logArchive: Rule<LogArchive> = (value, key) => {
-    const r = f.knownFields(f.fromJsonString(value), key, logArchiveFields, `{ ${logArchiveFields.join(", ")} }`);
+/** `false` turns an optional part off, as leaving it out does (the commented example sets every key). */
+function isOff(value: unknown): boolean {
+    return value === false || value === "false";
+}
+
+const logArchive: Rule<LogArchive | undefined> = (value, key) => {
+    if (isOff(value)) return undefined;
+    const r = f.knownFields(f.fromJsonString(value), key, logArchiveFields, `{ ${logArchiveFields.join(", ")} } (or false for none)`);
     for (const required of ["accountId", "organizationId", "regions", "bucketName"]) {
         if (r[required] === undefined) throw new ConfigError(`${key}.${required}`, undefined, "required");
     }
@@ -171,24 +177,26 @@ const logArchive: Rule<LogArchive> = (value, key) => {
     return parsed;
 };
 
-const operatorPolicy: Rule<OperatorPolicy> = (value, key) => {
+const operatorPolicy: Rule<OperatorPolicy | undefined> = (value, key) => {
+    if (isOff(value)) return undefined;
     const v = f.fromJsonString(value);
     // `operatorPolicy: true` is the policy attached to no role (a permission set or a person attaches it by name).
     if (v === true || v === "true") return { roleNames: [] };
-    const r = f.knownFields(v, key, ["roleNames", "instanceTag"], "{ roleNames?, instanceTag? } (or true)");
+    const r = f.knownFields(v, key, ["roleNames", "instanceTag"], "{ roleNames?, instanceTag? } (or true, or false for none)");
     const parsed: OperatorPolicy = { roleNames: f.withDefault(f.list(f.roleName), [])(r.roleNames, `${key}.roleNames`) };
     if (r.instanceTag !== undefined) parsed.instanceTag = f.instanceTag(r.instanceTag, `${key}.instanceTag`);
     return parsed;
 };
 
-const guardrail: Rule<Guardrail> = (value, key) => {
+const guardrail: Rule<Guardrail | undefined> = (value, key) => {
+    if (isOff(value)) return undefined;
     const v = f.fromJsonString(value);
     if (v === true || v === "true") return { targetIds: [], exceptRoleNames: [] };
     const r = f.knownFields(
         v,
         key,
         ["targetIds", "accountId", "roleName", "readOnlyRoleName", "exceptRoleNames"],
-        "{ targetIds?, accountId?, roleName?, readOnlyRoleName?, exceptRoleNames? } (or true)",
+        "{ targetIds?, accountId?, roleName?, readOnlyRoleName?, exceptRoleNames? } (or true, or false for none)",
     );
     const parsed: Guardrail = {
         targetIds: f.withDefault(f.list(f.organizationalUnitId), [])(r.targetIds, `${key}.targetIds`),

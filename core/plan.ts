@@ -115,11 +115,12 @@ export function planTarget(prefs: Preferences, target: TargetRegion): TargetPlan
  * Why this stack needs a Region of its own (aws:region or AWS_REGION), or undefined when its
  * targets name every Region. Checked as the program loads (components/stackSettings.ts).
  */
-export function stackRegionNeed(settings: Pick<Settings, "deployment" | "targets" | "regions">): string | undefined {
+export function stackRegionNeed(settings: Pick<Settings, "deployment" | "targets" | "regions" | "guardrail" | "sharedResources">): string | undefined {
     if (settings.deployment === "stackset")
         return settings.regions.length === 0
             ? "deployment is stackset with no sessionManager:regions, so the StackSet deploys to the stack's Region and is created there"
             : "deployment is stackset, and the StackSet is created in the stack's Region";
+    if (settings.guardrail && settings.sharedResources !== "elsewhere") return "sessionManager:guardrail is set, and AWS Organizations is called from the stack's Region";
     if (targetRegions(settings.targets).length === 0) return "sessionManager:targets is empty, so the current account and Region are used";
     return undefined;
 }

@@ -6,6 +6,8 @@ import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { knownKeys } from "../core/config";
+import { archiveBucketPolicy, archiveKeyPolicy } from "../core/landingZone";
+import { PolicyDocument, policyScope } from "../core/policies";
 import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, Registered, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -286,6 +288,140 @@ describe("program (index.ts)", () => {
             mocks = await useMocks({ dryRun: true });
             await run(organization);
             expect(roleArnsOf(mocks.ofType(awsProviderType))).to.include(`arn:aws:iam::${workloads}:role/OrgDeployer`);
+        });
+    });
+
+    describe("landing zone: log archive, operator policy, guardrail", () => {
+        const archiveAccount = "333333333333";
+        const managementAccount = "444444444444";
+        const landingZone: Record<string, string> = {
+            ...organization,
+            "aws:region": "eu-west-1",
+            "sessionManager:s3Logging": "true",
+            "sessionManager:s3BucketName": "",
+            "sessionManager:logArchive": JSON.stringify({
+                accountId: archiveAccount,
+                organizationId: "o-a1b2c3d4e5",
+                regions: ["eu-west-1", "us-east-1", "eu-central-1"],
+                bucketName: "acme-session-logs-{region}",
+                roleName: "LogArchiveDeployer",
+                readOnlyRoleName: "LogArchiveReader",
+                retentionInDays: 400,
+            }),
+            "sessionManager:operatorPolicy": JSON.stringify({ roleNames: ["Operators"], instanceTag: { key: "team", value: "web" } }),
+            "sessionManager:guardrail": JSON.stringify({
+                targetIds: ["ou-ab12-cdef3456", "ou-ab12-99990000"],
+                accountId: managementAccount,
+                roleName: "GuardrailDeployer",
+                readOnlyRoleName: "GuardrailReader",
+            }),
+        };
+        delete landingZone["sessionManager:s3BucketName"];
+        const assumed = (r: Registered) => (JSON.parse(r.inputs.assumeRoles as string) as { roleArn: string }[])[0].roleArn;
+        const policyOf = (r: Registered) => JSON.parse((r.inputs.policy ?? r.inputs.content) as string) as PolicyDocument;
+
+        it("makes a versioned, private, TLS-only, SSE-KMS bucket per archive Region in the archive account, with the policies of core/landingZone.ts", async () => {
+            await run(landingZone);
+            const buckets = mocks.ofType("aws:s3/bucket:Bucket");
+            expect(buckets.map((b) => b.inputs.bucket)).to.deep.equal([
+                "acme-session-logs-eu-west-1",
+                "acme-session-logs-us-east-1",
+                "acme-session-logs-eu-central-1",
+            ]);
+            for (const bucket of buckets) {
+                const provider = mocks.named(providerName(bucket)!);
+                expect(provider.inputs.region).to.equal((bucket.inputs.bucket as string).replace("acme-session-logs-", ""));
+                expect(JSON.parse(provider.inputs.allowedAccountIds as string)).to.deep.equal([archiveAccount]);
+                expect(assumed(provider)).to.equal(`arn:aws:iam::${archiveAccount}:role/LogArchiveDeployer`);
+            }
+            const region = "us-east-1";
+            const on = (type: string) => mocks.named(`log-archive-${region}-${type}`).inputs;
+            expect(on("versioning").versioningConfiguration).to.deep.equal({ status: "Enabled" });
+            expect(on("public-access")).to.deep.include({
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
+            expect(on("ownership").rule).to.deep.equal({ objectOwnership: "BucketOwnerEnforced" });
+            const [rule] = on("encryption").rules as {
+                applyServerSideEncryptionByDefault: { sseAlgorithm: string; kmsMasterKeyId: string };
+                bucketKeyEnabled: boolean;
+            }[];
+            expect(rule.applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("aws:kms");
+            expect(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId).to.match(/log-archive-us-east-1-key/);
+            expect(rule.bucketKeyEnabled).to.equal(true);
+            const [lifecycle] = on("retention").rules as { expiration: { days: number }; noncurrentVersionExpiration: { noncurrentDays: number } }[];
+            expect(lifecycle.expiration.days).to.equal(400);
+            expect(lifecycle.noncurrentVersionExpiration.noncurrentDays).to.equal(400);
+            const bucketPolicy = JSON.parse(on("policy").policy as string) as PolicyDocument;
+            expect(bucketPolicy).to.deep.equal(
+                archiveBucketPolicy(policyScope(archiveAccount, region), `acme-session-logs-${region}`, "sessionmanager", "o-a1b2c3d4e5"),
+            );
+            expect(policyOf(mocks.named(`log-archive-${region}-key`))).to.deep.equal(
+                archiveKeyPolicy(policyScope(archiveAccount, region), `acme-session-logs-${region}`, "o-a1b2c3d4e5"),
+            );
+        });
+
+        it("points every target's document at its own Region's bucket, and lets its instances use the archive key", async () => {
+            await run(landingZone);
+            const document = mocks.ofType(dynamicResourceType).find((d) => d.name === `${workloads}-eu-central-1-document`)!;
+            const inputs = (document.inputs.content as { inputs: Record<string, unknown> }).inputs;
+            expect(inputs.s3BucketName).to.equal("acme-session-logs-eu-central-1");
+            expect(inputs.s3KeyPrefix).to.equal(`sessionmanager/${workloads}/eu-central-1`);
+            const instancePolicy = policyOf(mocks.named(`${workloads}-eu-central-1-instance-policy`));
+            const key = instancePolicy.Statement.find((s) => s.Sid === "EncryptSessionLogsForTheArchive");
+            expect(key?.Resource).to.equal(`arn:aws:kms:eu-central-1:${archiveAccount}:key/*`);
+        });
+
+        it("makes one operator policy per target account over its Regions, attached to the named roles, through the account's write role", async () => {
+            await run(landingZone);
+            const operators = mocks.ofType("aws:iam/policy:Policy").filter((p) => p.inputs.name === "SessionManagerOperator");
+            expect(operators.map((p) => p.name)).to.deep.equal([`${security}-operator-policy`, `${workloads}-operator-policy`]);
+            const workloadsPolicy = policyOf(operators[1]);
+            expect(workloadsPolicy.Statement.find((s) => s.Sid === "StartSessionsOnInstances")?.Resource).to.deep.equal([
+                `arn:aws:ec2:eu-west-1:${workloads}:instance/*`,
+                `arn:aws:ec2:eu-central-1:${workloads}:instance/*`,
+            ]);
+            expect(assumed(mocks.named(providerName(operators[1])!))).to.equal(`arn:aws:iam::${workloads}:role/OrgDeployer`);
+            const attachments = mocks.ofType("aws:iam/rolePolicyAttachment:RolePolicyAttachment").filter((a) => a.inputs.role === "Operators");
+            expect(attachments).to.have.length(2);
+        });
+
+        it("makes the guardrail in the management account, attached to each OU, excepting every target's write role", async () => {
+            await run(landingZone);
+            const [scp] = mocks.ofType("aws:organizations/policy:Policy");
+            expect(scp.inputs.type).to.equal("SERVICE_CONTROL_POLICY");
+            const excepted = policyOf(scp).Statement[0].Condition!.ArnNotLike["aws:PrincipalArn"];
+            expect(excepted).to.have.members(["arn:aws:iam::*:role/SessionManagerDeployer", "arn:aws:iam::*:role/OrgDeployer"]);
+            expect(mocks.ofType("aws:organizations/policyAttachment:PolicyAttachment").map((a) => a.inputs.targetId)).to.deep.equal([
+                "ou-ab12-cdef3456",
+                "ou-ab12-99990000",
+            ]);
+            const provider = mocks.named(providerName(scp)!);
+            expect(JSON.parse(provider.inputs.allowedAccountIds as string)).to.deep.equal([managementAccount]);
+            expect(assumed(provider)).to.equal(`arn:aws:iam::${managementAccount}:role/GuardrailDeployer`);
+        });
+
+        it("at preview, the archive's and the guardrail's providers assume their read-only roles", async () => {
+            mocks = await useMocks({ dryRun: true });
+            await run(landingZone);
+            const archiveProvider = mocks.named("log-archive-eu-west-1");
+            expect(assumed(archiveProvider)).to.equal(`arn:aws:iam::${archiveAccount}:role/LogArchiveReader`);
+            expect(assumed(mocks.named("guardrail-provider"))).to.equal(`arn:aws:iam::${managementAccount}:role/GuardrailReader`);
+        });
+
+        it("sharedResources: elsewhere makes no archive or guardrail; only makes them and no target", async () => {
+            await run({ ...landingZone, "sessionManager:sharedResources": "elsewhere" });
+            expect(mocks.ofType("aws:s3/bucket:Bucket")).to.deep.equal([]);
+            expect(mocks.ofType("aws:organizations/policy:Policy")).to.deep.equal([]);
+            expect(mocks.ofType(dynamicResourceType)).to.have.length(4);
+            mocks = await useMocks();
+            await run({ ...landingZone, "sessionManager:sharedResources": "only", "aws:region": "eu-west-1" });
+            expect(mocks.ofType("aws:s3/bucket:Bucket")).to.have.length(3);
+            expect(mocks.ofType("aws:organizations/policy:Policy")).to.have.length(1);
+            expect(mocks.ofType(dynamicResourceType)).to.deep.equal([]);
+            expect(mocks.ofType("aws:iam/policy:Policy")).to.deep.equal([]);
         });
     });
 
