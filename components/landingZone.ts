@@ -209,7 +209,8 @@ export function deploySharedResources(settings: Settings, region: string | undef
         outputs.logArchive = { bucketNames: archive.bucketNames, keyArns: archive.keyArns };
     }
     if (settings.guardrail) {
-        if (!region) throw new pulumi.RunError("sessionManager:guardrail needs the stack's Region (aws:region or AWS_REGION): AWS Organizations is called from it");
+        if (!region)
+            throw new pulumi.RunError("sessionManager:guardrail needs the stack's Region (aws:region or AWS_REGION): AWS Organizations is called from it");
         const { text, problem } = guardrailContent(guardrailPolicy(partitionOf(region), defaultDocumentName, guardrailExceptions(settings)));
         // parseSettings has measured it too; the partition here is the stack's own.
         if (problem) throw new pulumi.RunError(`sessionManager:guardrail: ${problem}`);

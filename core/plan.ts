@@ -120,7 +120,8 @@ export function stackRegionNeed(settings: Pick<Settings, "deployment" | "targets
         return settings.regions.length === 0
             ? "deployment is stackset with no sessionManager:regions, so the StackSet deploys to the stack's Region and is created there"
             : "deployment is stackset, and the StackSet is created in the stack's Region";
-    if (settings.guardrail && settings.sharedResources !== "elsewhere") return "sessionManager:guardrail is set, and AWS Organizations is called from the stack's Region";
+    if (settings.guardrail && settings.sharedResources !== "elsewhere")
+        return "sessionManager:guardrail is set, and AWS Organizations is called from the stack's Region";
     if (targetRegions(settings.targets).length === 0) return "sessionManager:targets is empty, so the current account and Region are used";
     return undefined;
 }
