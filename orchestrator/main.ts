@@ -10,7 +10,7 @@ import { planMoves, RegroupError, regroupStacks } from "./regroup";
 
 import { orgCommand, policySelection } from "./commandLine";
 import { runPolicies } from "./policies";
-import { loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
+import { landingZoneStackConfig, landingZoneTarget, loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { inlineProgramFor } from "./program";
 import { renderJson, renderMarkdown, renderText } from "./report";
@@ -53,9 +53,13 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
     return PulumiCommand.get({ root: path.dirname(binDir) });
 }
 
-export async function resolveTargets(
-    options: CliOptions,
-): Promise<{ targets: OrgTarget[]; stackConfig: (t: OrgTarget) => Record<string, string>; granularity: StackGranularity }> {
+export async function resolveTargets(options: CliOptions): Promise<{
+    targets: OrgTarget[];
+    stackConfig: (t: OrgTarget) => Record<string, string>;
+    granularity: StackGranularity;
+    /** The stack that makes the log archive and the guardrail, when the config makes either. */
+    landingZone?: OrgTarget;
+}> {
     // prune works on what is no longer a target, so a config whose every target is gone is fine.
     const org = loadOrgConfig(options.configFile);
     const problem = discoveryProblem(org.settings, org.region, options.roleName);
@@ -76,7 +80,13 @@ export async function resolveTargets(
         throw new OrgConfigError(
             `${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`,
         );
-    return { targets, stackConfig: (t) => stackConfigFor(org, t), granularity: org.settings.stackGranularity };
+    const landingZone = landingZoneTarget(org, options.stackPrefix);
+    return {
+        targets,
+        stackConfig: (t) => (t.stackName === landingZone?.stackName ? landingZoneStackConfig(org, t, options.roleName) : stackConfigFor(org, t)),
+        granularity: org.settings.stackGranularity,
+        ...(landingZone ? { landingZone } : {}),
+    };
 }
 
 const shortUsage = "Usage: npm run org -- <command> [flags]; npm run org -- --help lists every command and flag.";
@@ -238,7 +248,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     );
     const stderr = io.stderr;
     const progress = new Progress(
-        resolved.targets.map((t) => t.stackName),
+        [...(landingZoneStep(options, resolved.landingZone) ? [resolved.landingZone!.stackName] : []), ...resolved.targets.map((t) => t.stackName)],
         {
             write: (t) => stderr.write(t),
             isTTY: stderr.isTTY,
@@ -250,27 +260,70 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
             },
         },
     );
-    const report = await runRollout({
-        command: options.command,
-        targets: resolved.targets,
-        stackConfig: resolved.stackConfig,
-        projectDir: options.projectDir,
-        // Only preview and up run the program.
-        program: options.command === "preview" || options.command === "up" ? inlineProgramFor(options.projectDir) : undefined,
-        parallel: options.parallel,
-        logDir: options.logDir,
-        progress,
-        removeStacks: options.remove,
-        refreshBeforeUp: options.refresh,
-        recover: options.recover,
-        selection: options.selection,
-        envVars,
-        pulumiCommand,
-    });
+    const runTargets = (targets: OrgTarget[]) =>
+        runRollout({
+            command: options.command,
+            targets,
+            stackConfig: resolved.stackConfig,
+            projectDir: options.projectDir,
+            // Only preview and up run the program.
+            program: options.command === "preview" || options.command === "up" ? inlineProgramFor(options.projectDir) : undefined,
+            parallel: options.parallel,
+            logDir: options.logDir,
+            progress,
+            removeStacks: options.remove,
+            refreshBeforeUp: options.refresh,
+            recover: options.recover,
+            selection: options.selection,
+            envVars,
+            pulumiCommand,
+        });
+    const landingZone = landingZoneStep(options, resolved.landingZone);
+    const report = landingZone ? await withLandingZone(options.command, landingZone, resolved.targets, runTargets) : await runTargets(resolved.targets);
     if (options.command !== "prune") report.staleStacks = staleStacks;
     if (options.shard) report.shard = options.shard;
     writeReport(report, options, io);
     return { exitCode: exitCodeFor(report), report };
+}
+
+/**
+ * The landing-zone stack, when this run includes it: every command that runs the targets' stacks
+ * but prune and regroup, without --stack, and in the first shard only (the others then never
+ * run it at the same time).
+ */
+function landingZoneStep(options: CliOptions, landingZone: OrgTarget | undefined): OrgTarget | undefined {
+    if (!landingZone || options.stack || options.regroup || options.command === "prune") return undefined;
+    if (options.shard && options.shard.index !== 1) return undefined;
+    return landingZone;
+}
+
+/**
+ * The landing-zone stack and the targets' stacks, in order: the landing zone first (the buckets
+ * exist before documents point at them), last on destroy (documents are released before the
+ * guardrail goes). An up whose landing zone failed runs no target: it would point documents at
+ * a bucket that may not exist. One report, the landing zone's result first.
+ */
+export async function withLandingZone(
+    command: Command,
+    landingZone: OrgTarget,
+    targets: OrgTarget[],
+    run: (targets: OrgTarget[]) => Promise<RolloutReport>,
+): Promise<RolloutReport> {
+    if (command === "destroy") {
+        const targetsReport = await run(targets);
+        const zone = await run([landingZone]);
+        return { ...targetsReport, durationMs: targetsReport.durationMs + zone.durationMs, results: [...targetsReport.results, ...zone.results] };
+    }
+    const zone = await run([landingZone]);
+    const failed = zone.results.some((r) => r.outcome === "failed");
+    if (failed && command === "up") return zone;
+    const targetsReport = await run(targets);
+    return {
+        ...targetsReport,
+        startedAt: zone.startedAt,
+        durationMs: zone.durationMs + targetsReport.durationMs,
+        results: [...zone.results, ...targetsReport.results],
+    };
 }
 
 /** The rollout's stacks are of the other granularity than the config says: nothing runs until they are regrouped. */

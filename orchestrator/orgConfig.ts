@@ -1,6 +1,8 @@
+import { landingZoneStackName } from "../core/names";
 import * as fs from "node:fs";
 import * as yaml from "js-yaml";
 import { parseStackSettings } from "../core/config";
+import { fromJsonString, isPlainObject } from "../core/fieldRules";
 import { knownRegions } from "../providers/regionCatalogue";
 import { Settings } from "../core/settings";
 import { configNamespace } from "../core/stackConfig";
@@ -94,13 +96,58 @@ function isSecure(value: unknown): boolean {
  */
 export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string, string> {
     const config: Record<string, string> = { "aws:region": target.region };
+    // The log archive and the guardrail are made once, by the landing-zone stack (landingZoneTarget).
+    if (makesSharedResources(org.settings)) config[`${configNamespace}:sharedResources`] = "elsewhere";
     for (const [key, value] of Object.entries(org.raw)) {
         if (rolloutKeys.has(key) || value === null || value === undefined) continue;
+        if (key === "sharedResources") continue;
         config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     }
     const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: regionsOf(target) };
     if (target.roleName) narrowed.roleName = target.roleName;
     if (target.readOnlyRoleName) narrowed.readOnlyRoleName = target.readOnlyRoleName;
     config[`${configNamespace}:targets`] = JSON.stringify([narrowed]);
+    return config;
+}
+
+/** Whether the configuration makes a log archive or a guardrail: then `npm run org` runs a landing-zone stack. */
+export function makesSharedResources(settings: Pick<Settings, "logArchive" | "guardrail">): boolean {
+    return Boolean(settings.logArchive?.create || settings.guardrail);
+}
+
+/**
+ * The landing-zone stack `<prefix>.landing-zone`, which makes the log archive and the guardrail
+ * once for the whole rollout, before the targets' stacks (after them on destroy); undefined when
+ * the configuration makes neither. Its account is the archive's (else the guardrail's); its roles
+ * are in the config, so the target has none.
+ */
+export function landingZoneTarget(org: OrgConfig, prefix: string): OrgTarget | undefined {
+    if (!makesSharedResources(org.settings)) return undefined;
+    const accountId = (org.settings.logArchive?.create ? org.settings.logArchive.accountId : undefined) ?? org.settings.guardrail?.accountId ?? "";
+    const region = org.region ?? org.settings.logArchive?.regions[0] ?? "";
+    return { accountId, region, stackName: landingZoneStackName(prefix) };
+}
+
+/**
+ * The landing-zone stack's config: every key as the file gave it (the guardrail attaches to the
+ * OUs), sharedResources: only, and the role `npm run org` assumes in accounts found under OUs
+ * added to the guardrail's exceptions, since that role writes their documents.
+ */
+export function landingZoneStackConfig(org: OrgConfig, target: OrgTarget, discoveredRoleName: string): Record<string, string> {
+    const config: Record<string, string> = { "aws:region": target.region };
+    for (const [key, value] of Object.entries(org.raw)) {
+        if (value === null || value === undefined) continue;
+        config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    config[`${configNamespace}:sharedResources`] = "only";
+    const guardrail = org.settings.guardrail;
+    if (guardrail && org.settings.organizationalUnitIds.length > 0) {
+        const raw = fromJsonString(org.raw.guardrail);
+        const given = isPlainObject(raw) ? raw : {};
+        config[`${configNamespace}:guardrail`] = JSON.stringify({
+            ...given,
+            exceptRoleNames: [...new Set([...guardrail.exceptRoleNames, discoveredRoleName])],
+        });
+    }
     return config;
 }
