@@ -24,6 +24,20 @@ import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { parseSettings } from "../core/config";
+import {
+    archiveBucketName,
+    archiveBucketPolicy,
+    archiveKeyPolicy,
+    guardrailContent,
+    guardrailExceptions,
+    guardrailPolicy,
+    operatorPolicy,
+    operatorPolicyInputs,
+} from "../core/landingZone";
+import { archiveKeyAlias, operatorPolicyName } from "../core/names";
+import { partitionOf } from "../core/partition";
+import { planTargets } from "../core/plan";
+import { PolicyDocument, policyScope } from "../core/policies";
 import { SessionDocumentContent } from "../core/document";
 import { defaultDocumentName, targetRegions, TargetRegion } from "../core/settings";
 import { driftFromRefreshEvents } from "../orchestrator/drift";
@@ -178,6 +192,9 @@ async function run(moto: Moto, tmp: string): Promise<void> {
     });
     const onOutput = process.env.DEMO_VERBOSE ? (line: string) => process.stdout.write(`    ${line}`) : undefined;
 
+    heading("0. The landing zone: the policies it would attach (docs/landing-zone.md)");
+    showLandingZonePolicies(raw);
+
     heading("1. pulumi up: adopt the console-made documents and apply the settings");
     const first = await engineStep("up", () => stack.up({ onOutput }));
     const applied = await printDocuments(targets);
@@ -250,6 +267,67 @@ async function run(moto: Moto, tmp: string): Promise<void> {
         "every document holds exactly the console-made content again",
     );
     await stack.workspace.removeStack(stack.name);
+}
+
+/**
+ * The local stack with a landing zone on: a log archive per Region, an operator policy and a
+ * guardrail. Their resources need the @pulumi/aws plugin, which the demo does not install, so it
+ * shows their policies (built exactly as a deployment builds them) instead of deploying them.
+ */
+function showLandingZonePolicies(raw: Record<string, unknown>): void {
+    const settings = parseSettings({
+        ...raw,
+        logArchive: {
+            accountId: securityAccount,
+            organizationId: "o-demo000001",
+            regions: ["eu-west-1", "us-east-1"],
+            bucketName: "demo-session-logs-{region}",
+        },
+        operatorPolicy: { roleNames: ["PlatformOperators"], instanceTag: { key: "session-access", value: "platform" } },
+        guardrail: { targetIds: ["r-demo"] },
+    });
+    const [plan] = planTargets(settings);
+    const { accountId, region } = plan.target;
+    const archiveBucket = archiveBucketName(settings.logArchive!.bucketName, region);
+    const policies: [string, PolicyDocument][] = [
+        [
+            `bucket policy of ${archiveBucket}`,
+            archiveBucketPolicy(policyScope(securityAccount, region), archiveBucket, settings.s3KeyPrefix, settings.logArchive!.organizationId),
+        ],
+        [
+            `key policy of ${archiveKeyAlias} (${region})`,
+            archiveKeyPolicy(policyScope(securityAccount, region), archiveBucket, settings.logArchive!.organizationId),
+        ],
+        [
+            `${operatorPolicyName} in ${accountId}`,
+            operatorPolicy(
+                operatorPolicyInputs(settings, {
+                    partition: partitionOf(region),
+                    accountId,
+                    regions: planTargets(settings)
+                        .filter((p) => p.target.accountId === accountId)
+                        .map((p) => p.target.region),
+                }),
+            ),
+        ],
+        ["guardrail (service control policy)", guardrailPolicy(partitionOf(region), defaultDocumentName, guardrailExceptions(settings))],
+    ];
+    const list = (v: string | string[] | undefined) => (Array.isArray(v) ? v.join(" ") : (v ?? ""));
+    say(
+        textTable(
+            ["policy", "statement", "effect", "actions", "resources"],
+            policies.flatMap(([name, doc]) => doc.Statement.map((st) => [name, st.Sid, st.Effect, list(st.Action), list(st.Resource)])),
+        ),
+    );
+    const excepted = guardrailExceptions(settings);
+    check(
+        settings.targets.every((t) => t.roleName !== undefined && excepted.includes(t.roleName)),
+        `the guardrail excepts every target's write role (${excepted.join(", ")})`,
+    );
+    check(
+        guardrailContent(guardrailPolicy(partitionOf(region), defaultDocumentName, excepted)).problem === undefined,
+        "the guardrail fits AWS's 5,120 characters",
+    );
 }
 
 async function main(): Promise<void> {
