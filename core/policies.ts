@@ -1,5 +1,4 @@
 import { dnsSuffixOf, partitionOf } from "./partition";
-import { Partition } from "./settings";
 
 /** An IAM or KMS key policy statement, as AWS reads it. */
 export interface PolicyStatement {
@@ -119,10 +118,13 @@ function s3BucketArn(partition: string, bucketName: string): string {
  * Decrypt for multipart uploads, through S3 only and for the archive bucket's objects only. A
  * created key's ARN is unknown before it exists, and the archive may be made by another stack:
  * the statement names the archive account's keys in that Region, and the conditions (S3, that
- * bucket) narrow it to the one S3 uses for it. Undefined when the bucket has no KMS key.
+ * bucket) narrow it to the one S3 uses for it. Undefined when the bucket has no KMS key. The
+ * partition and DNS suffix are the instance's scope (the archive is in the same partition), so
+ * the StackSet template can pass its placeholders for them.
  */
-export function archiveKeyStatement(partition: string, archive: ArchiveTarget): PolicyStatement | undefined {
+export function archiveKeyStatement(scope: Pick<PolicyScope, "partition" | "urlSuffix">, archive: ArchiveTarget): PolicyStatement | undefined {
     if (archive.kmsKeyArn === null) return undefined;
+    const { partition } = scope;
     const arn = s3BucketArn(partition, archive.bucketName);
     return {
         Sid: "EncryptSessionLogsForTheArchive",
@@ -130,7 +132,7 @@ export function archiveKeyStatement(partition: string, archive: ArchiveTarget): 
         Action: ["kms:GenerateDataKey", "kms:Decrypt"],
         Resource: archive.kmsKeyArn ?? `arn:${partition}:kms:${archive.region}:${archive.accountId}:key/*`,
         Condition: {
-            StringEquals: { "kms:ViaService": s3ViaService(archive.region, dnsSuffixOf(partition as Partition)) },
+            StringEquals: { "kms:ViaService": s3ViaService(archive.region, scope.urlSuffix) },
             StringLike: { "kms:EncryptionContext:aws:s3:arn": [arn, `${arn}/*`] },
         },
     };
@@ -199,7 +201,7 @@ export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocum
                 Resource: bucketArn,
             },
         );
-        const archiveKey = inputs.s3.archive ? archiveKeyStatement(inputs.partition, inputs.s3.archive) : undefined;
+        const archiveKey = inputs.s3.archive ? archiveKeyStatement(inputs, inputs.s3.archive) : undefined;
         if (archiveKey) statements.push(archiveKey);
     }
     if (inputs.sessionDataKeyArn !== undefined) {
