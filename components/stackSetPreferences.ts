@@ -74,7 +74,7 @@ export class StackSetPreferences extends pulumi.ComponentResource {
         const settings = checkedSettings(name, args.settings);
         const plan = planStackSet(settings, args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env));
         const owner = args.owner ?? stackSetOwner(pulumi.getProject(), pulumi.getStack());
-        const templateBody = renderTemplate(settings, { handlerCode: args.handlerCode ?? handlerBundle(), owner });
+        const templateBody = renderTemplate(settings, { handlerCode: args.handlerCode ?? handlerBundle(), owner, regions: plan.regions });
 
         super(stackSetPreferencesType, name, {}, opts);
         this.plan = plan;
@@ -109,7 +109,8 @@ export class StackSetPreferences extends pulumi.ComponentResource {
                 // the organization deletes the stack, and with it the document goes back per onDelete.
                 autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
                 callAs: plan.callAs,
-                // The template names its instance policy (SessionManagerInstance-<region>).
+                // The template names IAM resources: the instance policy (SessionManagerInstance-<region>)
+                // and the operator policy.
                 capabilities: ["CAPABILITY_NAMED_IAM"],
                 operationPreferences: plan.operationPreferences,
                 // Queues operations that would otherwise fail as "in progress" while another runs.

@@ -6,12 +6,15 @@
  * `${AWS::URLSuffix}`.
  *
  * Everything the configuration decides is decided here, at synthesis: the template has
- * no Parameters and no Conditions, only the resources these preferences need. The
- * sample's conditions (S3 logging, session data encryption, log group creation, its
- * encryption, Run As, shell profiles) become which resources and content are emitted.
+ * no Parameters, only the resources these preferences need. The sample's conditions (S3
+ * logging, session data encryption, log group creation, its encryption, Run As, shell
+ * profiles) become which resources and content are emitted. The one Condition is the
+ * operator policy's: IAM is account-wide, so of an account's stacks only the one in the
+ * StackSet's first Region makes it.
  */
 import { documentWriteActions } from "./accessPolicies";
 import { desiredDocument, SessionDocumentContent } from "./document";
+import { archivePerRegion, operatorPolicy, operatorPolicyInputs } from "./landingZone";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, sessionDataKeyPolicy } from "./policies";
 import {
@@ -20,30 +23,44 @@ import {
     instancePolicyPath,
     logsKeyAlias,
     logsKeyDescription,
+    operatorPolicyDescription,
+    operatorPolicyName,
+    operatorPolicyPath,
     sessionDataKeyAlias,
     sessionDataKeyDeletionWindowInDays,
     sessionDataKeyDescription,
     sessionDataKeyParameterDescription,
     sessionDataKeyParameterName,
 } from "./names";
-import { defaultDocumentName, Preferences } from "./settings";
+import { defaultDocumentName, LogArchive, OperatorPolicy, Preferences } from "./settings";
 
 /** A value in a template: JSON, where objects may be intrinsic functions. */
 export type CfnValue = string | number | boolean | CfnValue[] | { [key: string]: CfnValue };
 
 export interface CfnResource {
     Type: string;
+    /** Made only where this Condition holds. */
+    Condition?: string;
     Properties: Record<string, CfnValue>;
     DependsOn?: string[];
     DeletionPolicy?: "Retain" | "Delete";
     UpdateReplacePolicy?: "Retain" | "Delete";
 }
 
+export interface CfnOutput {
+    Description: string;
+    Value: CfnValue;
+    /** The Condition of the resource it names, which it shares. */
+    Condition?: string;
+}
+
 export interface CfnTemplate {
     AWSTemplateFormatVersion: "2010-09-09";
     Description: string;
+    /** Only when some resource is made in some stacks only (the operator policy). */
+    Conditions?: Record<string, CfnValue>;
     Resources: Record<string, CfnResource>;
-    Outputs: Record<string, { Description: string; Value: CfnValue }>;
+    Outputs: Record<string, CfnOutput>;
 }
 
 /**
@@ -61,10 +78,16 @@ export const logicalIds = {
     logsKeyAlias: "LogsKeyAlias",
     logGroup: "SessionLogGroup",
     instancePolicy: "InstanceProfilePolicy",
+    operatorPolicy: "OperatorPolicy",
     handlerRole: "DocumentHandlerRole",
     handlerLogGroup: "DocumentHandlerLogGroup",
     handler: "DocumentHandler",
     document: "SessionPreferencesDocument",
+} as const;
+
+export const conditionIds = {
+    /** True in the stack of the StackSet's first Region: the one of each account that makes the operator policy. */
+    operatorPolicyRegion: "OperatorPolicyRegion",
 } as const;
 
 export const customResourceType = "Custom::SessionPreferencesDocument";
@@ -93,6 +116,11 @@ export interface TemplateContext {
     handlerCode: string;
     /** Written to each document's owner tag, e.g. "project/stack:stackset". */
     owner: string;
+    /**
+     * The StackSet's Regions, in order (core/stackSet.ts planStackSet): the operator policy, one
+     * per account, names them all and is made in the first only.
+     */
+    regions: readonly string[];
 }
 
 /**
@@ -170,8 +198,9 @@ const deleted = { DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" } as c
 
 type CfnOutputs = CfnTemplate["Outputs"];
 
-/** Some of the template: the resources and outputs of one part. */
+/** Some of the template: the resources and outputs of one part, and the Conditions they use. */
 interface Fragment {
+    conditions?: Record<string, CfnValue>;
     resources: Record<string, CfnResource>;
     outputs: CfnOutputs;
 }
@@ -189,7 +218,8 @@ interface Synthesis {
  */
 export function sessionManagerTemplate(prefs: Preferences, context: TemplateContext): CfnTemplate {
     const blank = desiredDocument(prefs, { accountId: "", region: "", kmsKeyId: "" });
-    const placeholders = placeholdersAvoiding(JSON.stringify(blank) + (prefs.sessionDataKeyArn ?? ""));
+    // The preferences too: the key ARNs, archive and operator policy's tag go into the template.
+    const placeholders = placeholdersAvoiding(JSON.stringify(blank) + JSON.stringify(prefs));
     const scope: PolicyScope = {
         accountId: placeholders.accountId,
         region: placeholders.region,
@@ -199,7 +229,8 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
 
     const keyPart = sessionDataKeyPart(prefs, scope);
     const groupPart = logGroupPart(prefs);
-    const policyPart = instancePolicyPart(prefs);
+    // The archive's bucket and key as the direct mode finds them for a target in the stack's Region.
+    const policyPart = instancePolicyPart({ ...prefs, logArchive: archiveInEveryRegion(prefs.logArchive, placeholders.region) }, placeholders.region);
     // An existing key's ARN may name `{region}` and `{accountId}`: the plan puts the placeholders there.
     const existingKeyArn = "existing" in keyPart ? keyPart.existing.arn : undefined;
     const s: Substitution = {
@@ -219,24 +250,40 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
     else if ("existing" in groupPart)
         fragments.push({ resources: {}, outputs: { LogGroupName: { Description: "The session log group", Value: groupPart.existing.name } } });
     if ("args" in policyPart) {
+        const archive = policyPart.args?.logArchive;
         const document = instanceProfilePolicy({
             ...scope,
             logGroupName: "skip" in groupPart ? undefined : prefs.cwLogGroupName,
-            s3: prefs.s3Logging ? { bucketName: prefs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix } : undefined,
+            // The document's bucket: a log archive's bucket per Region is the stack's Region's.
+            s3: prefs.s3Logging
+                ? { bucketName: content.inputs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix, ...(archive ? { archive } : {}) }
+                : undefined,
             sessionDataKeyArn: "skip" in keyPart ? undefined : placeholders.keyArn,
         });
         fragments.push(instancePolicyResources(at, document, policyPart.args?.roleNames ?? []));
     }
+    if (prefs.operatorPolicy) fragments.push(operatorPolicyResources(at, prefs.operatorPolicy, context.regions));
     fragments.push({ resources: documentHandler(defaultDocumentName, context.handlerCode, prefs.logRetentionInDays), outputs: {} });
     const createsLogGroup = fragments.some((f) => logicalIds.logGroup in f.resources);
     fragments.push(documentResource(at, content, context.owner, createsLogGroup));
 
+    const conditions: Record<string, CfnValue> = Object.assign({}, ...fragments.map((f) => f.conditions ?? {}));
     return {
         AWSTemplateFormatVersion: "2010-09-09",
         Description: "Session Manager preferences for this account and Region (generated by session-manager-preferences)",
+        ...(Object.keys(conditions).length > 0 ? { Conditions: conditions } : {}),
         Resources: Object.assign({}, ...fragments.map((f) => f.resources)),
         Outputs: Object.assign({}, ...fragments.map((f) => f.outputs)),
     };
+}
+
+/**
+ * The log archive as a stack in `region` sees it. With a bucket per Region, the configuration
+ * checks that every StackSet Region has one, so the stack's Region (a placeholder here) is one
+ * of them; a single bucket stays where it is.
+ */
+function archiveInEveryRegion(archive: LogArchive | undefined, region: string): LogArchive | undefined {
+    return archive && archivePerRegion(archive) ? { ...archive, regions: [region] } : archive;
 }
 
 /** The created session-data key, its alias and the parameter holding its ID. */
@@ -328,6 +375,33 @@ function instancePolicyResources({ s }: Synthesis, document: PolicyDocument, rol
             },
         },
         outputs: { InstanceProfilePolicyArn: { Description: "ARN of the instance-profile policy", Value: ref(logicalIds.instancePolicy) } },
+    };
+}
+
+/**
+ * The operator policy: one per account, with a fixed name, so it is made only in the stack of
+ * the StackSet's first Region, and names every Region of the StackSet.
+ */
+function operatorPolicyResources({ prefs, scope, s }: Synthesis, operator: OperatorPolicy, regions: readonly string[]): Fragment {
+    if (regions.length === 0) throw new Error("the StackSet template needs the StackSet's Regions for the operator policy");
+    const document = operatorPolicy(operatorPolicyInputs(prefs, { partition: scope.partition, accountId: scope.accountId, regions }));
+    const condition = conditionIds.operatorPolicyRegion;
+    return {
+        conditions: { [condition]: { "Fn::Equals": [ref("AWS::Region"), regions[0]] } },
+        resources: {
+            [logicalIds.operatorPolicy]: {
+                Type: "AWS::IAM::ManagedPolicy",
+                Condition: condition,
+                Properties: {
+                    ManagedPolicyName: operatorPolicyName,
+                    Path: operatorPolicyPath,
+                    Description: operatorPolicyDescription,
+                    PolicyDocument: policy(document, s),
+                    ...(operator.roleNames.length > 0 ? { Roles: [...operator.roleNames] } : {}),
+                },
+            },
+        },
+        outputs: { OperatorPolicyArn: { Description: "ARN of the operator policy", Value: ref(logicalIds.operatorPolicy), Condition: condition } },
     };
 }
 

@@ -279,7 +279,7 @@ const stackValues: StackValues = {
 };
 
 function templateFor(settings: Preferences): CfnTemplate {
-    return sessionManagerTemplate(settings, { handlerCode: handlerBundle(), owner: owners.stackset });
+    return sessionManagerTemplate(settings, { handlerCode: handlerBundle(), owner: owners.stackset, regions: [region] });
 }
 
 /**

@@ -118,10 +118,10 @@ function templatePolicies(): NamedPolicy[] {
             s3BucketName: "org-session-logs",
             instanceRoleNames: ["AppServerRole"],
         };
-        const resources = resolveIntrinsics(sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset" }).Resources, stack) as Record<
-            string,
-            { Type: string; Properties: Record<string, unknown> }
-        >;
+        const resources = resolveIntrinsics(
+            sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset", regions: [region] }).Resources,
+            stack,
+        ) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
         const found: NamedPolicy[] = [];
         for (const [id, r] of Object.entries(resources)) {
             if (r.Type === "AWS::KMS::Key") found.push({ name: `template ${id}, ${region}`, kind: "resource", document: r.Properties.KeyPolicy });

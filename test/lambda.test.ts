@@ -18,7 +18,7 @@ const name = defaultDocumentName;
 const region = "us-east-1";
 const owner = "session-manager-preferences/test:stackset";
 const prefs: Preferences = { ...defaultPreferences, deployment: "stackset", sessionDataEncryption: false };
-const template = sessionManagerTemplate(prefs, { handlerCode: handlerBundle(), owner });
+const template = sessionManagerTemplate(prefs, { handlerCode: handlerBundle(), owner, regions: [region] });
 const stack = {
     "AWS::AccountId": motoDefaultAccount,
     "AWS::Region": region,

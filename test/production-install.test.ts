@@ -89,7 +89,11 @@ describe("production install (npm ci --omit=dev) with deployment: stackset", fun
         const template = JSON.parse(body) as CfnTemplate;
         const code = (template.Resources[logicalIds.handler].Properties.Code as { ZipFile: string }).ZipFile;
         expect(code).to.equal(handlerBundle());
-        expect(body).to.equal(renderTemplate(settingsOf(config), { handlerCode: handlerBundle(), owner: stackSetOwner(project, stack) }));
+        // The Regions the StackSet's instances go to, which the template's operator policy would name.
+        const regions = registered
+            .filter((r) => r.type === "aws:cloudformation/stackSetInstance:StackSetInstance")
+            .map((r) => r.inputs.stackSetInstanceRegion as string);
+        expect(body).to.equal(renderTemplate(settingsOf(config), { handlerCode: handlerBundle(), owner: stackSetOwner(project, stack), regions }));
         expect(object.key).to.equal(templateObjectKey(body));
         expect(only("aws:cloudformation/stackSet:StackSet").inputs.templateUrl).to.match(new RegExp(`^https://.+/${templateObjectKey(body)}$`));
         console.log(`      template: ${Buffer.byteLength(body)} bytes, of which the handler ${Buffer.byteLength(code)}`);

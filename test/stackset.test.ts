@@ -4,8 +4,8 @@ import { deployStackSet, StackSetPreferences, stackSetPreferencesType, templateO
 import { ConfigError } from "../core/config";
 import { InvalidArguments } from "../components/preferences";
 import { defaultOrganizationSettings, defaultPreferences, Settings } from "../core/settings";
-import { stackSetOwner } from "../core/stackSet";
-import { customResourceType, logicalIds, renderTemplate } from "../core/template";
+import { planStackSet, stackSetOwner } from "../core/stackSet";
+import { CfnTemplate, conditionIds, customResourceType, logicalIds, renderTemplate } from "../core/template";
 import { handlerBundle } from "../lambda/bundle";
 import { RecordingMocks, Registered, settled, valueOf } from "./support/pulumiMocks";
 
@@ -36,6 +36,10 @@ const settings = (overrides: Partial<Settings> = {}): Settings => ({
     regions: ["eu-west-1", "us-east-1", "ap-southeast-2"],
     ...overrides,
 });
+
+/** The template the component should upload for these settings: the same Regions as its stack instances. */
+const templateFor = (s: Settings): string =>
+    renderTemplate(s, { handlerCode: handlerBundle(), owner: stackSetOwner("session-manager-preferences", "test"), regions: planStackSet(s).regions });
 
 describe("deployment: stackset", () => {
     let mocks: StackSetMocks;
@@ -85,7 +89,7 @@ describe("deployment: stackset", () => {
         it("reads the template generated from the same settings, with the bundled custom-resource handler, from S3", async () => {
             const s = settings({ s3Logging: true, s3BucketName: "org-session-logs", runAsEnabled: true, runAsDefaultUser: "ec2-user" });
             await deploy(s);
-            const body = renderTemplate(s, { handlerCode: handlerBundle(), owner: stackSetOwner("session-manager-preferences", "test") });
+            const body = templateFor(s);
             const object = only(T.object).inputs;
             expect(object.content).to.equal(body);
             expect(object.key).to.equal(templateObjectKey(body));
@@ -100,8 +104,7 @@ describe("deployment: stackset", () => {
         });
 
         it("names the template object by its content: the same settings give the same URL, changed ones a new URL", () => {
-            const owner = stackSetOwner("session-manager-preferences", "test");
-            const key = (s: Settings) => templateObjectKey(renderTemplate(s, { handlerCode: handlerBundle(), owner }));
+            const key = (s: Settings) => templateObjectKey(templateFor(s));
             expect(key(settings())).to.equal(key(settings()));
             expect(key(settings({ idleSessionTimeout: 15 }))).to.not.equal(key(settings()));
             expect(key(settings())).to.match(/^templates\/[0-9a-f]{64}\.json$/);
@@ -204,6 +207,33 @@ describe("deployment: stackset", () => {
             await deploy(settings({ regions: [] }), "eu-central-1");
             expect(mocks.ofType(T.instance).map((i) => i.inputs.stackSetInstanceRegion)).to.deep.equal(["eu-central-1"]);
         });
+
+        describe("and the template's operator policy (one per account)", () => {
+            const operatorTemplate = async (s: Settings, currentRegion?: string) => {
+                await deploy({ ...s, operatorPolicy: { roleNames: [] } }, currentRegion);
+                const t = JSON.parse(only(T.object).inputs.content as string) as CfnTemplate;
+                return {
+                    instances: mocks.ofType(T.instance).map((i) => i.inputs.stackSetInstanceRegion),
+                    madeIn: t.Conditions?.[conditionIds.operatorPolicyRegion],
+                    names: JSON.stringify(t.Resources[logicalIds.operatorPolicy].Properties.PolicyDocument),
+                };
+            };
+            const inRegion = (region: string) => ({ "Fn::Equals": [{ Ref: "AWS::Region" }, region] });
+
+            it("names the same Regions, less the excluded, and is made in the first of them only", async () => {
+                const { instances, madeIn, names } = await operatorTemplate(settings({ excludeRegions: ["eu-west-1"] }));
+                expect(instances).to.deep.equal(["us-east-1", "ap-southeast-2"]);
+                expect(madeIn).to.deep.equal(inRegion("us-east-1"));
+                expect(names).to.include(":us-east-1:").and.include(":ap-southeast-2:").and.not.include(":eu-west-1:");
+            });
+
+            it("names aws:region when no Regions are configured", async () => {
+                const { instances, madeIn, names } = await operatorTemplate(settings({ regions: [] }), "eu-central-1");
+                expect(instances).to.deep.equal(["eu-central-1"]);
+                expect(madeIn).to.deep.equal(inRegion("eu-central-1"));
+                expect(names).to.include(":eu-central-1:");
+            });
+        });
     });
 
     describe("the component", () => {
@@ -254,12 +284,7 @@ describe("deployment: stackset", () => {
             // Plain values with the defaults for the rest deploy as parsed settings do.
             new StackSetPreferences("prefs", { settings: plain });
             await settled();
-            expect(only(T.object).inputs.content).to.equal(
-                renderTemplate(settings({ organizationalUnitIds: ["ou-ab12-11111111"], regions: ["eu-west-1"] }), {
-                    handlerCode: handlerBundle(),
-                    owner: stackSetOwner("session-manager-preferences", "test"),
-                }),
-            );
+            expect(only(T.object).inputs.content).to.equal(templateFor(settings({ organizationalUnitIds: ["ou-ab12-11111111"], regions: ["eu-west-1"] })));
             expect(only(T.instance).inputs.stackSetInstanceRegion).to.equal("eu-west-1");
         });
 

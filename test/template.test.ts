@@ -4,14 +4,17 @@ import * as fc from "fast-check";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { logsKeyAlias, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
+import { logsKeyAlias, operatorPolicyName, operatorPolicyPath, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
 import { desiredDocument, s3KeyPrefixFor } from "../core/document";
+import { operatorPolicy, operatorPolicyInputs } from "../core/landingZone";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
-import { sessionDataKeyPart } from "../core/plan";
-import { instanceProfilePolicy, logsKeyPolicy, policyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultDocumentName, defaultPreferences, Preferences } from "../core/settings";
+import { planTarget, sessionDataKeyPart } from "../core/plan";
+import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyStatement, policyScope, sessionDataKeyPolicy } from "../core/policies";
+import { defaultDocumentName, defaultPreferences, LogArchive, Preferences } from "../core/settings";
 import {
     CfnTemplate,
+    CfnValue,
+    conditionIds,
     customResourceType,
     handlerRuntime,
     logicalIds as L,
@@ -26,13 +29,36 @@ import { cfnLint, resolveIntrinsics, StackValues } from "./support/cloudformatio
 import { preferencesArbitrary } from "./support/preferencesArbitrary";
 
 const code = handlerBundle();
-const context: TemplateContext = { handlerCode: code, owner: "session-manager-preferences/test:stackset" };
+const context: TemplateContext = { handlerCode: code, owner: "session-manager-preferences/test:stackset", regions: ["eu-west-1", "us-east-1"] };
 const prefs = (overrides: Partial<Preferences> = {}): Preferences => ({ ...defaultPreferences, deployment: "stackset", ...overrides });
 const template = (overrides: Partial<Preferences> = {}): CfnTemplate => sessionManagerTemplate(prefs(overrides), context);
 /** CreateStackSet's limit for an inline TemplateBody, in bytes. */
 const maxTemplateBodyBytes = 51_200;
 
 const existingKeyArn = "arn:aws:kms:eu-west-1:999988887777:key/11111111-2222-3333-4444-555555555555";
+
+/** Session logs to a log archive, as the configuration sets them (core/config.ts). */
+function withArchive(archive: Partial<LogArchive>): Partial<Preferences> {
+    const logArchive: LogArchive = {
+        accountId: "999988887777",
+        organizationId: "o-a1b2c3d4e5",
+        regions: ["eu-west-1", "us-east-1"],
+        bucketName: "org-session-logs-{region}",
+        create: true,
+        retentionInDays: 365,
+        ...archive,
+    };
+    return { logArchive, s3Logging: true, s3BucketName: logArchive.bucketName };
+}
+
+/** The log archives a template can point at: a bucket per Region or one, a created key, an existing one, none. */
+const archives: [string, Partial<Preferences>][] = [
+    ["per-region-created", withArchive({})],
+    ["per-region-existing-key", withArchive({ create: false, kmsKeyArn: "arn:aws:kms:{region}:999988887777:key/mrk-0123456789abcdef0123456789abcdef" })],
+    ["single-created", withArchive({ regions: ["eu-west-1"], bucketName: "org-session-logs" })],
+    ["single-existing-key", withArchive({ regions: ["eu-west-1"], bucketName: "org-session-logs", create: false, kmsKeyArn: existingKeyArn })],
+    ["single-no-key", withArchive({ regions: ["eu-west-1"], bucketName: "org-session-logs", create: false })],
+];
 
 /** What CloudFormation would fill in for one stack instance. */
 function stackIn(accountId: string, region: string): StackValues {
@@ -52,6 +78,14 @@ function stackIn(accountId: string, region: string): StackValues {
         [L.handlerLogGroup]: "handler-log-group",
         [`${L.handlerLogGroup}.Arn`]: `arn:${partition}:logs:${region}:${accountId}:log-group:handler-log-group:*`,
     };
+}
+
+/** Fn::Equals of a template's Condition, as CloudFormation decides it in one stack. */
+function conditionHolds(t: CfnTemplate, id: string, stack: StackValues): boolean {
+    const condition = t.Conditions?.[id] as { "Fn::Equals": CfnValue[] } | undefined;
+    expect(condition, id).to.have.property("Fn::Equals");
+    const [a, b] = resolveIntrinsics(condition!["Fn::Equals"], stack) as unknown[];
+    return a === b;
 }
 
 function documentContentIn(t: CfnTemplate, stack: StackValues): unknown {
@@ -108,6 +142,9 @@ describe("StackSet template", () => {
                 ["retain-on-delete", { ...all, onDelete: "retain" }],
                 ["logs-kept-forever", { ...all, logRetentionInDays: 0 }],
                 ["no-cloudwatch-logging", { ...all, cwLogging: false }],
+                ...archives.map(([name, archive]): [string, Preferences] => [`archive-${name}`, { ...all, s3BucketName: "", ...archive }]),
+                ["operator-policy", { ...all, operatorPolicy: { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } } }],
+                ["operator-policy-existing-key", { ...all, sessionDataKeyArn: existingKeyArn, operatorPolicy: { roleNames: [] } }],
             );
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-cfn-lint-"));
             try {
@@ -185,7 +222,7 @@ describe("StackSet template", () => {
     });
 
     describe("template body", () => {
-        it("has no parameters or conditions: the configuration decided everything at synthesis", () => {
+        it("has no parameters, and no conditions without an operator policy: the configuration decided everything at synthesis", () => {
             const t = template() as unknown as Record<string, unknown>;
             expect(t).to.not.have.property("Parameters");
             expect(t).to.not.have.property("Conditions");
@@ -350,6 +387,111 @@ describe("StackSet template", () => {
         it("applies the document after the log group it names exists", () => {
             expect(template().Resources[L.document].DependsOn).to.deep.equal([L.logGroup]);
             expect(template({ createCWLogGroup: false }).Resources[L.document]).to.not.have.property("DependsOn");
+        });
+    });
+    describe("log archive", () => {
+        const accountId = "111122223333";
+        const statementOf = (document: unknown, sid: string) => (document as PolicyDocument).Statement.find((st: PolicyStatement) => st.Sid === sid);
+
+        it("gives instances the direct mode's instance policy for a target in the stack's Region, archive key included", () => {
+            for (const [name, archive] of archives) {
+                const p = prefs({ ...archive, instanceRoleNames: ["AppServerRole"] });
+                const t = sessionManagerTemplate(p, context);
+                for (const region of context.regions) {
+                    const stack = stackIn(accountId, region);
+                    const plan = planTarget(p, { accountId, region });
+                    const archiveTarget = "args" in plan.instancePolicy ? plan.instancePolicy.args?.logArchive : undefined;
+                    expect(archiveTarget, name).to.not.equal(undefined);
+                    const expected = instanceProfilePolicy({
+                        ...policyScope(accountId, region),
+                        logGroupName: p.cwLogGroupName,
+                        s3: { bucketName: plan.preferences.s3BucketName, keyPrefix: s3KeyPrefixFor(p.s3KeyPrefix, accountId, region), archive: archiveTarget },
+                        sessionDataKeyArn: stack[`${L.sessionDataKey}.Arn`],
+                    });
+                    expect(resolveIntrinsics(t.Resources[L.instancePolicy].Properties.PolicyDocument, stack), `${name} in ${region}`).to.deep.equal(expected);
+                    const content = documentContentIn(t, stack);
+                    expect(content, `${name} in ${region}`).to.deep.equal(desiredDocument(p, { accountId, region, kmsKeyId: stack[L.sessionDataKey] }));
+                    expect(content, `${name} in ${region}`).to.have.nested.property("inputs.s3BucketName", plan.preferences.s3BucketName);
+                }
+            }
+        });
+
+        it("lets instances use the archive key of their own Region's bucket, through S3 in that Region, when there is a bucket per Region", () => {
+            const stack = stackIn(accountId, "us-east-1");
+            const created = resolveIntrinsics(template(archives[0][1]).Resources[L.instancePolicy].Properties.PolicyDocument, stack);
+            expect(statementOf(created, "EncryptSessionLogsForTheArchive")).to.deep.include({
+                Resource: "arn:aws:kms:us-east-1:999988887777:key/*",
+                Condition: {
+                    StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" },
+                    StringLike: {
+                        "kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::org-session-logs-us-east-1", "arn:aws:s3:::org-session-logs-us-east-1/*"],
+                    },
+                },
+            });
+            const existing = resolveIntrinsics(template(archives[1][1]).Resources[L.instancePolicy].Properties.PolicyDocument, stack);
+            expect(statementOf(existing, "EncryptSessionLogsForTheArchive")?.Resource).to.equal(
+                "arn:aws:kms:us-east-1:999988887777:key/mrk-0123456789abcdef0123456789abcdef",
+            );
+        });
+
+        it("lets instances in every Region use the one bucket's key in its Region, and no key when the bucket has none", () => {
+            const stack = stackIn(accountId, "us-east-1");
+            const created = resolveIntrinsics(template(archives[2][1]).Resources[L.instancePolicy].Properties.PolicyDocument, stack);
+            expect(statementOf(created, "EncryptSessionLogsForTheArchive")).to.deep.include({
+                Resource: "arn:aws:kms:eu-west-1:999988887777:key/*",
+                Condition: {
+                    StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" },
+                    StringLike: { "kms:EncryptionContext:aws:s3:arn": ["arn:aws:s3:::org-session-logs", "arn:aws:s3:::org-session-logs/*"] },
+                },
+            });
+            const existing = resolveIntrinsics(template(archives[3][1]).Resources[L.instancePolicy].Properties.PolicyDocument, stack);
+            expect(statementOf(existing, "EncryptSessionLogsForTheArchive")?.Resource).to.equal(existingKeyArn);
+            const none = resolveIntrinsics(template(archives[4][1]).Resources[L.instancePolicy].Properties.PolicyDocument, stack);
+            expect(statementOf(none, "EncryptSessionLogsForTheArchive")).to.equal(undefined);
+            expect(statementOf(none, "WriteSessionLogObjects")?.Resource).to.equal(`arn:aws:s3:::org-session-logs/sessionmanager/${accountId}/us-east-1/*`);
+        });
+    });
+
+    describe("operator policy", () => {
+        const operator = { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } };
+        const regions = ["eu-west-1", "us-east-1", "ap-southeast-2"];
+        const operatorTemplate = (overrides: Partial<Preferences> = {}) =>
+            sessionManagerTemplate(prefs({ operatorPolicy: operator, ...overrides }), { ...context, regions });
+
+        it("is made once per account: in the stack of the StackSet's first Region only", () => {
+            const t = operatorTemplate();
+            expect(t.Resources[L.operatorPolicy].Condition).to.equal(conditionIds.operatorPolicyRegion);
+            expect(t.Outputs.OperatorPolicyArn.Condition).to.equal(conditionIds.operatorPolicyRegion);
+            const madeIn = regions.filter((region) => conditionHolds(t, conditionIds.operatorPolicyRegion, stackIn("111122223333", region)));
+            expect(madeIn).to.deep.equal(["eu-west-1"]);
+            expect(template()).to.not.have.property("Conditions");
+            expect(template().Resources).to.not.have.property(L.operatorPolicy);
+        });
+
+        it("is the direct mode's policy for the account, naming every Region of the StackSet, in any partition", () => {
+            for (const [region, overrides] of [
+                ["eu-west-1", {}],
+                ["us-gov-west-1", { sessionDataKeyArn: "arn:aws-us-gov:kms:{region}:{accountId}:key/mrk-0123456789abcdef0123456789abcdef" }],
+                ["cn-north-1", { sessionDataEncryption: false }],
+            ] as const) {
+                const p = prefs({ operatorPolicy: operator, ...overrides });
+                const t = operatorTemplate(overrides);
+                const stack = stackIn("111122223333", region);
+                const expected = operatorPolicy(operatorPolicyInputs(p, { partition: partitionOf(region), accountId: "111122223333", regions }));
+                const document = resolveIntrinsics(t.Resources[L.operatorPolicy].Properties.PolicyDocument, stack) as PolicyDocument;
+                expect(document, region).to.deep.equal(expected);
+                for (const r of regions) expect(JSON.stringify(document.Statement[0].Resource), region).to.include(`:ec2:${r}:111122223333:instance/*`);
+                expect(document.Statement[0].Condition?.StringEquals).to.deep.equal({ "ssm:resourceTag/team": "payments" });
+                // ${aws:userid} is IAM's, not CloudFormation's: it reaches IAM as it is.
+                expect(JSON.stringify(document)).to.include('"ssm:resourceTag/aws:ssmmessages:session-id":"${aws:userid}"');
+            }
+        });
+
+        it("has the one name and path of every account's operator policy and is attached to the configured roles", () => {
+            const props = operatorTemplate().Resources[L.operatorPolicy].Properties;
+            expect(props).to.include({ ManagedPolicyName: operatorPolicyName, Path: operatorPolicyPath });
+            expect(props.Roles).to.deep.equal(["OperatorRole"]);
+            expect(operatorTemplate({ operatorPolicy: { roleNames: [] } }).Resources[L.operatorPolicy].Properties).to.not.have.property("Roles");
         });
     });
 });
