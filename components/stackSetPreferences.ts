@@ -109,8 +109,8 @@ export class StackSetPreferences extends pulumi.ComponentResource {
                 // the organization deletes the stack, and with it the document goes back per onDelete.
                 autoDeployment: { enabled: true, retainStacksOnAccountRemoval: false },
                 callAs: plan.callAs,
-                // The template names IAM resources: the instance policy (SessionManagerInstance-<region>)
-                // and the operator policy.
+                // The template names IAM resources: the instance policy (SessionManagerInstance-<region>),
+                // the custom resource's role (for the guardrail) and the operator policy.
                 capabilities: ["CAPABILITY_NAMED_IAM"],
                 operationPreferences: plan.operationPreferences,
                 // Queues operations that would otherwise fail as "in progress" while another runs.

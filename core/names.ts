@@ -76,6 +76,10 @@ export function stackSetHandlerRoleName(region: string): string {
 /** Every Region's handler role: how the guardrail names them. */
 export const stackSetHandlerRoleNamePattern = stackSetHandlerRoleName("*");
 
+/** The StackSet custom resource's own log group in each account and Region: a fixed name, so its key's policy can name it. */
+export const stackSetHandlerLogGroupName = "/session-manager-preferences/document-handler";
+export const stackSetHandlerLogsKeyDescription = "Session Manager preferences: encrypts the StackSet custom resource's log group";
+
 /** The stack of `npm run org` that makes the log archive and the guardrail, run before the targets' stacks. */
 export function landingZoneStackName(prefix: string): string {
     return `${prefix}.landing-zone`;

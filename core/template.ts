@@ -31,6 +31,9 @@ import {
     sessionDataKeyDescription,
     sessionDataKeyParameterDescription,
     sessionDataKeyParameterName,
+    stackSetHandlerLogGroupName,
+    stackSetHandlerLogsKeyDescription,
+    stackSetHandlerRoleName,
 } from "./names";
 import { defaultDocumentName, LogArchive, OperatorPolicy, Preferences } from "./settings";
 
@@ -80,6 +83,7 @@ export const logicalIds = {
     instancePolicy: "InstanceProfilePolicy",
     operatorPolicy: "OperatorPolicy",
     handlerRole: "DocumentHandlerRole",
+    handlerLogsKey: "DocumentHandlerLogsKey",
     handlerLogGroup: "DocumentHandlerLogGroup",
     handler: "DocumentHandler",
     document: "SessionPreferencesDocument",
@@ -89,6 +93,13 @@ export const conditionIds = {
     /** True in the stack of the StackSet's first Region: the one of each account that makes the operator policy. */
     operatorPolicyRegion: "OperatorPolicyRegion",
 } as const;
+
+/**
+ * Days KMS waits before deleting the handler's log key. The key is deleted with the stack
+ * because the log group it encrypts is: nothing is left that it could decrypt, so the
+ * shortest window KMS allows is enough.
+ */
+export const handlerLogsKeyDeletionWindowInDays = 7;
 
 export const customResourceType = "Custom::SessionPreferencesDocument";
 /** The Lambda runtime of the custom resource; lambda/bundle.ts builds for the same Node.js. */
@@ -263,7 +274,7 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
         fragments.push(instancePolicyResources(at, document, policyPart.args?.roleNames ?? []));
     }
     if (prefs.operatorPolicy) fragments.push(operatorPolicyResources(at, prefs.operatorPolicy, context.regions));
-    fragments.push({ resources: documentHandler(defaultDocumentName, context.handlerCode, prefs.logRetentionInDays), outputs: {} });
+    fragments.push({ resources: documentHandler(at, defaultDocumentName, context.handlerCode), outputs: {} });
     const createsLogGroup = fragments.some((f) => logicalIds.logGroup in f.resources);
     fragments.push(documentResource(at, content, context.owner, createsLogGroup));
 
@@ -426,20 +437,40 @@ function documentResource({ prefs, s }: Synthesis, content: SessionDocumentConte
     return { resources: { [logicalIds.document]: resource }, outputs: {} };
 }
 
-/** The custom resource's function, its role and its own log group. */
-function documentHandler(documentName: string, handlerCode: string, logRetentionInDays: number): Record<string, CfnResource> {
+/** The custom resource's function, its role and its own log group with the key that encrypts it. */
+function documentHandler({ prefs, scope, s }: Synthesis, documentName: string, handlerCode: string): Record<string, CfnResource> {
     const documentArn = { "Fn::Sub": `arn:\${AWS::Partition}:ssm:\${AWS::Region}:\${AWS::AccountId}:document/${documentName}` };
     return {
+        [logicalIds.handlerLogsKey]: {
+            Type: "AWS::KMS::Key",
+            Properties: {
+                Description: stackSetHandlerLogsKeyDescription,
+                EnableKeyRotation: prefs.kmsKeyRotation,
+                PendingWindowInDays: handlerLogsKeyDeletionWindowInDays,
+                // CloudWatch Logs may use it for the handler's log group only.
+                KeyPolicy: policy(logsKeyPolicy(scope, stackSetHandlerLogGroupName), s),
+            },
+            // Deleted with the stack, as the log group it encrypts is: it would guard nothing.
+            ...deleted,
+        },
         [logicalIds.handlerLogGroup]: {
             Type: "AWS::Logs::LogGroup",
-            // Which version the handler adopted and what it changed, kept as long as the session logs.
+            Properties: {
+                // Named, so that the key's policy can name it before it exists.
+                LogGroupName: stackSetHandlerLogGroupName,
+                // Which version the handler adopted and what it changed, kept as long as the session logs.
+                ...(prefs.logRetentionInDays > 0 ? { RetentionInDays: prefs.logRetentionInDays } : {}),
+                // Also makes CloudFormation create the key, with its policy, before the log group.
+                KmsKeyId: arnOf(logicalIds.handlerLogsKey),
+            },
             // They go with the stack: CloudTrail keeps the audit record of the document writes.
-            Properties: logRetentionInDays > 0 ? { RetentionInDays: logRetentionInDays } : {},
             ...deleted,
         },
         [logicalIds.handlerRole]: {
             Type: "AWS::IAM::Role",
             Properties: {
+                // Named, so that the guardrail (a service control policy) can except it; IAM names are account-wide.
+                RoleName: { "Fn::Sub": stackSetHandlerRoleName("${AWS::Region}") },
                 Description: "Lets the Session Manager preferences custom resource manage the Session document, and nothing else",
                 AssumeRolePolicyDocument: {
                     Version: "2012-10-17",

@@ -108,6 +108,7 @@ function templatePolicies(): NamedPolicy[] {
             [L.logsKey]: "0a1b2c3d-2222-2222-3333-444455556666",
             [`${L.handlerLogGroup}.Arn`]: `arn:${partition}:logs:${region}:${account}:log-group:handler:*`,
             [L.handlerLogGroup]: "handler",
+            [`${L.handlerLogsKey}.Arn`]: `arn:${partition}:kms:${region}:${account}:key/0a1b2c3d-4444-2222-3333-444455556666`,
             [`${L.handlerRole}.Arn`]: `arn:${partition}:iam::${account}:role/handler`,
             [`${L.handler}.Arn`]: `arn:${partition}:lambda:${region}:${account}:function:handler`,
         };

@@ -4,13 +4,21 @@ import * as fc from "fast-check";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { logsKeyAlias, operatorPolicyName, operatorPolicyPath, sessionDataKeyAlias, sessionDataKeyParameterName } from "../core/names";
+import {
+    logsKeyAlias,
+    operatorPolicyName,
+    operatorPolicyPath,
+    sessionDataKeyAlias,
+    sessionDataKeyParameterName,
+    stackSetHandlerLogGroupName,
+    stackSetHandlerRoleName,
+} from "../core/names";
 import { desiredDocument, s3KeyPrefixFor } from "../core/document";
-import { operatorPolicy, operatorPolicyInputs } from "../core/landingZone";
+import { guardrailExceptions, operatorPolicy, operatorPolicyInputs } from "../core/landingZone";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
 import { planTarget, sessionDataKeyPart } from "../core/plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyStatement, policyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultDocumentName, defaultPreferences, LogArchive, Preferences } from "../core/settings";
+import { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, LogArchive, Preferences } from "../core/settings";
 import {
     CfnTemplate,
     CfnValue,
@@ -77,6 +85,7 @@ function stackIn(accountId: string, region: string): StackValues {
         [`${L.handlerRole}.Arn`]: `arn:${partition}:iam::${accountId}:role/handler`,
         [L.handlerLogGroup]: "handler-log-group",
         [`${L.handlerLogGroup}.Arn`]: `arn:${partition}:logs:${region}:${accountId}:log-group:handler-log-group:*`,
+        [`${L.handlerLogsKey}.Arn`]: `arn:${partition}:kms:${region}:${accountId}:key/handler-logs-key`,
     };
 }
 
@@ -324,7 +333,7 @@ describe("StackSet template", () => {
 
     describe("resources", () => {
         const ids = (t: CfnTemplate) => Object.keys(t.Resources).sort();
-        const always = [L.handlerLogGroup, L.handlerRole, L.handler, L.document];
+        const always = [L.handlerLogsKey, L.handlerLogGroup, L.handlerRole, L.handler, L.document];
 
         it("with the defaults: both keys with aliases, the key-ID parameter, the log group, the instance policy and the document", () => {
             expect(ids(template())).to.deep.equal(
@@ -492,6 +501,39 @@ describe("StackSet template", () => {
             expect(props).to.include({ ManagedPolicyName: operatorPolicyName, Path: operatorPolicyPath });
             expect(props.Roles).to.deep.equal(["OperatorRole"]);
             expect(operatorTemplate({ operatorPolicy: { roleNames: [] } }).Resources[L.operatorPolicy].Properties).to.not.have.property("Roles");
+        });
+    });
+
+    describe("custom resource handler", () => {
+        it("runs as a role of a fixed name per Region, which the guardrail excepts", () => {
+            const roleName = resolveIntrinsics(template().Resources[L.handlerRole].Properties.RoleName, stackIn("111122223333", "us-gov-west-1"));
+            expect(roleName).to.equal(stackSetHandlerRoleName("us-gov-west-1"));
+            const excepted = guardrailExceptions({ ...defaultOrganizationSettings, targets: [], deployment: "stackset", guardrail: undefined });
+            // The guardrail names roles by ARN patterns, where * matches anything.
+            const literal = (text: string) => text.replace(/[.+?^${}()|[\]\\]/g, "\\$&");
+            const matches = (pattern: string) => new RegExp(`^${pattern.split("*").map(literal).join(".*")}$`).test(roleName as string);
+            expect(excepted.filter(matches)).to.have.length(1);
+        });
+
+        it("logs to a log group of a fixed name, encrypted with a key that CloudWatch Logs may use for that log group only", () => {
+            const stack = stackIn("111122223333", "cn-north-1");
+            const t = template();
+            const group = resolveIntrinsics(t.Resources[L.handlerLogGroup].Properties, stack);
+            expect(group).to.deep.equal({ LogGroupName: stackSetHandlerLogGroupName, RetentionInDays: 90, KmsKeyId: stack[`${L.handlerLogsKey}.Arn`] });
+            const key = resolveIntrinsics(t.Resources[L.handlerLogsKey].Properties, stack) as { KeyPolicy: PolicyDocument };
+            expect(key.KeyPolicy).to.deep.equal(logsKeyPolicy(policyScope("111122223333", "cn-north-1"), stackSetHandlerLogGroupName));
+            expect(key.KeyPolicy.Statement[1].Condition).to.deep.equal({
+                ArnEquals: { "kms:EncryptionContext:aws:logs:arn": `arn:aws-cn:logs:cn-north-1:111122223333:log-group:${stackSetHandlerLogGroupName}` },
+            });
+            expect(t.Resources[L.handler].Properties.LoggingConfig).to.deep.equal({ LogGroup: { Ref: L.handlerLogGroup } });
+        });
+
+        it("deletes the log group and its key with the stack, the key after KMS's shortest wait, and rotates it as configured", () => {
+            const t = template({ kmsKeyRotation: false });
+            for (const id of [L.handlerLogGroup, L.handlerLogsKey])
+                expect(t.Resources[id], id).to.include({ DeletionPolicy: "Delete", UpdateReplacePolicy: "Delete" });
+            expect(t.Resources[L.handlerLogsKey].Properties).to.include({ PendingWindowInDays: 7, EnableKeyRotation: false });
+            expect(template().Resources[L.handlerLogsKey].Properties.EnableKeyRotation).to.equal(true);
         });
     });
 });
