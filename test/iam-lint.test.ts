@@ -1,14 +1,24 @@
 // Every IAM policy the program generates, linted by Parliament (pinned in requirements-test.txt):
 // the roles that run it (core/accessPolicies.ts), the key and instance policies it creates
-// (core/policies.ts), and the policies inside the StackSet template (core/template.ts), in each
-// partition. No finding at MEDIUM or above may stand unless it is a documented false positive.
+// (core/policies.ts), the landing zone's archive, operator and service control policies
+// (core/landingZone.ts), and the policies inside the StackSet template (core/template.ts), in
+// each partition. No finding at MEDIUM or above may stand unless it is a documented false positive.
 import { expect } from "chai";
 import * as path from "node:path";
 import { accessRoles, accessScope, StartingPoint } from "../core/accessPolicies";
 import { parseSettings } from "../core/config";
 import { dnsSuffixOf, partitionOf } from "../core/partition";
+import {
+    archiveBucketPolicy,
+    archiveKeyPolicy,
+    archiveTargetFor,
+    guardrailExceptions,
+    guardrailPolicy,
+    operatorPolicy,
+    operatorPolicyInputs,
+} from "../core/landingZone";
 import { instanceProfilePolicy, logsKeyPolicy, policyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultPreferences, Settings } from "../core/settings";
+import { defaultDocumentName, defaultPreferences, LogArchive, Preferences, Settings } from "../core/settings";
 import { logicalIds as L, sessionManagerTemplate } from "../core/template";
 import { repoRoot } from "../devtools/engine";
 import { handlerBundle } from "../lambda/bundle";
@@ -68,11 +78,73 @@ function rolePolicies(): NamedPolicy[] {
     );
 }
 
+/** A log archive in another account with a bucket in `region` (`{region}` in its name makes one per Region). */
+function archiveIn(region: string, changes: Partial<LogArchive> = {}): LogArchive {
+    return {
+        accountId: "999988887777",
+        organizationId: "o-a1b2c3d4e5",
+        regions: [region],
+        bucketName: "org-session-logs-{region}",
+        create: true,
+        retentionInDays: 365,
+        ...changes,
+    };
+}
+
 function createdPolicies(): NamedPolicy[] {
     return ["eu-west-1", "us-gov-west-1", "cn-north-1"].flatMap((region) => {
         const scope = policyScope("111122223333", region);
         const keyArn = `arn:${scope.partition}:kms:${region}:111122223333:key/0a1b2c3d-1111-2222-3333-444455556666`;
+        const archiveScope = policyScope("999988887777", region);
+        const archiveKeyArn = `arn:${scope.partition}:kms:${region}:999988887777:key/0a1b2c3d-3333-2222-3333-444455556666`;
+        const bucketName = `org-session-logs-${region}`;
+        const operator = (name: string, settings: Partial<Preferences>): NamedPolicy => ({
+            name: `operator policy, ${name}, ${region}`,
+            kind: "identity",
+            document: operatorPolicy(
+                operatorPolicyInputs(
+                    { sessionDataEncryption: true, operatorPolicy: { roleNames: ["OperatorRole"] }, ...settings },
+                    { partition: scope.partition, accountId: "111122223333", regions: [region] },
+                ),
+            ),
+        });
+        const archiveInstancePolicy = (name: string, archive: LogArchive): NamedPolicy => ({
+            name: `instance policy, log archive ${name}, ${region}`,
+            kind: "identity",
+            document: instanceProfilePolicy({
+                ...scope,
+                logGroupName: "org/sessions",
+                s3: { bucketName, keyPrefix: `sessions/111122223333/${region}`, archive: archiveTargetFor(archive, region) },
+                sessionDataKeyArn: keyArn,
+            }),
+        });
         return [
+            {
+                name: `archive bucket policy, ${region}`,
+                kind: "resource" as const,
+                document: archiveBucketPolicy(archiveScope, bucketName, "sessions", "o-a1b2c3d4e5"),
+            },
+            { name: `archive key policy, ${region}`, kind: "resource" as const, document: archiveKeyPolicy(archiveScope, bucketName, "o-a1b2c3d4e5") },
+            operator("created session keys", {}),
+            operator("instance tag", { operatorPolicy: { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } } }),
+            operator("existing session key", { sessionDataKeyArn: keyArn }),
+            operator("existing session key, instance tag", {
+                sessionDataKeyArn: keyArn,
+                operatorPolicy: { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } },
+            }),
+            {
+                // A service control policy: Parliament reads it as an identity policy.
+                name: `guardrail, ${region}`,
+                kind: "identity" as const,
+                document: guardrailPolicy(
+                    scope.partition,
+                    defaultDocumentName,
+                    guardrailExceptions({ targets: [], deployment: "stackset", guardrail: { targetIds: [], exceptRoleNames: ["SessionManagerDeployer"] } }),
+                ),
+            },
+            archiveInstancePolicy("created key", archiveIn(region)),
+            archiveInstancePolicy("existing key", archiveIn(region, { create: false, kmsKeyArn: archiveKeyArn })),
+            archiveInstancePolicy("without a key", archiveIn(region, { create: false })),
             { name: `session-data key policy, ${region}`, kind: "resource" as const, document: sessionDataKeyPolicy(scope) },
             { name: `logs key policy, ${region}`, kind: "resource" as const, document: logsKeyPolicy(scope, "org/sessions") },
             {
@@ -112,26 +184,39 @@ function templatePolicies(): NamedPolicy[] {
             [`${L.handlerRole}.Arn`]: `arn:${partition}:iam::${account}:role/handler`,
             [`${L.handler}.Arn`]: `arn:${partition}:lambda:${region}:${account}:function:handler`,
         };
-        const prefs = {
-            ...defaultPreferences,
-            deployment: "stackset" as const,
-            s3Logging: true,
-            s3BucketName: "org-session-logs",
-            instanceRoleNames: ["AppServerRole"],
-        };
-        const resources = resolveIntrinsics(
-            sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset", regions: [region] }).Resources,
-            stack,
-        ) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+        const base: Preferences = { ...defaultPreferences, deployment: "stackset", s3Logging: true, instanceRoleNames: ["AppServerRole"] };
+        const operatorPolicy = { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } };
+        const existingArchiveKey = `arn:${partition}:kms:{region}:999988887777:key/0a1b2c3d-3333-2222-3333-444455556666`;
+        const variants: [string, Preferences][] = [
+            ["own bucket", { ...base, s3BucketName: "org-session-logs" }],
+            // A log archive sets s3BucketName to its own (core/config.ts).
+            ["archive per Region, operator policy", { ...base, logArchive: archiveIn(region), s3BucketName: archiveIn(region).bucketName, operatorPolicy }],
+            [
+                "archive with an existing key, existing session key, operator policy",
+                {
+                    ...base,
+                    logArchive: archiveIn(region, { create: false, kmsKeyArn: existingArchiveKey }),
+                    s3BucketName: archiveIn(region).bucketName,
+                    sessionDataKeyArn: `arn:${partition}:kms:{region}:{accountId}:key/0a1b2c3d-1111-2222-3333-444455556666`,
+                    operatorPolicy: { roleNames: [] },
+                },
+            ],
+        ];
         const found: NamedPolicy[] = [];
-        for (const [id, r] of Object.entries(resources)) {
-            if (r.Type === "AWS::KMS::Key") found.push({ name: `template ${id}, ${region}`, kind: "resource", document: r.Properties.KeyPolicy });
-            if (r.Type === "AWS::IAM::ManagedPolicy")
-                found.push({ name: `template ${id}, ${region}`, kind: "identity", document: r.Properties.PolicyDocument });
-            if (r.Type === "AWS::IAM::Role") {
-                found.push({ name: `template ${id} trust, ${region}`, kind: "trust", document: r.Properties.AssumeRolePolicyDocument });
-                for (const p of r.Properties.Policies as { PolicyName: string; PolicyDocument: unknown }[]) {
-                    found.push({ name: `template ${id} ${p.PolicyName}, ${region}`, kind: "identity", document: p.PolicyDocument });
+        for (const [variant, prefs] of variants) {
+            const resources = resolveIntrinsics(
+                sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset", regions: [region] }).Resources,
+                stack,
+            ) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+            const named = (what: string) => `template (${variant}) ${what}, ${region}`;
+            for (const [id, r] of Object.entries(resources)) {
+                if (r.Type === "AWS::KMS::Key") found.push({ name: named(id), kind: "resource", document: r.Properties.KeyPolicy });
+                if (r.Type === "AWS::IAM::ManagedPolicy") found.push({ name: named(id), kind: "identity", document: r.Properties.PolicyDocument });
+                if (r.Type === "AWS::IAM::Role") {
+                    found.push({ name: named(`${id} trust`), kind: "trust", document: r.Properties.AssumeRolePolicyDocument });
+                    for (const p of r.Properties.Policies as { PolicyName: string; PolicyDocument: unknown }[]) {
+                        found.push({ name: named(`${id} ${p.PolicyName}`), kind: "identity", document: p.PolicyDocument });
+                    }
                 }
             }
         }

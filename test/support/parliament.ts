@@ -59,6 +59,24 @@ export const parliamentFalsePositives: readonly FalsePositive[] = [
         detail: /ArnEquals requires a value of type Arn but given String/,
         why: "kms:EncryptionContext:aws:logs:arn holds the log group's ARN, which AWS's key policy for CloudWatch Logs compares with ArnEquals; Parliament types every encryption-context key as a string",
     },
+    {
+        issue: "UNKNOWN_CONDITION_FOR_ACTION",
+        kinds: ["identity"],
+        detail: /^Unknown condition ssm:SessionDocumentAccessCheck for action ssm:StartSession$/,
+        why: "Session Manager documents ssm:SessionDocumentAccessCheck on ssm:StartSession (enforcing the session document check); Parliament's IAM definitions predate it",
+    },
+    {
+        issue: "RESOURCE_MISMATCH",
+        kinds: ["identity"],
+        detail: /^\[(\{"action":"ssmmessages:OpenDataChannel","required_format":"\*"\},?)+\]$/,
+        why: "ssmmessages:OpenDataChannel takes a session ARN (AWS's end-user sample policies scope it to sessions); Parliament's IAM definitions predate that and allow only *",
+    },
+    {
+        issue: "UNKNOWN_CONDITION_FOR_ACTION",
+        kinds: ["identity"],
+        detail: /^Unknown condition kms:ResourceAliases for action kms:GenerateDataKey$/,
+        why: "kms:ResourceAliases (alias-based access control) applies to every operation on a KMS key, GenerateDataKey included; Parliament's IAM definitions predate it",
+    },
 ];
 
 /** Lints every policy with the pinned Parliament (one process), keeping findings at or above `minimum`. */
