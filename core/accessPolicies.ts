@@ -11,6 +11,8 @@ import {
     instancePolicyName,
     instancePolicyPath,
     logsKeyAlias,
+    operatorPolicyName,
+    operatorPolicyPath,
     organizationsAccessRoleName,
     sessionDataKeyAlias,
     sessionDataKeyParameterName,
@@ -136,6 +138,8 @@ function createdParts(settings: Settings) {
         logsKey: createsGroup && group.args !== undefined && "args" in group.args.kmsKey,
         instancePolicy: "args" in instancePolicyPart(settings),
         instanceRoleNames: settings.instanceRoleNames,
+        /** The roles the operator policy is attached to, when it is made (core/landingZone.ts, components/program.ts). */
+        operatorRoleNames: settings.operatorPolicy?.roleNames,
         /** The session-data key is deleted with the document unless onDelete keeps it. */
         deletesSessionDataKey: settings.onDelete !== "retain",
     };
@@ -164,6 +168,100 @@ export const documentReadActions = ["ssm:DescribeDocument", "ssm:GetDocument", "
 
 function documentArns(scope: AccessScope, documentName: string): string[] {
     return arnsPerRegion(scope, "ssm", `document/${documentName}`);
+}
+
+/**
+ * A customer-managed policy the write role makes in its own account and attaches to roles there:
+ * the instance policy and the operator policy. `sid` names its statements (`Manage<sid>Policy`,
+ * `Attach<sid>Policy`, `Read<sid>Roles`, `Read<sid>Policy`).
+ */
+interface ManagedPolicy {
+    sid: string;
+    /** Its ARNs, one per name it has (the instance policy has one per Region). */
+    arns: string[];
+    /** The roles it is attached to. */
+    roleNames: readonly string[];
+    /** What the write role may do to it besides create, version, read and delete it. */
+    moreActions: readonly string[];
+}
+
+function managedPolicyArn(scope: AccessScope, policyPath: string, name: string): string {
+    return `arn:${scope.partition}:iam::*:policy${policyPath}${name}`;
+}
+
+function roleArnsInOwnAccount(scope: AccessScope, roleNames: readonly string[]): string[] {
+    return roleNames.map((name) => `arn:${scope.partition}:iam::*:role/${name}`);
+}
+
+/** What reading the policy's attachments takes: for both roles, since a refresh of an attachment reads them. */
+function readManagedPolicyRoles(scope: AccessScope, policy: ManagedPolicy): PolicyStatement[] {
+    if (policy.roleNames.length === 0) return [];
+    const Resource = roleArnsInOwnAccount(scope, policy.roleNames);
+    return [{ Sid: `Read${policy.sid}Roles`, Effect: "Allow", Action: "iam:ListAttachedRolePolicies", Resource, Condition: ownAccount }];
+}
+
+/** The write role's: make, version and delete the policy (Terraform keeps at most five versions), and attach it to its roles only. */
+function manageManagedPolicy(scope: AccessScope, policy: ManagedPolicy): PolicyStatement[] {
+    const statements: PolicyStatement[] = [
+        {
+            Sid: `Manage${policy.sid}Policy`,
+            Effect: "Allow",
+            Action: [
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                ...policy.moreActions,
+            ].sort(),
+            Resource: policy.arns,
+            Condition: ownAccount,
+        },
+    ];
+    if (policy.roleNames.length > 0) {
+        statements.push({
+            // Only this policy may be attached or detached, and only on the named roles.
+            Sid: `Attach${policy.sid}Policy`,
+            Effect: "Allow",
+            Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
+            Resource: roleArnsInOwnAccount(scope, policy.roleNames),
+            Condition: { ...ownAccount, ArnLike: { "iam:PolicyARN": policy.arns } },
+        });
+    }
+    return [...statements, ...readManagedPolicyRoles(scope, policy)];
+}
+
+/** The read-only role's: the policy's default version, and which roles it is attached to. */
+function readManagedPolicy(scope: AccessScope, policy: ManagedPolicy): PolicyStatement[] {
+    return [
+        { Sid: `Read${policy.sid}Policy`, Effect: "Allow", Action: ["iam:GetPolicy", "iam:GetPolicyVersion"], Resource: policy.arns, Condition: ownAccount },
+        ...readManagedPolicyRoles(scope, policy),
+    ];
+}
+
+/** The managed policies the configuration makes in each target account. */
+function managedPolicies(scope: AccessScope, parts: ReturnType<typeof createdParts>): ManagedPolicy[] {
+    const policies: ManagedPolicy[] = [];
+    if (parts.instancePolicy) {
+        policies.push({
+            sid: "Instance",
+            arns: scope.regions.map((region) => managedPolicyArn(scope, instancePolicyPath, instancePolicyName(region))),
+            roleNames: parts.instanceRoleNames,
+            moreActions: ["iam:SetDefaultPolicyVersion"],
+        });
+    }
+    if (parts.operatorRoleNames) {
+        policies.push({
+            sid: "Operator",
+            arns: [managedPolicyArn(scope, operatorPolicyPath, operatorPolicyName)],
+            roleNames: parts.operatorRoleNames,
+            // SessionManagerOperatorPolicy passes its tags to the policy: creating a tagged policy takes TagPolicy too.
+            moreActions: ["iam:TagPolicy", "iam:UntagPolicy"],
+        });
+    }
+    return policies;
 }
 
 /** The permissions of the write role in each target account: the document and the parts the configuration creates. */
@@ -258,39 +356,7 @@ export function targetWritePermissions(settings: Settings, scope: AccessScope): 
             { Sid: "FindLogGroups", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
         );
     }
-    if (parts.instancePolicy) {
-        const policyArns = scope.regions.map((region) => `arn:${scope.partition}:iam::*:policy${instancePolicyPath}${instancePolicyName(region)}`);
-        statements.push({
-            Sid: "ManageInstancePolicy",
-            Effect: "Allow",
-            Action: [
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
-                "iam:GetPolicy",
-                "iam:GetPolicyVersion",
-                "iam:ListPolicyVersions",
-                "iam:SetDefaultPolicyVersion",
-            ],
-            Resource: policyArns,
-            Condition: ownAccount,
-        });
-        if (parts.instanceRoleNames.length > 0) {
-            const roles = parts.instanceRoleNames.map((name) => `arn:${scope.partition}:iam::*:role/${name}`);
-            statements.push(
-                {
-                    // Only this policy may be attached or detached, and only on the named roles.
-                    Sid: "AttachInstancePolicy",
-                    Effect: "Allow",
-                    Action: ["iam:AttachRolePolicy", "iam:DetachRolePolicy"],
-                    Resource: roles,
-                    Condition: { ...ownAccount, ArnLike: { "iam:PolicyARN": policyArns } },
-                },
-                { Sid: "ReadInstanceRoles", Effect: "Allow", Action: "iam:ListAttachedRolePolicies", Resource: roles, Condition: ownAccount },
-            );
-        }
-    }
+    for (const policy of managedPolicies(scope, parts)) statements.push(...manageManagedPolicy(scope, policy));
     return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -345,24 +411,7 @@ export function targetReadPermissions(settings: Settings, scope: AccessScope): P
             { Sid: "FindLogGroups", Effect: "Allow", Action: "logs:DescribeLogGroups", Resource: "*" },
         );
     }
-    if (parts.instancePolicy) {
-        statements.push({
-            Sid: "ReadInstancePolicy",
-            Effect: "Allow",
-            Action: ["iam:GetPolicy", "iam:GetPolicyVersion"],
-            Resource: scope.regions.map((region) => `arn:${scope.partition}:iam::*:policy${instancePolicyPath}${instancePolicyName(region)}`),
-            Condition: ownAccount,
-        });
-        if (parts.instanceRoleNames.length > 0) {
-            statements.push({
-                Sid: "ReadInstanceRoles",
-                Effect: "Allow",
-                Action: "iam:ListAttachedRolePolicies",
-                Resource: parts.instanceRoleNames.map((name) => `arn:${scope.partition}:iam::*:role/${name}`),
-                Condition: ownAccount,
-            });
-        }
-    }
+    for (const policy of managedPolicies(scope, parts)) statements.push(...readManagedPolicy(scope, policy));
     return { Version: "2012-10-17", Statement: statements };
 }
 

@@ -96,9 +96,67 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
         });
     });
 
+    describe("the operator policy in the targets", () => {
+        const operatorSids = (policy: PolicyDocument) => policy.Statement.map((s) => s.Sid).filter((sid) => sid.includes("Operator"));
+
+        it("gives neither target role anything for it unless operatorPolicy is set", () => {
+            const s = settings({ instanceRoleNames: ["AppRole"] });
+            expect(operatorSids(targetWritePermissions(s, accessScope(s, {})))).to.deep.equal([]);
+            expect(operatorSids(targetReadPermissions(s, accessScope(s, {})))).to.deep.equal([]);
+        });
+
+        it("lets the write role make, version, tag and delete that one policy, and attach it to the named roles only", () => {
+            const s = settings({ ...documentOnly, operatorPolicy: { roleNames: ["Operators", "OnCall"] } });
+            const policy = targetWritePermissions(s, accessScope(s, {}));
+            expect(operatorSids(policy)).to.deep.equal(["ManageOperatorPolicy", "AttachOperatorPolicy", "ReadOperatorRoles"]);
+            const statement = (sid: string) => policy.Statement.find((st) => st.Sid === sid)!;
+            const arn = "arn:aws:iam::*:policy/session-manager/SessionManagerOperator";
+            expect(statement("ManageOperatorPolicy").Action).to.deep.equal([
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
+            ]);
+            expect(statement("ManageOperatorPolicy").Resource).to.deep.equal([arn]);
+            expect(statement("AttachOperatorPolicy").Resource).to.deep.equal(["arn:aws:iam::*:role/Operators", "arn:aws:iam::*:role/OnCall"]);
+            expect(statement("AttachOperatorPolicy").Condition).to.deep.equal({
+                StringEquals: { "aws:ResourceAccount": "${aws:PrincipalAccount}" },
+                ArnLike: { "iam:PolicyARN": [arn] },
+            });
+            expect(statement("ReadOperatorRoles").Action).to.equal("iam:ListAttachedRolePolicies");
+        });
+
+        it("attaches nothing when the policy names no role (operatorPolicy: true), and keeps the instance policy's statements apart", () => {
+            const s = settings({ instanceRoleNames: ["AppRole"], operatorPolicy: true });
+            const policy = targetWritePermissions(s, accessScope(s, {}));
+            expect(operatorSids(policy)).to.deep.equal(["ManageOperatorPolicy"]);
+            const attach = policy.Statement.find((st) => st.Sid === "AttachInstancePolicy")!;
+            expect(JSON.stringify(attach)).to.not.include("SessionManagerOperator");
+        });
+
+        it("lets the read-only role read the policy and its attachments, and nothing more", () => {
+            const s = settings({ ...documentOnly, operatorPolicy: { roleNames: ["Operators"] } });
+            const policy = targetReadPermissions(s, accessScope(s, {}));
+            expect(operatorSids(policy)).to.deep.equal(["ReadOperatorPolicy", "ReadOperatorRoles"]);
+            expect(policy.Statement.find((st) => st.Sid === "ReadOperatorPolicy")!.Action).to.deep.equal(["iam:GetPolicy", "iam:GetPolicyVersion"]);
+            expect(policy.Statement.find((st) => st.Sid === "ReadOperatorRoles")!.Resource).to.deep.equal(["arn:aws:iam::*:role/Operators"]);
+        });
+
+        it("gives the starting role the operator permissions itself when a target names no role", () => {
+            const s = parseSettings({ ...documentOnly, operatorPolicy: true, targets: [{ accountId: "999988887777", regions: ["eu-west-1"] }] });
+            const rollout = accessRoles(s, accessScope(s, {}), start, "eu-west-1").roles.find((r) => r.roleName === "Rollout")!;
+            expect(actions(rollout.permissions)).to.include("iam:CreatePolicy");
+        });
+    });
+
     describe("the read-only role in the targets", () => {
         it("holds no action that writes, for any combination of parts", () => {
-            for (const raw of [documentOnly, {}, { instanceRoleNames: ["AppRole"] }, { cwLogging: false }]) {
+            for (const raw of [documentOnly, {}, { instanceRoleNames: ["AppRole"] }, { cwLogging: false }, { operatorPolicy: { roleNames: ["Operators"] } }]) {
                 const s = settings(raw);
                 const granted = actions(targetReadPermissions(s, accessScope(s, {})));
                 expect(
@@ -183,9 +241,12 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
             it(`writes every ARN in ${partition} for ${region}`, () => {
                 const s = parseSettings({
                     instanceRoleNames: ["AppRole"],
+                    operatorPolicy: { roleNames: ["Operators"] },
                     targets: [{ accountId: "111111111111", regions: [region], roleName: "Deployer", readOnlyRoleName: "Reader" }],
                 });
                 const text = JSON.stringify([...rolesOf(s).values()]);
+                expect(text).to.include(`"arn:${partition}:iam::*:policy/session-manager/SessionManagerOperator"`);
+                expect(text).to.include(`"arn:${partition}:iam::*:role/Operators"`);
                 const arns = [...text.matchAll(/"(arn:[^"]+)"/g)].map((m) => m[1]);
                 expect(arns.length).to.be.greaterThan(10);
                 for (const arn of arns) expect(arn.split(":")[1], arn).to.equal(partition);
