@@ -6,8 +6,11 @@
  * docs/iam.md explains each; the tests lint every one with Parliament and check the document
  * permissions against the calls the provider really makes.
  */
+import { archiveBuckets, guardrailTargetIds } from "./landingZone";
 import { logGroupPart, instancePolicyPart, sessionDataKeyPart } from "./plan";
 import {
+    archiveKeyAlias,
+    guardrailPolicyType,
     instancePolicyName,
     instancePolicyPath,
     logsKeyAlias,
@@ -20,7 +23,7 @@ import {
 } from "./names";
 import { partitionOf, roleArn } from "./partition";
 import type { PolicyDocument, PolicyStatement } from "./policies";
-import { defaultDocumentName, Partition, roleNameFor, Settings, targetRegions, TargetRegion, withoutExcluded } from "./settings";
+import { defaultDocumentName, LogArchive, Partition, roleNameFor, Settings, targetRegions, TargetRegion, withoutExcluded } from "./settings";
 
 /** A role trust policy's statement: who may assume the role. */
 export interface TrustStatement {
@@ -106,7 +109,8 @@ export function accessScope(settings: Settings, options: { defaultRegion?: strin
     const regions = [...new Set([...targets.map((t) => t.region), ...stackSetRegions.filter((r) => !settings.excludeRegions.includes(r))])].sort();
     if (regions.length === 0 && options.defaultRegion) regions.push(options.defaultRegion);
     if (regions.length === 0) throw new Error("no Region to scope the policies to: set sessionManager:targets, sessionManager:regions or aws:region");
-    const partitions = [...new Set(regions.map(partitionOf))];
+    // The log archive's buckets are made in the same partition: its Regions count too.
+    const partitions = [...new Set([...regions, ...(settings.logArchive?.regions ?? [])].map(partitionOf))];
     if (partitions.length > 1)
         throw new Error(`the Regions span partitions (${partitions.join(", ")}): IAM roles live in one partition; make one configuration per partition`);
     return {
@@ -121,6 +125,9 @@ export function accessScope(settings: Settings, options: { defaultRegion?: strin
 
 /** Resources in the principal's own account: IAM cannot name "this account" in an ARN, so the ARN says any account and this condition narrows it. */
 const ownAccount = { StringEquals: { "aws:ResourceAccount": "${aws:PrincipalAccount}" } };
+
+/** ListAliases has no resource-level scoping; the Terraform provider finds an alias by listing them. */
+const findKeyAliases: PolicyStatement = { Sid: "FindKeyAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" };
 
 function arnsPerRegion(scope: AccessScope, service: string, resource: string): string[] {
     return scope.regions.map((region) => `arn:${scope.partition}:${service}:${region}:*:${resource}`);
@@ -306,8 +313,7 @@ export function targetWritePermissions(settings: Settings, scope: AccessScope): 
                 Resource: [...keyAliases.flatMap((alias) => arnsPerRegion(scope, "kms", alias)), ...arnsPerRegion(scope, "kms", "key/*")],
                 Condition: ownAccount,
             },
-            // ListAliases has no resource-level scoping.
-            { Sid: "FindKeyAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+            findKeyAliases,
         );
     }
     if (parts.sessionDataKey) {
@@ -381,7 +387,7 @@ export function targetReadPermissions(settings: Settings, scope: AccessScope): P
                 Resource: arnsPerRegion(scope, "kms", "key/*"),
                 Condition: ownAccount,
             },
-            { Sid: "FindKeyAliases", Effect: "Allow", Action: "kms:ListAliases", Resource: "*" },
+            findKeyAliases,
         );
     }
     if (parts.sessionDataKey) {
@@ -481,6 +487,25 @@ function discoveryStatements(settings: Settings): PolicyStatement[] {
     ];
 }
 
+/** What the Terraform provider's aws_s3_bucket reads of a bucket (HeadBucket is s3:ListBucket): a refresh of any bucket this program makes. */
+const bucketReadActions = [
+    "s3:GetAccelerateConfiguration",
+    "s3:GetBucketAcl",
+    "s3:GetBucketCORS",
+    "s3:GetBucketLogging",
+    "s3:GetBucketObjectLockConfiguration",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketRequestPayment",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetBucketWebsite",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetLifecycleConfiguration",
+    "s3:GetReplicationConfiguration",
+    "s3:ListBucket",
+] as const;
+
 /** The StackSet deployer's permissions, in the account `pulumi up` runs from (the management account or a delegated administrator). */
 export function stackSetDeployerPermissions(settings: Settings, scope: AccessScope, homeRegion: string): PolicyDocument {
     const p = scope.partition;
@@ -513,26 +538,7 @@ export function stackSetDeployerPermissions(settings: Settings, scope: AccessSco
             {
                 Sid: "ManageTheTemplateBucket",
                 Effect: "Allow",
-                Action: [
-                    "s3:CreateBucket",
-                    "s3:DeleteBucket",
-                    "s3:GetAccelerateConfiguration",
-                    "s3:GetBucketAcl",
-                    "s3:GetBucketCORS",
-                    "s3:GetBucketLogging",
-                    "s3:GetBucketObjectLockConfiguration",
-                    "s3:GetBucketPolicy",
-                    "s3:GetBucketPublicAccessBlock",
-                    "s3:GetBucketRequestPayment",
-                    "s3:GetBucketTagging",
-                    "s3:GetBucketVersioning",
-                    "s3:GetBucketWebsite",
-                    "s3:GetEncryptionConfiguration",
-                    "s3:GetLifecycleConfiguration",
-                    "s3:GetReplicationConfiguration",
-                    "s3:ListBucket",
-                    "s3:PutBucketPublicAccessBlock",
-                ],
+                Action: ["s3:CreateBucket", "s3:DeleteBucket", ...bucketReadActions, "s3:PutBucketPublicAccessBlock"].sort(),
                 Resource: bucket,
             },
             {
@@ -546,6 +552,276 @@ export function stackSetDeployerPermissions(settings: Settings, scope: AccessSco
                 : []),
         ],
     };
+}
+
+// --- The landing zone: the log archive's roles and the guardrail's --------------------------------
+
+/** The log archive's keys, one per Region it names, in its account: a key's ID is random, so `key/*`. */
+function archiveKeyArns(archive: LogArchive, scope: AccessScope): string[] {
+    return archive.regions.map((region) => `arn:${scope.partition}:kms:${region}:${archive.accountId}:key/*`);
+}
+
+function archiveBucketArns(archive: LogArchive, scope: AccessScope): string[] {
+    return archiveBuckets(archive).map((b) => `arn:${scope.partition}:s3:::${b.bucketName}`);
+}
+
+/** What a refresh of an archive key reads (the Terraform provider's aws_kms_key read). */
+const keyReadActions = ["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus", "kms:ListResourceTags"] as const;
+
+/**
+ * The log archive's write role (logArchive.roleName), in the log-archive account: make each
+ * Region's key, its alias and its bucket with the bucket's settings and policy (components/landingZone.ts).
+ * Bucket and key are kept when the stack goes (retainOnDelete): no DeleteBucket, no ScheduleKeyDeletion.
+ */
+export function archiveWritePermissions(archive: LogArchive, scope: AccessScope): PolicyDocument {
+    const keys = archiveKeyArns(archive, scope);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                // A key's ID is random, so CreateKey takes no resource: the conditions hold it to the
+                // archive's Regions and to the kind of key the archive makes (a single-Region symmetric
+                // encryption key whose policy keeps the lockout check). IfExists: an absent parameter
+                // means AWS's default, which is that same kind.
+                Sid: "CreateArchiveKeys",
+                Effect: "Allow",
+                Action: "kms:CreateKey",
+                Resource: "*",
+                Condition: {
+                    StringEquals: { "aws:RequestedRegion": [...archive.regions] },
+                    StringEqualsIfExists: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT" },
+                    BoolIfExists: { "kms:MultiRegion": "false", "kms:BypassPolicyLockoutSafetyCheck": "false" },
+                },
+            },
+            {
+                // Every key of the account in those Regions: before its alias exists (rotation is set
+                // first) nothing names the archive's key. TagResource: CreateKey with tags needs it.
+                Sid: "ManageArchiveKeys",
+                Effect: "Allow",
+                Action: [
+                    ...keyReadActions,
+                    "kms:DisableKeyRotation",
+                    "kms:EnableKeyRotation",
+                    "kms:PutKeyPolicy",
+                    "kms:TagResource",
+                    "kms:UntagResource",
+                    "kms:UpdateKeyDescription",
+                ].sort(),
+                Resource: keys,
+            },
+            {
+                // An alias action is allowed on both the alias and the key it points at: only the archive's alias.
+                Sid: "ManageArchiveKeyAlias",
+                Effect: "Allow",
+                Action: ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
+                Resource: [...archive.regions.map((region) => `arn:${scope.partition}:kms:${region}:${archive.accountId}:${archiveKeyAlias}`), ...keys],
+            },
+            findKeyAliases,
+            {
+                // The bucket and its settings, each a resource of its own. Removing one of those
+                // (ownership controls, public access block, encryption, lifecycle) is a Put* for IAM.
+                Sid: "ManageArchiveBuckets",
+                Effect: "Allow",
+                Action: [
+                    ...bucketReadActions,
+                    "s3:CreateBucket",
+                    "s3:DeleteBucketPolicy",
+                    "s3:GetBucketOwnershipControls",
+                    "s3:PutBucketOwnershipControls",
+                    "s3:PutBucketPolicy",
+                    "s3:PutBucketPublicAccessBlock",
+                    "s3:PutBucketTagging",
+                    "s3:PutBucketVersioning",
+                    "s3:PutEncryptionConfiguration",
+                    "s3:PutLifecycleConfiguration",
+                ].sort(),
+                Resource: archiveBucketArns(archive, scope),
+            },
+        ],
+    };
+}
+
+/** The log archive's read-only role (logArchive.readOnlyRoleName): what a preview or refresh of the archive reads, and nothing that writes. */
+export function archiveReadPermissions(archive: LogArchive, scope: AccessScope): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "ReadArchiveKeys", Effect: "Allow", Action: [...keyReadActions], Resource: archiveKeyArns(archive, scope) },
+            findKeyAliases,
+            {
+                Sid: "ReadArchiveBuckets",
+                Effect: "Allow",
+                Action: [...bucketReadActions, "s3:GetBucketOwnershipControls"].sort(),
+                Resource: archiveBucketArns(archive, scope),
+            },
+        ],
+    };
+}
+
+/**
+ * The service control policies of the organization. An Organizations ARN holds the management
+ * account's ID (even when a delegated administrator calls) and the organization's ID, neither of
+ * which the configuration has: both are wildcards, which open nothing, since a principal acts only
+ * in its own organization. The type in the ARN keeps other kinds of policy, and AWS's own
+ * (`organizations::aws:policy/...`, FullAWSAccess), out.
+ */
+function serviceControlPolicyArns(scope: AccessScope): string[] {
+    return [`arn:${scope.partition}:organizations::*:policy/o-*/${guardrailPolicyType.toLowerCase()}/p-*`];
+}
+
+/** The OUs and roots the guardrail is attached to, by their ARNs (with the same wildcards). */
+function guardrailTargetArns(settings: Settings, scope: AccessScope): string[] {
+    return guardrailTargetIds(settings).map((id) => `arn:${scope.partition}:organizations::*:${id.startsWith("r-") ? "root" : "ou"}/o-*/${id}`);
+}
+
+/** What a refresh of the guardrail and its attachments reads (the Terraform provider's aws_organizations_policy and _policy_attachment reads). */
+const guardrailReadActions = ["organizations:DescribePolicy", "organizations:ListTagsForResource", "organizations:ListTargetsForPolicy"] as const;
+
+const isServiceControlPolicy = { StringEquals: { "organizations:PolicyType": guardrailPolicyType } };
+
+/** The guardrail's write role (guardrail.roleName): make, change and delete the service control policy, and attach it to guardrail.targetIds only. */
+export function guardrailWritePermissions(settings: Settings, scope: AccessScope): PolicyDocument {
+    const policies = serviceControlPolicyArns(scope);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            // A policy's ID is made at creation, so CreatePolicy takes no resource: only a service control policy.
+            { Sid: "CreateTheGuardrail", Effect: "Allow", Action: "organizations:CreatePolicy", Resource: "*", Condition: isServiceControlPolicy },
+            {
+                // Any service control policy of the organization: its ARN has no name, and the policy no tag, to tell ours by.
+                Sid: "ManageTheGuardrail",
+                Effect: "Allow",
+                Action: [
+                    ...guardrailReadActions,
+                    "organizations:DeletePolicy",
+                    "organizations:TagResource",
+                    "organizations:UntagResource",
+                    "organizations:UpdatePolicy",
+                ].sort(),
+                Resource: policies,
+            },
+            {
+                // Attach and detach on the policy and the target: only service control policies, and only on the guardrail's OUs and roots.
+                Sid: "AttachTheGuardrail",
+                Effect: "Allow",
+                Action: ["organizations:AttachPolicy", "organizations:DetachPolicy"],
+                Resource: [...policies, ...guardrailTargetArns(settings, scope)],
+                Condition: isServiceControlPolicy,
+            },
+        ],
+    };
+}
+
+/** The guardrail's read-only role (guardrail.readOnlyRoleName): the policy, its tags and its targets, and nothing that writes. */
+export function guardrailReadPermissions(scope: AccessScope): PolicyDocument {
+    return {
+        Version: "2012-10-17",
+        Statement: [{ Sid: "ReadTheGuardrail", Effect: "Allow", Action: [...guardrailReadActions], Resource: serviceControlPolicyArns(scope) }],
+    };
+}
+
+/** A landing-zone part's roles in one account: the landing-zone stack writes through one and previews through the other. */
+interface RolePair {
+    /** The config key that names the roles (logArchive, guardrail). */
+    key: string;
+    where: string;
+    roleName?: string;
+    readOnlyRoleName?: string;
+    accountId: string;
+    write: PolicyDocument;
+    read: PolicyDocument;
+    writePurpose: string;
+    readPurpose: string;
+}
+
+/** The pair's roles, what each starting role may assume of them, and what a starting role holds itself where the pair names no role. */
+interface RolePairAccess {
+    roles: RoleSpec[];
+    previewAssumes: string[];
+    rolloutAssumes: string[];
+    previewHolds: PolicyStatement[];
+    rolloutHolds: PolicyStatement[];
+    notes: string[];
+}
+
+/**
+ * As for the targets: the write role trusts only the rollout role, the read-only role both. The
+ * landing-zone providers (components/landingZone.ts) assume the read-only role at preview (the
+ * write role when there is none) and the write role at up; a missing role means the starting
+ * credentials act there themselves.
+ */
+function rolePairAccess(pair: RolePair, scope: AccessScope, previewArn: string, rolloutArn: string): RolePairAccess {
+    const access: RolePairAccess = { roles: [], previewAssumes: [], rolloutAssumes: [], previewHolds: [], rolloutHolds: [], notes: [] };
+    const arnOf = (name: string) => roleArn(scope.partition, pair.accountId, name);
+    const spec = (roleName: string, purpose: string, trusted: string[], permissions: PolicyDocument): RoleSpec => ({
+        roleName,
+        where: pair.where,
+        purpose,
+        maxSessionDuration: workflowRoles.previewSessionSeconds,
+        trustPolicy: trustedBy(trusted),
+        permissions,
+    });
+    if (pair.roleName) {
+        access.roles.push(spec(pair.roleName, pair.writePurpose, [rolloutArn], pair.write));
+        access.rolloutAssumes.push(arnOf(pair.roleName));
+    } else {
+        access.rolloutHolds.push(...pair.write.Statement);
+        access.notes.push(
+            `${pair.key} names no roleName: the rollout role acts in ${pair.where} with its own credentials, so it holds the write permissions itself (and must be in that account)`,
+        );
+    }
+    if (pair.readOnlyRoleName) {
+        access.roles.push(spec(pair.readOnlyRoleName, pair.readPurpose, [previewArn, rolloutArn], pair.read));
+        access.previewAssumes.push(arnOf(pair.readOnlyRoleName));
+        access.rolloutAssumes.push(arnOf(pair.readOnlyRoleName));
+    } else if (pair.roleName) {
+        access.notes.push(
+            `${pair.key} names no readOnlyRoleName: previews would read through ${pair.key}.roleName, which the preview role may not assume, so previews of the landing-zone stack fail until it names one`,
+        );
+    } else {
+        access.previewHolds.push(...pair.read.Statement);
+    }
+    return access;
+}
+
+/** The log archive's and the guardrail's roles, when this configuration's stack makes them (sharedResources: here or only). */
+function landingZoneRolePairs(settings: Settings, scope: AccessScope, start: StartingPoint): RolePair[] {
+    if (settings.sharedResources === "elsewhere") return [];
+    const pairs: RolePair[] = [];
+    const archive = settings.logArchive;
+    if (archive?.create) {
+        pairs.push({
+            key: "logArchive",
+            where: `the log-archive account (${archive.accountId})`,
+            accountId: archive.accountId,
+            roleName: archive.roleName,
+            readOnlyRoleName: archive.readOnlyRoleName,
+            write: archiveWritePermissions(archive, scope),
+            read: archiveReadPermissions(archive, scope),
+            writePurpose: "the log archive's write role (logArchive.roleName): up makes each Region's archive bucket, its key and alias, and their policies",
+            readPurpose: "the log archive's read-only role (logArchive.readOnlyRoleName): previews and refreshes read the buckets and keys; it writes nothing",
+        });
+    }
+    const guardrail = settings.guardrail;
+    if (guardrail) {
+        const accountId = guardrail.accountId ?? start.accountId;
+        pairs.push({
+            key: "guardrail",
+            where: guardrail.accountId
+                ? `the management account or the delegated administrator for policies (${accountId})`
+                : `the account the workflow starts from (${accountId})`,
+            accountId,
+            roleName: guardrail.roleName,
+            readOnlyRoleName: guardrail.readOnlyRoleName,
+            write: guardrailWritePermissions(settings, scope),
+            read: guardrailReadPermissions(scope),
+            writePurpose:
+                "the guardrail's write role (guardrail.roleName): up makes the service control policy and attaches it to the guardrail's OUs and roots",
+            readPurpose:
+                "the guardrail's read-only role (guardrail.readOnlyRoleName): previews and refreshes read the policy and its targets; it writes nothing",
+        });
+    }
+    return pairs;
 }
 
 /** The roles, and what a person must know about them (a target the preview role cannot reach read-only, say). */
@@ -570,23 +846,7 @@ export function stackSetReaderPermissions(settings: Settings, scope: AccessScope
             {
                 Sid: "ReadTheTemplateBucket",
                 Effect: "Allow",
-                Action: [
-                    "s3:GetAccelerateConfiguration",
-                    "s3:GetBucketAcl",
-                    "s3:GetBucketCORS",
-                    "s3:GetBucketLogging",
-                    "s3:GetBucketObjectLockConfiguration",
-                    "s3:GetBucketPolicy",
-                    "s3:GetBucketPublicAccessBlock",
-                    "s3:GetBucketRequestPayment",
-                    "s3:GetBucketTagging",
-                    "s3:GetBucketVersioning",
-                    "s3:GetBucketWebsite",
-                    "s3:GetEncryptionConfiguration",
-                    "s3:GetLifecycleConfiguration",
-                    "s3:GetReplicationConfiguration",
-                    "s3:ListBucket",
-                ],
+                Action: [...bucketReadActions],
                 Resource: bucket,
             },
             { Sid: "ReadTheTemplate", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectTagging"], Resource: `${bucket}/templates/*` },
@@ -606,7 +866,10 @@ export function stackSetReaderPermissions(settings: Settings, scope: AccessScope
 export function accessRoles(settings: Settings, scope: AccessScope, start: StartingPoint, homeRegion: string): AccessRoles {
     const previewArn = startingRoleArn(scope, start, "preview");
     const rolloutArn = startingRoleArn(scope, start, "rollout");
-    const direct = settings.deployment === "direct";
+    // sharedResources: only: this configuration's stack makes the log archive and the guardrail, and no target.
+    const targetsHere = settings.sharedResources !== "only";
+    const direct = settings.deployment === "direct" && targetsHere;
+    const stackSet = settings.deployment === "stackset" && targetsHere;
     const roles: RoleSpec[] = [];
     const notes: string[] = [];
     const where = scope.accounts
@@ -646,6 +909,21 @@ export function accessRoles(settings: Settings, scope: AccessScope, start: Start
             `accounts under the OUs are reached through ${organizationsAccessRoleName}, the administrator role AWS Organizations creates: for least privilege, create the write role above in every account (with a StackSet of its own or your account factory) and name it with --role-name`,
         );
     }
+    const landingZone = landingZoneRolePairs(settings, scope, start).map((pair) => rolePairAccess(pair, scope, previewArn, rolloutArn));
+    for (const pair of landingZone) {
+        for (const role of pair.roles) {
+            // Each role is printed, and written to files, by its name: one name must not stand for two permission sets.
+            const taken = new Set([...roles.map((r) => r.roleName), start.previewRoleName, start.rolloutRoleName]);
+            if (taken.has(role.roleName))
+                throw new Error(
+                    `${role.roleName}, ${role.purpose.split(":")[0]}, is also the name of another role these policies are for: give it a name of its own`,
+                );
+        }
+        roles.push(...pair.roles);
+        notes.push(...pair.notes);
+    }
+    const landingZoneAssumes = (which: "previewAssumes" | "rolloutAssumes") => landingZone.flatMap((pair) => pair[which]);
+    const landingZoneHolds = (which: "previewHolds" | "rolloutHolds") => landingZone.flatMap((pair) => pair[which]);
     const ambientWrite = direct && scope.writeRoles.includes("");
     const ambientRead = direct && scope.readsWithoutReadOnlyRole && scope.writeRoles.includes("");
     if (ambientWrite)
@@ -657,10 +935,12 @@ export function accessRoles(settings: Settings, scope: AccessScope, start: Start
         ...(direct && readNames.length > 0
             ? [{ Sid: "AssumeTheReadOnlyRoles", Effect: "Allow" as const, Action: "sts:AssumeRole", Resource: targetRoleArns(scope, readNames) }]
             : []),
+        ...assumeStatement("AssumeTheLandingZoneReadOnlyRoles", landingZoneAssumes("previewAssumes")),
         ...discoveryStatements(settings),
         ...backendStatements(scope, start.backendUrl),
         ...(ambientRead ? targetReadPermissions(settings, scope).Statement : []),
-        ...(direct ? [] : stackSetReaderPermissions(settings, scope, homeRegion).Statement),
+        ...(stackSet ? stackSetReaderPermissions(settings, scope, homeRegion).Statement : []),
+        ...landingZoneHolds("previewHolds"),
     ];
     const rolloutPermissions: PolicyStatement[] = [
         ...(direct && (writeNames.length > 0 || readNames.length > 0)
@@ -673,10 +953,12 @@ export function accessRoles(settings: Settings, scope: AccessScope, start: Start
                   },
               ]
             : []),
+        ...assumeStatement("AssumeTheLandingZoneRoles", landingZoneAssumes("rolloutAssumes")),
         ...discoveryStatements(settings),
         ...backendStatements(scope, start.backendUrl),
         ...(ambientWrite ? targetWritePermissions(settings, scope).Statement : []),
-        ...(direct ? [] : stackSetDeployerPermissions(settings, scope, homeRegion).Statement),
+        ...(stackSet ? stackSetDeployerPermissions(settings, scope, homeRegion).Statement : []),
+        ...landingZoneHolds("rolloutHolds"),
     ];
     if (previewPermissions.length === 0) notes.push("the preview role needs no permission of its own for this configuration");
     roles.push(
@@ -699,6 +981,11 @@ export function accessRoles(settings: Settings, scope: AccessScope, start: Start
         },
     );
     return { roles, notes };
+}
+
+/** A starting role's permission to assume these roles, or nothing when there is none. */
+function assumeStatement(Sid: string, roleArns: string[]): PolicyStatement[] {
+    return roleArns.length > 0 ? [{ Sid, Effect: "Allow", Action: "sts:AssumeRole", Resource: roleArns }] : [];
 }
 
 /** Statement IDs must be unique within a policy: a repeated one (a statement both lists need) is kept once. */

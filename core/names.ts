@@ -65,6 +65,8 @@ export const archiveKeyDescription = "Session Manager: encrypts the organization
 /** The service control policy that keeps everyone but this program off the Session document. */
 export const guardrailPolicyName = "session-manager-preferences-guardrail";
 export const guardrailPolicyDescription = "Only the session-manager-preferences roles may change SSM-SessionManagerRunShell";
+/** The guardrail's AWS Organizations policy type (lower case in the policy's ARN). */
+export const guardrailPolicyType = "SERVICE_CONTROL_POLICY";
 
 /**
  * The StackSet custom resource's role in each account and Region: a fixed name, so the guardrail

@@ -2,7 +2,19 @@
 // a preview role that cannot reach a write role, and partitions in every ARN.
 import { expect } from "chai";
 import { parseSettings } from "../core/config";
-import { accessRoles, accessScope, RoleSpec, StartingPoint, targetReadPermissions, targetWritePermissions, workflowRoles } from "../core/accessPolicies";
+import {
+    accessRoles,
+    accessScope,
+    archiveReadPermissions,
+    archiveWritePermissions,
+    guardrailReadPermissions,
+    guardrailWritePermissions,
+    RoleSpec,
+    StartingPoint,
+    targetReadPermissions,
+    targetWritePermissions,
+    workflowRoles,
+} from "../core/accessPolicies";
 import type { PolicyDocument } from "../core/policies";
 import { Settings } from "../core/settings";
 import { isWrite } from "../devtools/awsProxy";
@@ -154,17 +166,229 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
         });
     });
 
-    describe("the read-only role in the targets", () => {
-        it("holds no action that writes, for any combination of parts", () => {
-            for (const raw of [documentOnly, {}, { instanceRoleNames: ["AppRole"] }, { cwLogging: false }, { operatorPolicy: { roleNames: ["Operators"] } }]) {
+    describe("the landing zone's roles", () => {
+        const archive = {
+            accountId: "333333333333",
+            organizationId: "o-a1b2c3d4e5",
+            regions: ["eu-west-1", "us-east-1"],
+            bucketName: "org-session-logs-{region}",
+            roleName: "ArchiveDeployer",
+            readOnlyRoleName: "ArchiveReader",
+        };
+        const guardrail = {
+            targetIds: ["ou-ab12-cdef3456", "r-ab12"],
+            accountId: "444444444444",
+            roleName: "GuardrailDeployer",
+            readOnlyRoleName: "GuardrailReader",
+        };
+        const landingZone = settings({ ...documentOnly, logArchive: archive, guardrail });
+        const roleNames = (s: Settings) => [...rolesOf(s).keys()];
+        const statement = (policy: PolicyDocument, sid: string) => policy.Statement.find((st) => st.Sid === sid)!;
+
+        it("are made only for a created log archive and a guardrail, and only by the stack that makes them", () => {
+            expect(roleNames(settings(documentOnly))).to.deep.equal(["Deployer", "Reader", "Preview", "Rollout"]);
+            expect(roleNames(landingZone)).to.deep.equal([
+                "Deployer",
+                "Reader",
+                "ArchiveDeployer",
+                "ArchiveReader",
+                "GuardrailDeployer",
+                "GuardrailReader",
+                "Preview",
+                "Rollout",
+            ]);
+            // An existing archive is only pointed at; another stack (sharedResources: elsewhere) makes them.
+            expect(roleNames(settings({ ...documentOnly, logArchive: { ...archive, create: false } }))).to.not.include("ArchiveDeployer");
+            expect(roleNames(settings({ ...documentOnly, logArchive: archive, guardrail, sharedResources: "elsewhere" }))).to.deep.equal([
+                "Deployer",
+                "Reader",
+                "Preview",
+                "Rollout",
+            ]);
+            // A stack that makes only them (sharedResources: only) needs no target role.
+            expect(roleNames(settings({ ...documentOnly, logArchive: archive, guardrail, sharedResources: "only" }))).to.deep.equal([
+                "ArchiveDeployer",
+                "ArchiveReader",
+                "GuardrailDeployer",
+                "GuardrailReader",
+                "Preview",
+                "Rollout",
+            ]);
+        });
+
+        it("live in their accounts, and are trusted and assumed as the target roles are", () => {
+            const roles = rolesOf(landingZone);
+            expect(roles.get("ArchiveDeployer")!.where).to.include("333333333333");
+            expect(roles.get("GuardrailDeployer")!.where).to.include("444444444444");
+            for (const writer of ["ArchiveDeployer", "GuardrailDeployer"])
+                expect(roles.get(writer)!.trustPolicy.Statement[0].Principal).to.deep.equal({ AWS: ["arn:aws:iam::999988887777:role/Rollout"] });
+            for (const reader of ["ArchiveReader", "GuardrailReader"])
+                expect(roles.get(reader)!.trustPolicy.Statement[0].Principal).to.deep.equal({
+                    AWS: ["arn:aws:iam::999988887777:role/Preview", "arn:aws:iam::999988887777:role/Rollout"],
+                });
+            expect(assumable(roles.get("Preview")!)).to.deep.equal([
+                "arn:aws:iam::111111111111:role/Reader",
+                "arn:aws:iam::222222222222:role/Reader",
+                "arn:aws:iam::333333333333:role/ArchiveReader",
+                "arn:aws:iam::444444444444:role/GuardrailReader",
+            ]);
+            expect(assumable(roles.get("Rollout")!)).to.include.members([
+                "arn:aws:iam::333333333333:role/ArchiveDeployer",
+                "arn:aws:iam::333333333333:role/ArchiveReader",
+                "arn:aws:iam::444444444444:role/GuardrailDeployer",
+                "arn:aws:iam::444444444444:role/GuardrailReader",
+            ]);
+        });
+
+        it("lets the archive's write role make each Region's bucket, key and alias, and delete neither bucket nor key", () => {
+            const scope = accessScope(landingZone, {});
+            const policy = archiveWritePermissions(landingZone.logArchive!, scope);
+            expect(policy.Statement.map((s) => s.Sid)).to.deep.equal([
+                "CreateArchiveKeys",
+                "ManageArchiveKeys",
+                "ManageArchiveKeyAlias",
+                "FindKeyAliases",
+                "ManageArchiveBuckets",
+            ]);
+            expect(statement(policy, "ManageArchiveBuckets").Resource).to.deep.equal([
+                "arn:aws:s3:::org-session-logs-eu-west-1",
+                "arn:aws:s3:::org-session-logs-us-east-1",
+            ]);
+            expect(statement(policy, "ManageArchiveKeys").Resource).to.deep.equal([
+                "arn:aws:kms:eu-west-1:333333333333:key/*",
+                "arn:aws:kms:us-east-1:333333333333:key/*",
+            ]);
+            expect(resources({ Version: "2012-10-17", Statement: [statement(policy, "ManageArchiveKeyAlias")] })).to.include.members([
+                "arn:aws:kms:eu-west-1:333333333333:alias/session-manager/log-archive",
+                "arn:aws:kms:us-east-1:333333333333:alias/session-manager/log-archive",
+            ]);
+            // CreateKey takes no resource: only in the archive's Regions, and only the kind of key it makes.
+            const create = statement(policy, "CreateArchiveKeys");
+            expect(create.Resource).to.equal("*");
+            expect(create.Condition).to.deep.equal({
+                StringEquals: { "aws:RequestedRegion": ["eu-west-1", "us-east-1"] },
+                StringEqualsIfExists: { "kms:KeySpec": "SYMMETRIC_DEFAULT", "kms:KeyUsage": "ENCRYPT_DECRYPT" },
+                BoolIfExists: { "kms:MultiRegion": "false", "kms:BypassPolicyLockoutSafetyCheck": "false" },
+            });
+            const granted = actions(policy);
+            expect(granted).to.include.members([
+                "s3:CreateBucket",
+                "s3:PutBucketPolicy",
+                "s3:PutEncryptionConfiguration",
+                "kms:PutKeyPolicy",
+                "kms:TagResource",
+            ]);
+            // Bucket and key are kept when the stack goes (retainOnDelete); nothing uses the key.
+            for (const never of ["s3:DeleteBucket", "kms:ScheduleKeyDeletion", "kms:Decrypt", "kms:GenerateDataKey", "s3:PutObject", "s3:GetObject"])
+                expect(granted).to.not.include(never);
+            // One bucket with no {region}: that bucket only.
+            const single = settings({
+                ...documentOnly,
+                targets: [{ accountId: "111111111111", regions: ["eu-west-1"], roleName: "Deployer" }],
+                logArchive: { ...archive, regions: ["eu-west-1"], bucketName: "org-session-logs" },
+            });
+            expect(statement(archiveWritePermissions(single.logArchive!, accessScope(single, {})), "ManageArchiveBuckets").Resource).to.deep.equal([
+                "arn:aws:s3:::org-session-logs",
+            ]);
+        });
+
+        it("lets no role but the archive's write role set a bucket policy or a retention (test/support/parliament.ts accepts that it can)", () => {
+            const holders = [
+                ...rolesOf(settings({ logArchive: archive, guardrail, operatorPolicy: true }), { ...start, backendUrl: "s3://acme-state/sm" }).values(),
+            ]
+                .filter((r) => actions(r.permissions).some((a) => a === "s3:PutBucketPolicy" || a === "s3:PutLifecycleConfiguration"))
+                .map((r) => r.roleName);
+            expect(holders).to.deep.equal(["ArchiveDeployer"]);
+        });
+
+        it("lets the guardrail's write role make only service control policies and attach them only to its OUs and roots", () => {
+            const policy = guardrailWritePermissions(landingZone, accessScope(landingZone, {}));
+            const scp = "arn:aws:organizations::*:policy/o-*/service_control_policy/p-*";
+            const onlyScps = { StringEquals: { "organizations:PolicyType": "SERVICE_CONTROL_POLICY" } };
+            expect(statement(policy, "CreateTheGuardrail")).to.deep.include({ Action: "organizations:CreatePolicy", Resource: "*", Condition: onlyScps });
+            expect(statement(policy, "ManageTheGuardrail").Resource).to.deep.equal([scp]);
+            expect(statement(policy, "AttachTheGuardrail")).to.deep.include({
+                Resource: [scp, "arn:aws:organizations::*:ou/o-*/ou-ab12-cdef3456", "arn:aws:organizations::*:root/o-*/r-ab12"],
+                Condition: onlyScps,
+            });
+            // With no targetIds of its own, the guardrail goes to the rollout's OUs.
+            const onOus = parseSettings({ ...documentOnly, organizationalUnitIds: ["ou-ab12-11111111"], regions: ["eu-west-1"], guardrail: true });
+            expect(statement(guardrailWritePermissions(onOus, accessScope(onOus, {})), "AttachTheGuardrail").Resource).to.deep.equal([
+                scp,
+                "arn:aws:organizations::*:ou/o-*/ou-ab12-11111111",
+            ]);
+        });
+
+        it("without roles of their own, leave the starting roles to hold the permissions themselves: writes to the rollout role only", () => {
+            const s = settings({
+                ...documentOnly,
+                logArchive: { ...archive, roleName: undefined, readOnlyRoleName: undefined },
+                guardrail: { targetIds: ["r-ab12"] },
+            });
+            const result = accessRoles(s, accessScope(s, {}), start, "eu-west-1");
+            expect(result.roles.map((r) => r.roleName)).to.deep.equal(["Deployer", "Reader", "Preview", "Rollout"]);
+            const [preview, rollout] = ["Preview", "Rollout"].map((name) => actions(result.roles.find((r) => r.roleName === name)!.permissions));
+            expect(rollout).to.include.members(["kms:CreateKey", "s3:CreateBucket", "organizations:CreatePolicy", "organizations:AttachPolicy"]);
+            expect(preview).to.include.members(["s3:GetBucketPolicy", "kms:GetKeyPolicy", "organizations:DescribePolicy"]);
+            expect(preview.filter((a) => isWrite(a.split(":")[1]))).to.deep.equal([]);
+            expect(result.notes.join(" ")).to.include("logArchive names no roleName").and.include("guardrail names no roleName");
+        });
+
+        it("refuse a role name another role already has: each is printed and written to files by its name", () => {
+            const s = settings({ ...documentOnly, logArchive: { ...archive, roleName: "Deployer" } });
+            expect(() => rolesOf(s)).to.throw("Deployer, the log archive's write role (logArchive.roleName), is also the name of another role");
+        });
+
+        it("say so when a write role has no read-only role beside it, and give the preview role no way to the write role", () => {
+            const s = settings({ ...documentOnly, logArchive: { ...archive, readOnlyRoleName: undefined } });
+            const result = accessRoles(s, accessScope(s, {}), start, "eu-west-1");
+            expect(result.notes.join(" ")).to.include("logArchive names no readOnlyRoleName");
+            expect(assumable(result.roles.find((r) => r.roleName === "Preview")!)).to.not.include("arn:aws:iam::333333333333:role/ArchiveDeployer");
+        });
+    });
+
+    describe("the read-only roles", () => {
+        it("hold no action that writes, for any combination of parts: in the targets, the log archive and the guardrail's account", () => {
+            const landingZone = {
+                logArchive: {
+                    accountId: "333333333333",
+                    organizationId: "o-a1b2c3d4e5",
+                    regions: ["eu-west-1", "us-east-1"],
+                    bucketName: "org-session-logs-{region}",
+                    readOnlyRoleName: "ArchiveReader",
+                },
+                guardrail: { targetIds: ["r-ab12"], accountId: "444444444444", readOnlyRoleName: "GuardrailReader" },
+            };
+            const combinations = [
+                documentOnly,
+                {},
+                { instanceRoleNames: ["AppRole"] },
+                { cwLogging: false },
+                { operatorPolicy: { roleNames: ["Operators"] } },
+                landingZone,
+            ];
+            for (const raw of combinations) {
                 const s = settings(raw);
-                const granted = actions(targetReadPermissions(s, accessScope(s, {})));
+                const scope = accessScope(s, {});
+                const readers = [
+                    targetReadPermissions(s, scope),
+                    ...(s.logArchive ? [archiveReadPermissions(s.logArchive, scope)] : []),
+                    ...(s.guardrail ? [guardrailReadPermissions(scope)] : []),
+                ];
+                const granted = readers.flatMap(actions);
                 expect(
                     granted.filter((a) => isWrite(a.split(":")[1])),
                     JSON.stringify(raw),
                 ).to.deep.equal([]);
                 expect(granted).to.include.members(["ssm:DescribeDocument", "ssm:GetDocument", "ssm:ListTagsForResource"]);
             }
+            // What a preview can reach, as printed: its own permissions and every role it may assume.
+            const roles = rolesOf(settings(landingZone));
+            const reachable = [roles.get("Preview")!, ...assumable(roles.get("Preview")!).map((arn) => roles.get(arn.split("/")[1])!)];
+            expect(reachable.map((r) => r.roleName)).to.deep.equal(["Preview", "Reader", "Reader", "ArchiveReader", "GuardrailReader"]);
+            const previewCan = reachable.flatMap((r) => actions(r.permissions));
+            expect(previewCan).to.include.members(["s3:GetBucketPolicy", "kms:GetKeyPolicy", "organizations:DescribePolicy"]);
+            expect(previewCan.filter((a) => isWrite(a.split(":")[1]))).to.deep.equal([]);
         });
     });
 
@@ -242,9 +466,31 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
                 const s = parseSettings({
                     instanceRoleNames: ["AppRole"],
                     operatorPolicy: { roleNames: ["Operators"] },
+                    logArchive: {
+                        accountId: "333333333333",
+                        organizationId: "o-a1b2c3d4e5",
+                        regions: [region],
+                        bucketName: "org-session-logs-{region}",
+                        roleName: "ArchiveDeployer",
+                        readOnlyRoleName: "ArchiveReader",
+                    },
+                    guardrail: {
+                        targetIds: ["ou-ab12-cdef3456"],
+                        accountId: "444444444444",
+                        roleName: "GuardrailDeployer",
+                        readOnlyRoleName: "GuardrailReader",
+                    },
                     targets: [{ accountId: "111111111111", regions: [region], roleName: "Deployer", readOnlyRoleName: "Reader" }],
                 });
                 const text = JSON.stringify([...rolesOf(s).values()]);
+                for (const arn of [
+                    `arn:${partition}:s3:::org-session-logs-${region}`,
+                    `arn:${partition}:kms:${region}:333333333333:alias/session-manager/log-archive`,
+                    `arn:${partition}:organizations::*:policy/o-*/service_control_policy/p-*`,
+                    `arn:${partition}:organizations::*:ou/o-*/ou-ab12-cdef3456`,
+                    `arn:${partition}:iam::333333333333:role/ArchiveReader`,
+                ])
+                    expect(text).to.include(`"${arn}"`);
                 expect(text).to.include(`"arn:${partition}:iam::*:policy/session-manager/SessionManagerOperator"`);
                 expect(text).to.include(`"arn:${partition}:iam::*:role/Operators"`);
                 const arns = [...text.matchAll(/"(arn:[^"]+)"/g)].map((m) => m[1]);
