@@ -20,6 +20,7 @@ import {
     archiveKeyDescription,
     guardrailPolicyDescription,
     guardrailPolicyName,
+    guardrailPolicyType,
     operatorPolicyDescription,
     operatorPolicyName,
     operatorPolicyPath,
@@ -177,7 +178,7 @@ export class SessionDocumentGuardrail extends pulumi.ComponentResource {
         super("session-manager-preferences:index:Guardrail", name, {}, opts);
         const policy = new aws.organizations.Policy(
             `${name}-policy`,
-            { name: guardrailPolicyName, description: guardrailPolicyDescription, type: "SERVICE_CONTROL_POLICY", content: args.content, tags: args.tags },
+            { name: guardrailPolicyName, description: guardrailPolicyDescription, type: guardrailPolicyType, content: args.content, tags: args.tags },
             { parent: this },
         );
         for (const targetId of args.targetIds) {
