@@ -6,7 +6,7 @@
  * template (core/template.ts) and `npm run org -- policies` all build from these. Why each
  * statement is what it is: docs/landing-zone.md.
  */
-import { accountRootArn, ArchiveTarget, PolicyDocument, PolicyScope, PolicyStatement, s3ViaService } from "./policies";
+import { accountRootArn, ArchiveTarget, PolicyDocument, PolicyScope, PolicyStatement, s3BucketArn, s3ViaService } from "./policies";
 import { resolveKeyArnTemplate } from "./rules";
 import { defaultDocumentName, Guardrail, LogArchive, OperatorPolicy, Settings } from "./settings";
 import { sessionDataKeyAlias, stackSetHandlerRoleNamePattern } from "./names";
@@ -40,10 +40,6 @@ export function archiveBuckets(archive: LogArchive): { region: string; bucketNam
     return archive.regions.map((region) => ({ region, bucketName: archiveBucketName(archive.bucketName, region) }));
 }
 
-function bucketArn(partition: string, bucketName: string): string {
-    return `arn:${partition}:s3:::${bucketName}`;
-}
-
 /** The key prefix every account writes under, before its account ID: `<s3KeyPrefix>/`, or "" for none. */
 export function archiveAccountPrefix(s3KeyPrefix: string): string {
     const trimmed = s3KeyPrefix.replace(/^\/+|\/+$/g, "");
@@ -59,7 +55,7 @@ const inOrganization = (organizationId: string) => ({ StringEquals: { "aws:Princ
  * uploads. Nobody outside the organization gets anything.
  */
 export function archiveBucketPolicy(scope: PolicyScope, bucketName: string, s3KeyPrefix: string, organizationId: string): PolicyDocument {
-    const arn = bucketArn(scope.partition, bucketName);
+    const arn = s3BucketArn(scope.partition, bucketName);
     return {
         Version: "2012-10-17",
         Statement: [
@@ -98,7 +94,7 @@ export function archiveBucketPolicy(scope: PolicyScope, bucketName: string, s3Ke
  * kms:Decrypt is there because S3 needs it for multipart uploads of large session logs.
  */
 export function archiveKeyPolicy(scope: PolicyScope, bucketName: string, organizationId: string): PolicyDocument {
-    const arn = bucketArn(scope.partition, bucketName);
+    const arn = s3BucketArn(scope.partition, bucketName);
     return {
         Version: "2012-10-17",
         Statement: [

@@ -109,7 +109,8 @@ export function s3ViaService(region: string, urlSuffix: string): string {
     return `s3.${region}.${urlSuffix}`;
 }
 
-function s3BucketArn(partition: string, bucketName: string): string {
+/** A bucket's ARN: the one spelling of it for every policy that names a bucket. */
+export function s3BucketArn(partition: string, bucketName: string): string {
     return `arn:${partition}:s3:::${bucketName}`;
 }
 
@@ -184,7 +185,7 @@ export function instanceProfilePolicy(inputs: InstancePolicyInputs): PolicyDocum
         );
     }
     if (inputs.s3 !== undefined) {
-        const bucketArn = `arn:${inputs.partition}:s3:::${inputs.s3.bucketName}`;
+        const bucketArn = s3BucketArn(inputs.partition, inputs.s3.bucketName);
         const prefix = inputs.s3.keyPrefix.replace(/^\/+|\/+$/g, "");
         statements.push(
             {
