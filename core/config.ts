@@ -2,11 +2,23 @@ import { closest, distance } from "fastest-levenshtein";
 import * as f from "./fieldRules";
 import { describeValue, InvalidValue, relatedFieldProblems, Rule } from "./fieldRules";
 import { desiredDocument, maxDocumentContentBytes } from "./document";
-import { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, Guardrail, LogArchive, OperatorPolicy, Settings, Target } from "./settings";
+import {
+    defaultDocumentName,
+    defaultOrganizationSettings,
+    defaultPreferences,
+    Guardrail,
+    LogArchive,
+    OperatorPolicy,
+    Override,
+    Preferences,
+    Settings,
+    Target,
+} from "./settings";
 import * as rules from "./rules";
 import { configNamespace } from "./stackConfig";
 import { archiveRegionProblem, guardrailContent, guardrailExceptions, guardrailPolicy, guardrailTargetIds } from "./landingZone";
 import { partitionOf } from "./partition";
+import { overridableKeys, overrideKey, overrideSelectorFields, Placement, resolveOverrides, Sources } from "./overrides";
 
 /** A configuration error a user caused: names the key (in the sessionManager namespace), the value given and what is allowed. */
 export class ConfigError extends InvalidValue {
@@ -73,6 +85,7 @@ export function unknownRegionErrors(settings: Settings, knownRegions: readonly s
         ...settings.targets.flatMap((t, i) => t.regions.map((r, j): [string, string] => [`targets[${i}].regions[${j}]`, r])),
         ...settings.regions.map((r, j): [string, string] => [`regions[${j}]`, r]),
         ...settings.excludeRegions.map((r, j): [string, string] => [`excludeRegions[${j}]`, r]),
+        ...settings.overrides.flatMap((o, i) => o.regions.map((r, j): [string, string] => [`overrides[${i}].regions[${j}]`, r])),
     ];
     return named
         .filter(([, region]) => !known.has(region))
@@ -211,6 +224,71 @@ const guardrail: Rule<Guardrail | undefined> = (value, key) => {
     return Object.assign(parsed, roleNamesOf(r, key));
 };
 
+/** Preference keys an override cannot set, and why: they decide which resources exist, the same in every target. */
+function notOverridable(key: string): string | undefined {
+    if ((overridableKeys as readonly string[]).includes(key) || !(key in defaultPreferences)) return undefined;
+    return (
+        `not a key an override can set: overrides change what the document says (${overridableKeys.join(", ")}); ` +
+        `${key} decides which resources every target gets, so set it for all, or deploy those targets from a second stack`
+    );
+}
+
+const overrideNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const overrideFields = [...overrideSelectorFields, ...overridableKeys];
+
+const override: Rule<Override> = (value, key) => {
+    const v = f.fromJsonString(value);
+    if (f.isPlainObject(v)) {
+        for (const k of Object.keys(v)) {
+            const why = notOverridable(k);
+            if (why) throw new ConfigError(`${key}.${k}`, v[k], why);
+        }
+    }
+    const r = f.knownFields(v, key, overrideFields, `{ name, accountIds?, organizationalUnitIds?, regions?, priority?, and the preference keys it sets }`);
+    if (typeof r.name !== "string" || !overrideNamePattern.test(r.name)) {
+        throw new ConfigError(
+            `${key}.name`,
+            r.name,
+            "required: 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit (previews and reports show it)",
+        );
+    }
+    const parsed: Override = {
+        name: r.name,
+        priority: f.withDefault(f.integer(0, 1000), 0)(r.priority, `${key}.priority`),
+        accountIds: f.withDefault(f.list(f.accountId), [])(r.accountIds, `${key}.accountIds`),
+        organizationalUnitIds: f.withDefault(f.list(f.organizationalUnitId), [])(r.organizationalUnitIds, `${key}.organizationalUnitIds`),
+        regions: f.withDefault(f.list(f.region), [])(r.regions, `${key}.regions`),
+        set: {},
+    };
+    if (parsed.accountIds.length + parsed.organizationalUnitIds.length + parsed.regions.length === 0) {
+        throw new ConfigError(
+            key,
+            value,
+            "at least one of accountIds, organizationalUnitIds and regions: an override for every target is the base setting itself",
+        );
+    }
+    const set = parsed.set as Record<string, unknown>;
+    for (const field of overridableKeys) {
+        if (r[field] === undefined || r[field] === null) continue;
+        set[field] = (f.documentPreferenceRules[field] as Rule<unknown>)(r[field], `${key}.${field}`);
+    }
+    if (Object.keys(set).length === 0) throw new ConfigError(key, value, `at least one preference to set: ${overridableKeys.join(", ")}`);
+    return parsed;
+};
+
+const overrides: Rule<Override[]> = (value, key) => {
+    const v = f.fromJsonString(value);
+    if (!Array.isArray(v)) throw new ConfigError(key, value, "a list of { name, accountIds?, organizationalUnitIds?, regions?, priority?, preference keys }");
+    const parsed = v.map((o, i) => override(o, `${key}[${i}]`));
+    const names = new Map<string, number>();
+    parsed.forEach((o, i) => {
+        const first = names.get(o.name);
+        if (first !== undefined) throw new ConfigError(`${key}[${i}].name`, o.name, `a name no other override has (${key}[${first}] is ${o.name} too)`);
+        names.set(o.name, i);
+    });
+    return parsed;
+};
+
 /** One rule per config key (core/fieldRules.ts): the README's configuration tables (the preferences and the organization keys). */
 const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
     ...f.documentPreferenceRules,
@@ -231,6 +309,7 @@ const parsers: { [K in keyof Settings]-?: Rule<Settings[K]> } = {
     operatorPolicy,
     guardrail,
     sharedResources: f.sharedResources,
+    overrides,
     targets,
     readOnlyRoleName: f.roleName,
     organizationalUnitIds: f.list(f.organizationalUnitId),
@@ -369,7 +448,62 @@ function crossFieldErrors(s: Settings): ConfigError[] {
     const profileProblem = shellProfileProblem(s);
     if (profileProblem) errors.push(profileProblem);
     errors.push(...landingZoneErrors(s));
+    errors.push(...overrideErrors(s));
     return errors;
+}
+
+/** Keys a log archive decides: an override cannot send one target's logs elsewhere. */
+const archiveDecidedKeys = ["s3Logging", "s3BucketName", "s3KeyPrefix"] as const;
+
+/**
+ * Each override on the base settings alone: cross-field rules it breaks by itself are found as
+ * the configuration is parsed; those of several overrides together, per target (preferencesFor).
+ */
+function overrideErrors(s: Settings): ConfigError[] {
+    const errors: ConfigError[] = [];
+    s.overrides.forEach((o, i) => {
+        if (s.logArchive) {
+            for (const key of archiveDecidedKeys) {
+                if (o.set[key] !== undefined) {
+                    errors.push(
+                        new ConfigError(
+                            overrideKey(i, key),
+                            o.set[key],
+                            "unset when logArchive is set: every target's session logs go to the log archive, under its s3KeyPrefix",
+                        ),
+                    );
+                }
+            }
+        }
+        const merged = { ...s, ...o.set };
+        const name = (field: string) => (field in o.set ? overrideKey(i, field) : field);
+        errors.push(...relatedFieldProblems(merged, name).map(ConfigError.of));
+        const profile = shellProfileProblem(merged);
+        if (profile) errors.push(new ConfigError(name(profile.key), profile.value, profile.allowed));
+    });
+    return errors;
+}
+
+/** A target's preferences, with the overrides that select it applied, and which override each changed field came from. */
+export interface TargetPreferences<P extends Preferences = Settings> {
+    preferences: P;
+    sources: Sources;
+}
+
+/**
+ * The preferences of one target: the base settings with the overrides that select it applied.
+ * Throws ConfigErrors, naming both overrides and the target, when two of one priority set one
+ * key, or when the merged result breaks a cross-field rule: callers resolve every target before
+ * anything changes.
+ */
+export function preferencesFor<P extends Preferences>(settings: P & Pick<Settings, "overrides">, placement: Placement): TargetPreferences<P> {
+    if (settings.overrides.length === 0) return { preferences: settings, sources: {} };
+    const { preferences, sources, problems } = resolveOverrides(settings, settings.overrides, placement);
+    const errors = problems.map(ConfigError.of);
+    const profile = Object.keys(sources).some((k) => k.endsWith("ShellProfile")) ? shellProfileProblem(preferences) : undefined;
+    if (profile) errors.push(new ConfigError(`${profile.key} (for account ${placement.accountId} Region ${placement.region})`, profile.value, profile.allowed));
+    if (errors.length > 0) throw new ConfigErrors(errors);
+    return { preferences, sources };
 }
 
 /** A StackSet deploys to OUs: without one it has nowhere to go (parseSettings, and core/stackSet.ts's planStackSet). */
@@ -379,7 +513,7 @@ export function organizationalUnitsProblem(s: Pick<Settings, "organizationalUnit
 }
 
 /** Shell profiles are the only unbounded text in the document: they must leave it under SSM's size limit. */
-function shellProfileProblem(s: Settings): ConfigError | undefined {
+function shellProfileProblem(s: Preferences): ConfigError | undefined {
     // Measure with the longest values the other inputs can take (a key ARN, a 12-digit account).
     const longest = desiredDocument(s, {
         accountId: "000000000000",

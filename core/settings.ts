@@ -138,6 +138,26 @@ export interface Preferences {
     operatorPolicy?: OperatorPolicy;
 }
 
+/**
+ * Document preferences that differ for some targets: those of the listed accounts, of accounts
+ * anywhere below the listed OUs, in the listed Regions (every selector given must match).
+ * core/overrides.ts applies them.
+ */
+export interface Override {
+    /** Names the override in previews, reports and errors. */
+    name: string;
+    /** When two overrides set one key for one target, the higher priority wins; equal priorities are an error. */
+    priority: number;
+    /** Empty: any account. */
+    accountIds: string[];
+    /** OU or root IDs, child OUs included; empty: any OU. */
+    organizationalUnitIds: string[];
+    /** Empty: any Region. */
+    regions: string[];
+    /** The preferences it sets. */
+    set: Partial<DocumentPreferences>;
+}
+
 /** Where the preferences go in `stackset` mode and in organization rollouts. */
 export interface OrganizationSettings {
     /** OU (or root) IDs: StackSet deployment targets, and accounts discovered by the orchestrator. */
@@ -158,6 +178,8 @@ export interface OrganizationSettings {
     guardrail?: Guardrail;
     /** Whether this stack makes the log archive and the guardrail, leaves them to another stack, or makes only them. */
     sharedResources: SharedResources;
+    /** Document preferences that differ per account, OU or Region. */
+    overrides: Override[];
 }
 
 /** Validated stack configuration: the preferences plus where they go. */
@@ -236,6 +258,7 @@ export const defaultOrganizationSettings: OrganizationSettings = {
     stackSetFailureTolerancePercentage: 10,
     guardrail: undefined,
     sharedResources: "here",
+    overrides: [],
 };
 
 export const defaultDocumentName = "SSM-SessionManagerRunShell";
