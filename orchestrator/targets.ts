@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { AccountStatus, ListAccountsForParentCommand, ListOrganizationalUnitsForParentCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { discoverOrganization } from "../providers/organization";
 import { organizationsAccessRoleName } from "../core/names";
 import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
@@ -140,39 +141,11 @@ export function discoveryProblem(settings: Settings, defaultRegion: string | und
 }
 
 /**
- * The ACTIVE accounts anywhere below the given OUs or roots, child OUs included.
- * Suspended and closing accounts are left out: their roles cannot be assumed.
+ * The ACTIVE accounts anywhere below the given OUs or roots, child OUs included
+ * (providers/organization.ts, which also says where each sits).
  */
 export async function discoverAccounts(client: OrganizationsClient, parentIds: readonly string[]): Promise<string[]> {
-    const accounts = new Set<string>();
-    const visited = new Set<string>();
-    const queue = [...parentIds];
-    while (queue.length > 0) {
-        const parentId = queue.shift() as string;
-        // An OU listed together with its ancestor would otherwise be walked twice.
-        if (visited.has(parentId)) continue;
-        visited.add(parentId);
-        let token: string | undefined;
-        do {
-            const page = await client.send(new ListAccountsForParentCommand({ ParentId: parentId, NextToken: token }));
-            for (const account of page.Accounts ?? []) {
-                if (account.Id && isActive(account)) accounts.add(account.Id);
-            }
-            token = page.NextToken;
-        } while (token);
-        do {
-            const page = await client.send(new ListOrganizationalUnitsForParentCommand({ ParentId: parentId, NextToken: token }));
-            for (const ou of page.OrganizationalUnits ?? []) if (ou.Id) queue.push(ou.Id);
-            token = page.NextToken;
-        } while (token);
-    }
-    return [...accounts].sort();
-}
-
-function isActive(account: { State?: string; Status?: string }): boolean {
-    // `State` replaces the deprecated `Status`; emulators and older APIs may fill only one.
-    if (account.State !== undefined) return account.State === "ACTIVE";
-    return account.Status === undefined || account.Status === AccountStatus.ACTIVE;
+    return (await discoverOrganization(client, parentIds)).accounts;
 }
 
 /** Where to call Organizations from, for the organization config's `aws:region` (us-east-1 when unset). */

@@ -9,6 +9,7 @@ import {
     OrganizationsClient,
 } from "@aws-sdk/client-organizations";
 import { expect } from "chai";
+import { discoverOrganization, parentsOf, parentsOfAccounts } from "../providers/organization";
 import { parseSettings } from "../core/config";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
 import {
@@ -352,6 +353,25 @@ config:
             const all = await discoverAccounts(client, [ids.root]);
             expect(all).to.include.members([ids.app, ids.db, ids.play, ids.loose]);
             expect(all).to.have.length(5);
+        });
+
+        it("says where each account sits: the OUs above it up to the OU listed, or up to the root with ancestors", async () => {
+            const found = await discoverOrganization(client, [ids.workloads]);
+            expect(found.parents.get(ids.db)).to.deep.equal([ids.prod, ids.workloads]);
+            expect(found.parents.get(ids.app)).to.deep.equal([ids.workloads]);
+            const full = await discoverOrganization(client, [ids.prod], { ancestors: true });
+            expect(full.parents.get(ids.db)).to.deep.equal([ids.prod, ids.workloads, ids.root]);
+        });
+
+        it("looks up the OUs above accounts it was not given, and keeps those it knows", async () => {
+            expect(await parentsOf(client, ids.db)).to.deep.equal([ids.prod, ids.workloads, ids.root]);
+            const known = new Map([[ids.app, ["ou-known-11111111"]]]);
+            const chains = await parentsOfAccounts(client, [ids.app, ids.play, ids.loose], known);
+            expect(Object.fromEntries(chains)).to.deep.equal({
+                [ids.app]: ["ou-known-11111111"],
+                [ids.play]: [ids.sandbox, ids.root],
+                [ids.loose]: [ids.root],
+            });
         });
 
         it("leaves out accounts that are not ACTIVE", async () => {
