@@ -4,7 +4,9 @@
 // The layers and the path of a setting to SSM: docs/architecture.md.
 import * as pulumi from "@pulumi/pulumi";
 import { missingRegionMessage, planTargets, TargetPlan } from "../core/plan";
-import { partitionOf } from "../core/partition";
+import { organizationsRegionOf, partitionOf } from "../core/partition";
+import { ConfigErrors } from "../core/config";
+import { describeSources, selectsByOrganizationalUnit, Sources } from "../core/overrides";
 import { Settings, TargetRegion } from "../core/settings";
 import { currentRegion } from "../core/stackConfig";
 import { awsProviderRoleArn, deployPlannedTarget } from "./preferences";
@@ -15,6 +17,29 @@ interface TargetOutputs {
     sessionDataKeyId?: pulumi.Output<string>;
     logGroupName?: pulumi.Output<string>;
     instancePolicyArn?: pulumi.Output<string>;
+    /** The preferences an override set for this target, and which. */
+    overrides?: Sources;
+}
+
+/**
+ * The OUs above each target account, when an override selects by OU (else none): asked of AWS
+ * Organizations (ListParents, a read) with the credentials running the stack, which must be the
+ * management account's or a delegated administrator's.
+ */
+async function overrideParents(settings: Settings, current: TargetRegion | undefined): Promise<Map<string, string[]> | undefined> {
+    if (!selectsByOrganizationalUnit(settings.overrides)) return undefined;
+    const accounts = current ? [current.accountId] : settings.targets.map((t) => t.accountId);
+    const region = current?.region ?? settings.targets[0]?.regions[0] ?? "us-east-1";
+    const { OrganizationsClient }: typeof import("@aws-sdk/client-organizations") = require("@aws-sdk/client-organizations");
+    const { parentsOfAccounts }: typeof import("../providers/organization") = require("../providers/organization");
+    try {
+        return await parentsOfAccounts(new OrganizationsClient({ region: organizationsRegionOf(partitionOf(region)) }), accounts);
+    } catch (err) {
+        throw new pulumi.RunError(
+            `sessionManager:overrides selects by OU, so the OUs above each target account are looked up with organizations:ListParents, which failed: ${(err as Error).message}. ` +
+                "Run the stack with the management account's or a delegated administrator's credentials, or select those overrides by accountIds",
+        );
+    }
 }
 
 /** The account the ambient credentials belong to, asked of STS: the aws plugin is not needed for this. */
@@ -49,7 +74,11 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
             "sessionManager:organizationalUnitIds is not expanded by a direct deployment: only `targets` are deployed here (`npm run org` discovers accounts; deployment: stackset uses the OUs)",
         );
     }
-    const plans = planTargets(settings, settings.targets.length === 0 ? await currentTarget() : undefined);
+    const current = settings.targets.length === 0 ? await currentTarget() : undefined;
+    const plans = planTargetsOrFail(settings, current, await overrideParents(settings, current));
+    for (const plan of plans) {
+        if (plan.overrides) pulumi.log.info(`${plan.outputKey}: ${describeSources(plan.overrides)}`);
+    }
     // At preview nothing else talks to AWS for a document-only target: check now that every
     // account can be reached as the preview's reads will reach it (the read-only role, when
     // there is one: a preview never assumes the write role), so preview fails where they would.
@@ -77,10 +106,21 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
             sessionDataKeyId: component.sessionDataKeyId,
             logGroupName: component.logGroupName,
             instancePolicyArn: component.instancePolicyArn,
+            ...(plan.overrides ? { overrides: plan.overrides } : {}),
         };
     }
     const operators = settings.operatorPolicy ? deployOperatorPolicies(settings, plans) : undefined;
     return { ...shared, targets, ...(operators ? { operatorPolicies: operators } : {}) };
+}
+
+/** The plans, or a configuration error without a stack trace (two overrides of one priority on one target). */
+function planTargetsOrFail(...args: Parameters<typeof planTargets>): TargetPlan[] {
+    try {
+        return planTargets(...args);
+    } catch (err) {
+        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
+        throw err;
+    }
 }
 
 /** The Region this stack runs in (aws:region or AWS_REGION): the guardrail's, which names none of its own. */

@@ -7,6 +7,8 @@ import { partitionOf, roleArn } from "./partition";
 import { resolveKeyArnTemplate } from "./rules";
 import { archiveBucketName, archiveRegionProblem, archiveTargetFor } from "./landingZone";
 import { ArchiveTarget } from "./policies";
+import { ConfigError, ConfigErrors, preferencesFor } from "./config";
+import { Sources } from "./overrides";
 import { DocumentPreferences, documentPreferencesOf, OnDelete, Preferences, Settings, TargetRegion, targetRegions, withoutExcluded } from "./settings";
 
 export type { DocumentPreferences } from "./settings";
@@ -37,6 +39,8 @@ export interface TargetPlan {
     onDelete: OnDelete;
     keepDocumentVersions: number;
     takeOver: boolean;
+    /** The document preferences an override set for this target, and which (by name); absent when none did. */
+    overrides?: Sources;
 }
 
 export function sessionDataKeyPart(prefs: Preferences, target: TargetRegion): SessionDataKeyPart {
@@ -131,11 +135,26 @@ export function missingRegionMessage(need: string): string {
     return `${need}, but no Region is set: set aws:region (pulumi config set aws:region <region>) or AWS_REGION`;
 }
 
-export function planTargets(settings: Settings, current?: TargetRegion): TargetPlan[] {
+export function planTargets(settings: Settings, current?: TargetRegion, parents?: ReadonlyMap<string, readonly string[]>): TargetPlan[] {
     const targets = targetRegions(settings.targets);
     if (targets.length === 0) {
         if (!current) throw new Error("sessionManager:targets is empty and the current account and Region are unknown");
         targets.push(current);
     }
-    return withoutExcluded(settings, targets).map((t) => planTarget(settings, t));
+    // Every target's overrides are resolved before any plan is used: a conflict fails the run with nothing changed.
+    const errors: ConfigError[] = [];
+    const plans = withoutExcluded(settings, targets).flatMap((t) => {
+        try {
+            const { preferences, sources } = preferencesFor(settings, { accountId: t.accountId, region: t.region, parents: parents?.get(t.accountId) });
+            const plan = planTarget(preferences, t);
+            if (Object.keys(sources).length > 0) plan.overrides = sources;
+            return [plan];
+        } catch (err) {
+            if (!(err instanceof ConfigErrors)) throw err;
+            errors.push(...err.errors);
+            return [];
+        }
+    });
+    if (errors.length > 0) throw new ConfigErrors(errors);
+    return plans;
 }

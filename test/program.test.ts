@@ -5,7 +5,17 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
+import {
+    CreateAccountCommand,
+    CreateOrganizationalUnitCommand,
+    CreateOrganizationCommand,
+    DescribeCreateAccountStatusCommand,
+    ListRootsCommand,
+    MoveAccountCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
 import { knownKeys } from "../core/config";
+import { Moto, startMoto } from "../devtools/moto";
 import { archiveBucketPolicy, archiveKeyPolicy } from "../core/landingZone";
 import { PolicyDocument, policyScope } from "../core/policies";
 import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, Registered, settled, useMocks, valueOf } from "./support/pulumiMocks";
@@ -291,6 +301,113 @@ describe("program (index.ts)", () => {
         });
     });
 
+    describe("overrides", () => {
+        const contentOf = (name: string) => (mocks.named(`${name}-document`).inputs.content as { inputs: Record<string, unknown> }).inputs;
+        const withOverrides = (overrides: unknown[]) => ({ ...organization, "sessionManager:overrides": JSON.stringify(overrides) });
+
+        it("gives each target its own preferences, and names the override of each changed field in the outputs", async () => {
+            const targets = await run(
+                withOverrides([
+                    { name: "regulated", accountIds: [workloads], maxSessionDuration: 720, runAsDefaultUser: "ssm-regulated" },
+                    { name: "us", regions: ["us-east-1"], idleSessionTimeout: 5 },
+                ]),
+            );
+            expect(contentOf(`${workloads}-eu-central-1`)).to.include({
+                maxSessionDuration: "720",
+                runAsDefaultUser: "ssm-regulated",
+                idleSessionTimeout: "20",
+            });
+            expect(contentOf(`${security}-us-east-1`)).to.include({ maxSessionDuration: "60", runAsDefaultUser: "ssm-user", idleSessionTimeout: "5" });
+            expect(contentOf(`${security}-eu-west-1`)).to.include({ maxSessionDuration: "60", idleSessionTimeout: "20" });
+            expect((targets[`${workloads}/eu-west-1`] as { overrides?: unknown }).overrides).to.deep.equal({
+                runAsDefaultUser: "regulated",
+                maxSessionDuration: "regulated",
+            });
+            expect((targets[`${security}/us-east-1`] as { overrides?: unknown }).overrides).to.deep.equal({ idleSessionTimeout: "us" });
+            expect(targets[`${security}/eu-west-1`]).to.not.have.property("overrides");
+        });
+
+        it("fails before registering anything when two overrides of one priority set one key for one target, naming both", async () => {
+            const conflicting = withOverrides([
+                { name: "regulated", accountIds: [workloads], idleSessionTimeout: 10 },
+                { name: "eu", regions: ["eu-west-1"], idleSessionTimeout: 30 },
+            ]);
+            let error: Error | undefined;
+            try {
+                await run(conflicting);
+            } catch (err) {
+                error = err as Error;
+            }
+            expect(error?.message)
+                .to.include("regulated (overrides[0]) and eu (overrides[1]) both set idleSessionTimeout")
+                .and.include(`account ${workloads} Region eu-west-1`);
+            expect(mocks.resources).to.have.length(0);
+        });
+
+        describe("by OU, looked up in AWS Organizations (moto)", function () {
+            this.timeout(60_000);
+            let moto: Moto;
+            const ids: Record<string, string> = {};
+
+            before(async () => {
+                moto = await startMoto();
+                process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = moto.endpoint;
+                const client = new OrganizationsClient({ region: "us-east-1", endpoint: moto.endpoint });
+                await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+                ids.root = (await client.send(new ListRootsCommand({}))).Roots?.[0].Id as string;
+                ids.sandbox = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Sandbox" }))).OrganizationalUnit
+                    ?.Id as string;
+                ids.child = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.sandbox, Name: "Team" }))).OrganizationalUnit?.Id as string;
+                for (const [name, parent] of [
+                    ["play", ids.child],
+                    ["prod", ids.root],
+                ]) {
+                    const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
+                    const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
+                    ids[name] = status.CreateAccountStatus?.AccountId as string;
+                    if (parent !== ids.root)
+                        await client.send(new MoveAccountCommand({ AccountId: ids[name], SourceParentId: ids.root, DestinationParentId: parent }));
+                }
+            });
+
+            after(async () => {
+                delete process.env.AWS_ENDPOINT_URL_ORGANIZATIONS;
+                await moto?.stop();
+            });
+
+            it("applies a sandbox OU's override to an account in its child OU only", async () => {
+                const targets = await run({
+                    "sessionManager:targets": JSON.stringify([
+                        { accountId: ids.play, regions: ["eu-west-1"], roleName: "OrgDeployer" },
+                        { accountId: ids.prod, regions: ["eu-west-1"], roleName: "OrgDeployer" },
+                    ]),
+                    "sessionManager:overrides": JSON.stringify([{ name: "sandbox", organizationalUnitIds: [ids.sandbox], idleSessionTimeout: 60 }]),
+                });
+                expect(contentOf(`${ids.play}-eu-west-1`).idleSessionTimeout).to.equal("60");
+                expect(contentOf(`${ids.prod}-eu-west-1`).idleSessionTimeout).to.equal("20");
+                expect((targets[`${ids.play}/eu-west-1`] as { overrides?: unknown }).overrides).to.deep.equal({ idleSessionTimeout: "sandbox" });
+            });
+
+            it("fails, saying what it needs, when Organizations cannot be asked", async () => {
+                process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = "http://127.0.0.1:9";
+                try {
+                    await run({
+                        "sessionManager:targets": JSON.stringify([{ accountId: ids.play, regions: ["eu-west-1"] }]),
+                        "sessionManager:overrides": JSON.stringify([{ name: "sandbox", organizationalUnitIds: [ids.sandbox], idleSessionTimeout: 60 }]),
+                    });
+                    expect.fail("ran");
+                } catch (err) {
+                    expect((err as Error).message)
+                        .to.include("organizations:ListParents")
+                        .and.include("select those overrides by accountIds");
+                } finally {
+                    process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = moto.endpoint;
+                }
+                expect(mocks.resources).to.have.length(0);
+            });
+        });
+    });
+
     describe("landing zone: log archive, operator policy, guardrail", () => {
         const archiveAccount = "333333333333";
         const managementAccount = "444444444444";
@@ -536,6 +653,21 @@ describe("program (index.ts)", () => {
             expect(content.cloudWatchLogGroupName).to.not.equal("");
             expect(content.kmsKeyId).to.match(/^arn:aws:kms:/);
             expect(content.runAsEnabled).to.equal(true);
+        });
+
+        it("gives the workloads account its override: 12-hour sessions as its own user, and says so in the outputs", async () => {
+            const targets = await run(stackConfig(file()));
+            const workloadTargets = Object.entries(targets).filter(([key]) => key.startsWith("444455556666/"));
+            expect(workloadTargets).to.have.length(2);
+            for (const [key, output] of workloadTargets) {
+                expect((output as { overrides?: unknown }).overrides, key).to.deep.equal({
+                    runAsDefaultUser: "workloads-long-sessions",
+                    maxSessionDuration: "workloads-long-sessions",
+                });
+                const content = (mocks.named(`${key.replace("/", "-")}-document`).inputs.content as { inputs: Record<string, unknown> }).inputs;
+                expect(content).to.include({ maxSessionDuration: "720", runAsDefaultUser: "ssm-workloads", idleSessionTimeout: "15" });
+            }
+            expect(targets["111122223333/eu-west-1"]).to.not.have.property("overrides");
         });
     });
 
