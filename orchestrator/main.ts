@@ -16,10 +16,12 @@ import { inlineProgramFor } from "./program";
 import { renderJson, renderMarkdown, renderText } from "./report";
 import { Command, commands, exitCodeFor, exitCodes, RolloutReport, RunProblem } from "./result";
 import { AccessProblem, checkAccess, describeAccessProblems } from "../providers/targetAccess";
-import { Access } from "../core/settings";
+import { Access, Settings } from "../core/settings";
 import { backendProblem } from "./backend";
 import { findOrgStacks, rolloutWorkspace, runRollout, writeStackConfig } from "./run";
-import { deriveTargets, discoverAccounts, discoveryProblem, OrgTarget, organizationsRegion, TargetsError } from "./targets";
+import { deriveTargets, discoveryProblem, OrgTarget, organizationsRegion, TargetsError } from "./targets";
+import { discoverOrganization, parentsOfAccounts } from "../providers/organization";
+import { selectsByOrganizationalUnit } from "../core/overrides";
 import type { StackGranularity } from "../core/settings";
 
 export interface Io {
@@ -53,6 +55,23 @@ async function pulumiCli(projectDir: string, io: Io): Promise<PulumiCommand | un
     return PulumiCommand.get({ root: path.dirname(binDir) });
 }
 
+/**
+ * The accounts under organizationalUnitIds and, when an override selects by OU, the OUs above
+ * every account (those of explicit targets asked of Organizations too): read calls only.
+ */
+export async function placeAccounts(settings: Settings, region: string | undefined): Promise<{ accounts: string[]; parents?: Map<string, string[]> }> {
+    const byOu = selectsByOrganizationalUnit(settings.overrides);
+    if (settings.organizationalUnitIds.length === 0 && !byOu) return { accounts: [] };
+    const client = new OrganizationsClient({ region: organizationsRegion(region) });
+    const found =
+        settings.organizationalUnitIds.length > 0
+            ? await discoverOrganization(client, settings.organizationalUnitIds, { ancestors: byOu })
+            : { accounts: [], parents: new Map<string, string[]>() };
+    if (!byOu) return { accounts: found.accounts };
+    const explicit = settings.targets.map((t) => t.accountId);
+    return { accounts: found.accounts, parents: await parentsOfAccounts(client, [...found.accounts, ...explicit], found.parents) };
+}
+
 export async function resolveTargets(options: CliOptions): Promise<{
     targets: OrgTarget[];
     stackConfig: (t: OrgTarget) => Record<string, string>;
@@ -64,16 +83,14 @@ export async function resolveTargets(options: CliOptions): Promise<{
     const org = loadOrgConfig(options.configFile);
     const problem = discoveryProblem(org.settings, org.region, options.roleName);
     if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
-    const discoveredAccounts =
-        org.settings.organizationalUnitIds.length > 0
-            ? await discoverAccounts(new OrganizationsClient({ region: organizationsRegion(org.region) }), org.settings.organizationalUnitIds)
-            : [];
+    const { accounts: discoveredAccounts, parents } = await placeAccounts(org.settings, org.region);
     const targets = deriveTargets(org.settings, {
         prefix: options.stackPrefix,
         discoveredAccounts,
         discoveredRoleName: options.roleName,
         defaultRegion: org.region,
         shard: options.shard,
+        parents,
     });
     // A shard may hold no account at all: then it has nothing to do.
     if (targets.length === 0 && options.command !== "prune" && !options.shard)

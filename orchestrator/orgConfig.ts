@@ -4,7 +4,8 @@ import * as yaml from "js-yaml";
 import { parseStackSettings } from "../core/config";
 import { fromJsonString, isPlainObject } from "../core/fieldRules";
 import { knownRegions } from "../providers/regionCatalogue";
-import { Settings } from "../core/settings";
+import { Override, Settings } from "../core/settings";
+import { overrideApplies } from "../core/overrides";
 import { configNamespace } from "../core/stackConfig";
 import { OrgTarget, regionsOf } from "./targets";
 
@@ -100,14 +101,33 @@ export function stackConfigFor(org: OrgConfig, target: OrgTarget): Record<string
     if (makesSharedResources(org.settings)) config[`${configNamespace}:sharedResources`] = "elsewhere";
     for (const [key, value] of Object.entries(org.raw)) {
         if (rolloutKeys.has(key) || value === null || value === undefined) continue;
-        if (key === "sharedResources") continue;
+        if (key === "sharedResources" || key === "overrides") continue;
         config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     }
+    const overrides = overridesFor(org.settings.overrides, target);
+    if (overrides.length > 0) config[`${configNamespace}:overrides`] = JSON.stringify(overrides);
     const narrowed: Record<string, unknown> = { accountId: target.accountId, regions: regionsOf(target) };
     if (target.roleName) narrowed.roleName = target.roleName;
     if (target.readOnlyRoleName) narrowed.readOnlyRoleName = target.readOnlyRoleName;
     config[`${configNamespace}:targets`] = JSON.stringify([narrowed]);
     return config;
+}
+
+/**
+ * The overrides that apply to the target's account in any of its Regions, each selecting that
+ * account by ID instead of by OU (the stack need not ask Organizations again), with its Regions
+ * and everything it sets: the stack resolves them per Region as the rollout did.
+ */
+function overridesFor(overrides: readonly Override[], target: OrgTarget): Record<string, unknown>[] {
+    return overrides
+        .filter((o) => regionsOf(target).some((region) => overrideApplies(o, { accountId: target.accountId, region, parents: target.parents })))
+        .map((o) => ({
+            name: o.name,
+            ...(o.priority !== 0 ? { priority: o.priority } : {}),
+            accountIds: [target.accountId],
+            ...(o.regions.length > 0 ? { regions: o.regions } : {}),
+            ...o.set,
+        }));
 }
 
 /** Whether the configuration makes a log archive or a guardrail: then `npm run org` runs a landing-zone stack. */
@@ -136,7 +156,8 @@ export function landingZoneTarget(org: OrgConfig, prefix: string): OrgTarget | u
 export function landingZoneStackConfig(org: OrgConfig, target: OrgTarget, discoveredRoleName: string): Record<string, string> {
     const config: Record<string, string> = { "aws:region": target.region };
     for (const [key, value] of Object.entries(org.raw)) {
-        if (value === null || value === undefined) continue;
+        // Overrides shape the targets' documents, which this stack does not make.
+        if (value === null || value === undefined || key === "overrides") continue;
         config[`${configNamespace}:${key}`] = typeof value === "string" ? value : JSON.stringify(value);
     }
     config[`${configNamespace}:sharedResources`] = "only";

@@ -5,6 +5,7 @@ import { fitWidth } from "./progress";
 import { exitCodeFor, RolloutReport, RunProblem, TargetResult } from "./result";
 import { knownAfterUp, unknownValue } from "../core/fieldChanges";
 import type { DocumentChange } from "./drift";
+import { describeSources } from "../core/overrides";
 
 function targetLabel(r: TargetResult): string {
     // A stack named by --stack, fanning out over whatever its own config says.
@@ -91,6 +92,12 @@ function fitValueColumns(head: string[], rows: string[][], width: number | undef
     const fixed = head.reduce((n, _, i) => (i === 2 || i === 3 ? n : n + widthOf(i) + 2), 0) + 4;
     const cell = Math.max(8, Math.floor((width - fixed) / 2));
     return rows.map((r) => r.map((c, i) => (i === 2 || i === 3 ? fitWidth(c, cell) : c)));
+}
+
+/** Preview and up: one row per account and Region with overrides, naming the override of each field it changes. */
+function overrideRows(report: RolloutReport): string[][] {
+    if (report.command !== "preview" && report.command !== "up") return [];
+    return report.results.flatMap((r) => Object.entries(r.overrides ?? {}).map(([region, sources]) => [`${r.accountId}/${region}`, describeSources(sources)]));
 }
 
 /** Destroy and prune: one row per document, what its release did. */
@@ -196,6 +203,11 @@ export function renderText(report: RolloutReport, options: TextOptions = {}): st
         parts.push("", title, "", textTable(head, fitValueColumns(head, rows, width)));
         for (const note of Object.keys(footnotes)) if (changes.some((r) => r[4] === note)) parts.push(...wrapText(footnotes[note], width, ""));
     }
+    const overridden = overrideRows(report);
+    if (overridden.length > 0) {
+        parts.push("", "Overrides (sessionManager:overrides; every other field is the base setting):");
+        for (const [target, fields] of overridden) parts.push(...wrapText(`${target}: ${fields}`, width, "  "));
+    }
     const adoptions = adoptionRows(report);
     if (adoptions.length > 0) {
         parts.push("", "Not managed yet (what up does, and what destroy gives back):");
@@ -261,6 +273,7 @@ export function renderJson(report: RolloutReport): string {
                 ...(r.drift !== undefined ? { drift: r.drift } : {}),
                 ...(r.documentChanges !== undefined ? { documentChanges: r.documentChanges } : {}),
                 ...(r.released !== undefined ? { released: r.released } : {}),
+                ...(r.overrides !== undefined ? { overrides: r.overrides } : {}),
                 ...(r.warnings !== undefined ? { warnings: r.warnings } : {}),
             })),
         },
@@ -352,6 +365,14 @@ export function renderMarkdown(report: RolloutReport): string {
             paragraphs,
             ["Target", "Field", "Current", "Wanted", "Note"],
             changes.map((r) => [r[0], r[1].startsWith("(") ? r[1] : quoted(r[1]), quoted(r[2]), quoted(r[3]), r[4] && `*${r[4]}*`]),
+        ),
+    );
+    parts.push(
+        ...markdownSection(
+            "Overrides",
+            ["Fields that `sessionManager:overrides` sets for these targets; every other field is the base setting."],
+            ["Target", "Fields from overrides"],
+            overrideRows(report),
         ),
     );
     parts.push(...markdownSection("Not managed yet", [], ["Target", "What up does"], adoptionRows(report)));

@@ -1,5 +1,6 @@
 import type { DocumentRelease } from "../core/release";
 import type { DocumentChange, DocumentDrift } from "./drift";
+import type { Sources } from "../core/overrides";
 
 export const commands = ["preview", "up", "refresh", "drift", "destroy", "prune"] as const;
 export type Command = (typeof commands)[number];
@@ -33,6 +34,8 @@ export interface TargetResult {
     documentChanges?: DocumentChange[];
     /** For destroy and prune: what became of each document (restored, reset, retained, left to its owner...). */
     released?: DocumentRelease[];
+    /** By Region: the document preferences sessionManager:overrides sets there, and which override. */
+    overrides?: Record<string, Sources>;
     /** What the run did differently from what was asked, and why (e.g. a preview that could not refresh read-only). */
     warnings?: string[];
 }

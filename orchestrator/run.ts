@@ -115,6 +115,7 @@ export async function runRollout(options: RolloutOptions): Promise<RolloutReport
             accountId: target.accountId,
             region: target.region,
             ...(target.regions ? { regions: target.regions } : {}),
+            ...(target.overrides ? { overrides: target.overrides } : {}),
             logFile,
         };
         let result: TargetResult;

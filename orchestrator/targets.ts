@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { discoverOrganization } from "../providers/organization";
+import { ConfigError, ConfigErrors, preferencesFor } from "../core/config";
+import { Sources } from "../core/overrides";
 import { organizationsAccessRoleName } from "../core/names";
 import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { Settings, TargetRegion, targetRegions, withoutExcluded } from "../core/settings";
@@ -18,6 +20,10 @@ export interface OrgTarget {
     readOnlyRoleName?: string;
     /** `<prefix>.<account>.<region>`, or `<prefix>.<account>` for a stack per account. */
     stackName: string;
+    /** The OUs and root above the account, when an override selects by OU (its stack's config then names the account instead). */
+    parents?: string[];
+    /** By Region: the document preferences an override sets there, and which; absent when none does. */
+    overrides?: Record<string, Sources>;
 }
 
 /** The Regions a target's stack covers. */
@@ -67,6 +73,8 @@ export interface DeriveOptions {
     defaultRegion?: string;
     /** Only the accounts of this shard. */
     shard?: Shard;
+    /** The OUs above each account (providers/organization.ts), when an override selects by OU. */
+    parents?: ReadonlyMap<string, string[]>;
 }
 
 /**
@@ -97,7 +105,29 @@ export function deriveTargets(settings: Settings, options: DeriveOptions): OrgTa
             if (t.readOnlyRoleName) target.readOnlyRoleName = t.readOnlyRoleName;
             return target;
         });
+    withOverrides(settings, regional, options.parents);
     return settings.stackGranularity === "account" ? byAccount(regional, options.prefix) : regional;
+}
+
+/**
+ * Each target's overrides, resolved before any stack runs: a conflict between two (or a
+ * cross-field rule the merged result breaks) fails the whole rollout, naming every target.
+ */
+function withOverrides(settings: Settings, targets: OrgTarget[], parents: ReadonlyMap<string, string[]> | undefined): void {
+    if (settings.overrides.length === 0) return;
+    const errors: ConfigError[] = [];
+    for (const t of targets) {
+        const accountParents = parents?.get(t.accountId);
+        if (accountParents) t.parents = accountParents;
+        try {
+            const { sources } = preferencesFor(settings, { accountId: t.accountId, region: t.region, parents: accountParents });
+            if (Object.keys(sources).length > 0) t.overrides = { [t.region]: sources };
+        } catch (err) {
+            if (!(err instanceof ConfigErrors)) throw err;
+            errors.push(...err.errors);
+        }
+    }
+    if (errors.length > 0) throw new ConfigErrors(errors);
 }
 
 /** One target per account, over its Regions in order: the stacks of `stackGranularity: account`. */
@@ -115,6 +145,7 @@ export function byAccount(regional: readonly OrgTarget[], prefix: string): OrgTa
             );
         } else {
             seen.regions?.push(t.region);
+            if (t.overrides) seen.overrides = { ...seen.overrides, ...t.overrides };
         }
     }
     return [...accounts.values()];

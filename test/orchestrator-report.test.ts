@@ -154,6 +154,45 @@ describe("orchestrator report", () => {
         });
     });
 
+    describe("overrides (preview, up)", () => {
+        const overridden: RolloutReport = {
+            command: "preview",
+            startedAt: "2025-01-01T00:00:00.000Z",
+            durationMs: 5_000,
+            results: [
+                result({
+                    accountId: "111111111111",
+                    region: "eu-west-1",
+                    regions: ["eu-west-1", "us-east-1"],
+                    outcome: "succeeded",
+                    overrides: {
+                        "eu-west-1": { idleSessionTimeout: "sandbox" },
+                        "us-east-1": { idleSessionTimeout: "sandbox", maxSessionDuration: "regulated" },
+                    },
+                }),
+                result({ accountId: "222222222222", region: "eu-west-1", outcome: "succeeded" }),
+            ],
+        };
+
+        it("says per account and Region which field comes from which override, and nothing for targets without one", () => {
+            const text = renderText(overridden);
+            expect(text).to.include("Overrides (sessionManager:overrides; every other field is the base setting):");
+            expect(text).to.include("  111111111111/eu-west-1: idleSessionTimeout from sandbox\n");
+            expect(text).to.include("  111111111111/us-east-1: idleSessionTimeout from sandbox, maxSessionDuration from regulated\n");
+            expect(text).not.to.match(/222222222222\/eu-west-1:/);
+            expect(renderText({ ...overridden, results: [overridden.results[1]] })).not.to.include("Overrides");
+        });
+
+        it("tables them in Markdown and carries them in the JSON", () => {
+            expect(renderMarkdown(overridden))
+                .to.include("#### Overrides")
+                .and.include("| 111111111111/us-east-1 | idleSessionTimeout from sandbox, maxSessionDuration from regulated |");
+            const json = JSON.parse(renderJson(overridden)) as { targets: { overrides?: unknown }[] };
+            expect(json.targets[0].overrides).to.deep.equal(overridden.results[0].overrides);
+            expect(json.targets[1]).to.not.have.property("overrides");
+        });
+    });
+
     describe("documents not managed yet (the first preview)", () => {
         const summary =
             "up adopts it and changes 2 field(s), current => wanted; its current content (version 1) is kept: destroy puts it back (onDelete: restore)";

@@ -10,7 +10,8 @@ import {
 } from "@aws-sdk/client-organizations";
 import { expect } from "chai";
 import { discoverOrganization, parentsOf, parentsOfAccounts } from "../providers/organization";
-import { parseSettings } from "../core/config";
+import { ConfigErrors, parseSettings, preferencesFor } from "../core/config";
+import { documentPreferencesOf } from "../core/settings";
 import { parseOrgConfig, stackConfigFor } from "../orchestrator/orgConfig";
 import {
     deriveTargets,
@@ -127,6 +128,90 @@ describe("orchestrator targets", () => {
                 { accountId: "111111111111", regions: ["eu-west-1", "us-east-1"], roleName: "OrgAdmin" },
             ]);
             expect(config).to.not.have.property("sessionManager:stackGranularity");
+        });
+
+        describe("overrides", () => {
+            const sandbox = "ou-ab12-sandbox1";
+            const orgText = (granularity: string) =>
+                [
+                    "config:",
+                    "  aws:region: eu-west-1",
+                    "  sessionManager:sessionDataEncryption: false",
+                    `  sessionManager:stackGranularity: ${granularity}`,
+                    "  sessionManager:organizationalUnitIds: [r-ab12]",
+                    "  sessionManager:regions: [eu-west-1, us-east-1]",
+                    "  sessionManager:targets:",
+                    '    - { accountId: "222222222222", regions: [eu-west-1, us-east-1], roleName: OrgAdmin }',
+                    "  sessionManager:overrides:",
+                    `    - { name: sandbox, organizationalUnitIds: [${sandbox}], idleSessionTimeout: 60 }`,
+                    '    - { name: regulated, accountIds: ["222222222222"], maxSessionDuration: 720, runAsEnabled: true, runAsDefaultUser: ssm-reg }',
+                    "    - { name: us-short, regions: [us-east-1], priority: 1, idleSessionTimeout: 10 }",
+                ].join("\n");
+            const parents = new Map([
+                ["222222222222", ["r-ab12"]],
+                ["333333333333", [sandbox, "r-ab12"]],
+                ["444444444444", ["ou-ab12-other111", "r-ab12"]],
+            ]);
+            const discovery = { ...noDiscovery, discoveredAccounts: ["333333333333", "444444444444"], parents };
+            const perStack = (config: Record<string, string>) =>
+                parseSettings(
+                    Object.fromEntries(
+                        Object.entries(config)
+                            .filter(([k]) => k.startsWith("sessionManager:"))
+                            .map(([k, v]) => [k.slice("sessionManager:".length), v]),
+                    ),
+                );
+
+            it("names, per target and Region, the override each changed field comes from", () => {
+                const org = parseOrgConfig(orgText("account"), "org.yaml");
+                const targets = new Map(deriveTargets(org.settings, discovery).map((t) => [t.accountId, t]));
+                expect(targets.get("333333333333")?.overrides).to.deep.equal({
+                    "eu-west-1": { idleSessionTimeout: "sandbox" },
+                    "us-east-1": { idleSessionTimeout: "us-short" },
+                });
+                expect(targets.get("222222222222")?.overrides?.["eu-west-1"]).to.deep.equal({
+                    runAsEnabled: "regulated",
+                    runAsDefaultUser: "regulated",
+                    maxSessionDuration: "regulated",
+                });
+                expect(targets.get("444444444444")?.overrides).to.deep.equal({ "us-east-1": { idleSessionTimeout: "us-short" } });
+            });
+
+            it("gives each stack the overrides of its account, by account ID instead of OU, so the stack resolves them as the rollout did", () => {
+                const org = parseOrgConfig(orgText("account"), "org.yaml");
+                for (const target of deriveTargets(org.settings, discovery)) {
+                    const config = stackConfigFor(org, target);
+                    const settings = perStack(config);
+                    for (const o of settings.overrides) {
+                        expect(o.accountIds, target.stackName).to.deep.equal([target.accountId]);
+                        expect(o.organizationalUnitIds, target.stackName).to.deep.equal([]);
+                    }
+                    for (const region of target.regions ?? []) {
+                        const inStack = preferencesFor(settings, { accountId: target.accountId, region });
+                        const inRollout = preferencesFor(org.settings, { accountId: target.accountId, region, parents: parents.get(target.accountId) });
+                        expect(inStack.preferences, `${target.stackName} ${region}`).to.deep.include(documentPreferencesOf(inRollout.preferences));
+                        expect(inStack.sources).to.deep.equal(inRollout.sources);
+                    }
+                }
+                const other = deriveTargets(org.settings, discovery).find((t) => t.accountId === "444444444444");
+                expect(JSON.parse(stackConfigFor(org, other!)["sessionManager:overrides"])).to.deep.equal([
+                    { name: "us-short", priority: 1, accountIds: ["444444444444"], regions: ["us-east-1"], idleSessionTimeout: 10 },
+                ]);
+            });
+
+            it("leaves sessionManager:overrides out of a stack no override selects", () => {
+                const org = parseOrgConfig(orgText("accountRegion"), "org.yaml");
+                const target = deriveTargets(org.settings, discovery).find((t) => t.stackName === "org.444444444444.eu-west-1");
+                expect(stackConfigFor(org, target!)).to.not.have.property("sessionManager:overrides");
+            });
+
+            it("refuses the whole rollout when two overrides of one priority set one key for a target, naming both and the target", () => {
+                const org = parseOrgConfig(orgText("account").replace("priority: 1, ", ""), "org.yaml");
+                expect(() => deriveTargets(org.settings, discovery))
+                    .to.throw(ConfigErrors)
+                    .with.property("message")
+                    .that.includes("sandbox (overrides[0]) and us-short (overrides[2]) both set idleSessionTimeout for account 333333333333 Region us-east-1");
+            });
         });
 
         it("reads a stack name back: account, and Region for a stack per account and Region", () => {
