@@ -1,0 +1,159 @@
+// An organization with a sandbox OU exception and one regulated account, rolled out by
+// `npm run org` through the real engine against moto (Organizations, STS, SSM): the accounts
+// are found under an OU, the OUs above each are asked of Organizations, and each stack gets
+// its account's overrides.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    CreateAccountCommand,
+    CreateOrganizationalUnitCommand,
+    CreateOrganizationCommand,
+    DescribeCreateAccountStatusCommand,
+    ListRootsCommand,
+    MoveAccountCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import { GetDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { expect } from "chai";
+import { engineEnv } from "../devtools/engine";
+import { Moto, startMoto } from "../devtools/moto";
+import { projectCopy } from "../devtools/project";
+import { ChildRun, runScript } from "./support/childProcess";
+import { orgFlags } from "./support/org";
+
+const documentName = "SSM-SessionManagerRunShell";
+const regions = ["us-east-1", "eu-west-1"];
+
+interface JsonTarget {
+    target: string;
+    accountId: string;
+    result: string;
+    changes: number;
+    overrides?: Record<string, Record<string, string>>;
+    documentChanges?: unknown[];
+}
+
+describe("overrides in the loop of stacks: a sandbox OU and a regulated account, through the real engine", function () {
+    this.timeout(10 * 60_000);
+
+    const prefix = `ovr-${process.pid}`;
+    let moto: Moto;
+    let workDir: string;
+    let env: Record<string, string>;
+    const ids: Record<string, string> = {};
+
+    function org(...args: string[]): Promise<ChildRun> {
+        return runScript("scripts/org.ts", [...args, ...orgFlags(workDir, prefix, 3), "--role-name", "OrgAdmin"], { env, timeoutMs: 8 * 60_000 });
+    }
+
+    function targetsOf(run: ChildRun): Map<string, JsonTarget> {
+        const report = JSON.parse(run.stdout) as { targets: JsonTarget[] };
+        return new Map(report.targets.map((t) => [t.accountId, t]));
+    }
+
+    async function liveInputs(accountId: string, region: string): Promise<Record<string, unknown>> {
+        const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+        const sts = new STSClient({ region, endpoint: moto.endpoint, credentials });
+        const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${accountId}:role/OrgAdmin`, RoleSessionName: "check" }));
+        const ssm = new SSMClient({
+            region,
+            endpoint: moto.endpoint,
+            credentials: { accessKeyId: c?.AccessKeyId as string, secretAccessKey: c?.SecretAccessKey as string, sessionToken: c?.SessionToken },
+        });
+        const doc = await ssm.send(new GetDocumentCommand({ Name: documentName }));
+        return (JSON.parse(doc.Content ?? "{}") as { inputs: Record<string, unknown> }).inputs;
+    }
+
+    before(async () => {
+        workDir = fs.mkdtempSync(path.join(os.tmpdir(), "org-overrides-"));
+        projectCopy(path.join(workDir, "project"));
+        moto = await startMoto();
+        env = await engineEnv(moto, path.join(workDir, "backend"));
+        const client = new OrganizationsClient({
+            region: "us-east-1",
+            endpoint: moto.endpoint,
+            credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
+        });
+        await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+        ids.root = (await client.send(new ListRootsCommand({}))).Roots?.[0].Id as string;
+        const ou = async (name: string, parent: string) =>
+            (await client.send(new CreateOrganizationalUnitCommand({ ParentId: parent, Name: name }))).OrganizationalUnit?.Id as string;
+        ids.workloads = await ou("Workloads", ids.root);
+        ids.sandbox = await ou("Sandbox", ids.workloads);
+        ids.team = await ou("Team", ids.sandbox);
+        for (const [name, parent] of [
+            ["app", ids.workloads],
+            ["play", ids.team],
+            ["regulated", ids.workloads],
+        ]) {
+            const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
+            const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
+            ids[name] = status.CreateAccountStatus?.AccountId as string;
+            await client.send(new MoveAccountCommand({ AccountId: ids[name], SourceParentId: ids.root, DestinationParentId: parent }));
+        }
+        const config = [
+            "config:",
+            "  aws:region: us-east-1",
+            "  sessionManager:sessionDataEncryption: false",
+            "  sessionManager:createCWLogGroup: false",
+            "  sessionManager:instancePolicy: false",
+            "  sessionManager:idleSessionTimeout: 20",
+            `  sessionManager:organizationalUnitIds: [${ids.workloads}]`,
+            `  sessionManager:regions: [${regions.join(", ")}]`,
+            "  sessionManager:overrides:",
+            "    - name: sandbox",
+            `      organizationalUnitIds: [${ids.sandbox}]`,
+            "      idleSessionTimeout: 60",
+            "    - name: regulated",
+            `      accountIds: ["${ids.regulated}"]`,
+            "      maxSessionDuration: 720",
+            "      runAsEnabled: true",
+            "      runAsDefaultUser: ssm-regulated",
+        ];
+        fs.writeFileSync(path.join(workDir, "org.yaml"), `${config.join("\n")}\n`);
+    });
+
+    after(async () => {
+        await moto?.stop();
+        if (workDir) fs.rmSync(workDir, { recursive: true, force: true });
+    });
+
+    it("up gives the sandbox's accounts (child OUs included) and the regulated account their overrides, and the rest the base settings", async () => {
+        const run = await org("up", "--json");
+        expect(run.code, run.stderr).to.equal(0);
+        const targets = targetsOf(run);
+        expect([...targets.keys()].sort()).to.deep.equal([ids.app, ids.play, ids.regulated].sort());
+        for (const region of regions) {
+            expect(await liveInputs(ids.play, region)).to.include({ idleSessionTimeout: "60", maxSessionDuration: "60", runAsEnabled: false });
+            expect(await liveInputs(ids.regulated, region)).to.include({
+                idleSessionTimeout: "20",
+                maxSessionDuration: "720",
+                runAsEnabled: true,
+                runAsDefaultUser: "ssm-regulated",
+            });
+            expect(await liveInputs(ids.app, region)).to.include({ idleSessionTimeout: "20", maxSessionDuration: "60", runAsEnabled: false });
+        }
+        expect(targets.get(ids.play)?.overrides).to.deep.equal({
+            "us-east-1": { idleSessionTimeout: "sandbox" },
+            "eu-west-1": { idleSessionTimeout: "sandbox" },
+        });
+        expect(targets.get(ids.regulated)?.overrides?.["eu-west-1"]).to.deep.equal({
+            runAsEnabled: "regulated",
+            runAsDefaultUser: "regulated",
+            maxSessionDuration: "regulated",
+        });
+        expect(targets.get(ids.app)).to.not.have.property("overrides");
+        expect(run.stderr).to.include(`${ids.play}/eu-west-1: idleSessionTimeout from sandbox`);
+    });
+
+    it("a preview afterwards changes nothing, and still names the overrides", async () => {
+        const run = await org("preview", "--markdown");
+        expect(run.code, run.stderr).to.equal(0);
+        expect(run.stdout)
+            .to.include("#### Overrides")
+            .and.include(`| ${ids.regulated}/us-east-1 | runAsEnabled from regulated, runAsDefaultUser from regulated, maxSessionDuration from regulated |`);
+        expect(run.stdout).not.to.include("What `up` would change");
+    });
+});
