@@ -4,7 +4,10 @@
  * their defaults, the per-target plan, and the program's own body (`deployStack`).
  */
 
-export { ConfigError, ConfigErrors, parseSettings, parseStackSettings } from "../core/config";
+export { ConfigError, ConfigErrors, parseSettings, parseStackSettings, preferencesFor } from "../core/config";
+export type { TargetPreferences } from "../core/config";
+export { describeSources, overridableKeys, resolveOverrides } from "../core/overrides";
+export type { Placement, Sources } from "../core/overrides";
 export { InvalidValue } from "../core/fieldRules";
 export { readStackSettings } from "../components/stackSettings";
 export { deployStack } from "../components/program";
@@ -22,6 +25,7 @@ export {
 export type {
     Deployment,
     OrganizationSettings,
+    Override,
     Partition,
     Preferences,
     Settings,
