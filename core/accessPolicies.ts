@@ -6,6 +6,7 @@
  * docs/iam.md explains each; the tests lint every one with Parliament and check the document
  * permissions against the calls the provider really makes.
  */
+import { selectsByOrganizationalUnit } from "./overrides";
 import { archiveBuckets, guardrailTargetIds } from "./landingZone";
 import { logGroupPart, instancePolicyPart, sessionDataKeyPart } from "./plan";
 import {
@@ -475,15 +476,22 @@ function backendStatements(scope: AccessScope, backendUrl: string | undefined): 
 }
 
 function discoveryStatements(settings: Settings): PolicyStatement[] {
-    if (settings.organizationalUnitIds.length === 0) return [];
     // Organizations names OUs and roots with the organization's ID, which the configuration does not hold.
     return [
-        {
-            Sid: "FindAccountsUnderTheOus",
-            Effect: "Allow",
-            Action: ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
-            Resource: "*",
-        },
+        ...(settings.organizationalUnitIds.length > 0
+            ? [
+                  {
+                      Sid: "FindAccountsUnderTheOus",
+                      Effect: "Allow" as const,
+                      Action: ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"],
+                      Resource: "*",
+                  },
+              ]
+            : []),
+        // An override that selects by OU needs the OUs above each target account.
+        ...(selectsByOrganizationalUnit(settings.overrides)
+            ? [{ Sid: "FindTheOusAboveEachAccount", Effect: "Allow" as const, Action: "organizations:ListParents", Resource: "*" }]
+            : []),
     ];
 }
 

@@ -439,6 +439,24 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
             expect(actions(roles.get("Preview")!.permissions)).to.include("organizations:ListAccountsForParent");
         });
 
+        it("may ask Organizations for the OUs above each account only when an override selects by OU", () => {
+            const byOu = parseSettings({
+                ...documentOnly,
+                organizationalUnitIds: ["ou-ab12-cdef3456"],
+                regions: ["eu-west-1"],
+                overrides: [{ name: "sandbox", organizationalUnitIds: ["ou-ab12-sandbox1"], idleSessionTimeout: 60 }],
+            });
+            for (const role of ["Preview", "Rollout"]) expect(actions(rolesOf(byOu).get(role)!.permissions), role).to.include("organizations:ListParents");
+            const byAccount = parseSettings({
+                ...documentOnly,
+                organizationalUnitIds: ["ou-ab12-cdef3456"],
+                regions: ["eu-west-1"],
+                overrides: [{ name: "one", accountIds: ["111122223333"], idleSessionTimeout: 60 }],
+            });
+            for (const role of ["Preview", "Rollout"])
+                expect(actions(rolesOf(byAccount).get(role)!.permissions), role).to.not.include("organizations:ListParents");
+        });
+
         it("gives the starting role the target permissions itself when a target names no role", () => {
             const s = parseSettings({ ...documentOnly, targets: [{ accountId: "999988887777", regions: ["eu-west-1"] }] });
             const result = accessRoles(s, accessScope(s, {}), start, "eu-west-1");

@@ -94,6 +94,16 @@ function configurations(): [string, Settings, string][] {
             parseSettings({ organizationalUnitIds: ["ou-ab12-cdef3456"], regions: ["eu-west-1", "us-east-1"], readOnlyRoleName: "SessionManagerReader" }),
             "eu-west-1",
         ],
+        [
+            "accounts under OUs, an override by OU",
+            parseSettings({
+                organizationalUnitIds: ["ou-ab12-cdef3456"],
+                regions: ["eu-west-1"],
+                readOnlyRoleName: "SessionManagerReader",
+                overrides: [{ name: "sandbox", organizationalUnitIds: ["ou-ab12-sandbox1"], idleSessionTimeout: 60 }],
+            }),
+            "eu-west-1",
+        ],
         ["ambient credentials", parseSettings({ targets: [{ accountId: "999988887777", regions: ["eu-west-1"] }] }), "eu-west-1"],
         [
             "StackSet, delegated administrator",
