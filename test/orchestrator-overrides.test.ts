@@ -1,7 +1,7 @@
 // An organization with a sandbox OU exception and one regulated account, rolled out by
 // `npm run org` through the real engine against moto (Organizations, STS, SSM): the accounts
 // are found under an OU, the OUs above each are asked of Organizations, and each stack gets
-// its account's overrides.
+// its account's overrides; then one direct stack over the same accounts asks Organizations itself.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -17,7 +17,8 @@ import {
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { GetDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
-import { engineEnv } from "../devtools/engine";
+import { Stack } from "@pulumi/pulumi/automation";
+import { createLocalStack, engineEnv, removeLocalStack } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
 import { ChildRun, runScript } from "./support/childProcess";
@@ -35,7 +36,7 @@ interface JsonTarget {
     documentChanges?: unknown[];
 }
 
-describe("overrides in the loop of stacks: a sandbox OU and a regulated account, through the real engine", function () {
+describe("overrides through the real engine: a sandbox OU and a regulated account, by the loop of stacks and by one direct stack", function () {
     this.timeout(10 * 60_000);
 
     const prefix = `ovr-${process.pid}`;
@@ -155,5 +156,60 @@ describe("overrides in the loop of stacks: a sandbox OU and a regulated account,
             .to.include("#### Overrides")
             .and.include(`| ${ids.regulated}/us-east-1 | runAsEnabled from regulated, runAsDefaultUser from regulated, maxSessionDuration from regulated |`);
         expect(run.stdout).not.to.include("What `up` would change");
+    });
+
+    describe("direct mode: one stack over the same accounts, the OUs above each asked of Organizations by the program", () => {
+        let stack: Stack;
+
+        before(async () => {
+            const overrides = [
+                { name: "sandbox", organizationalUnitIds: [ids.sandbox], idleSessionTimeout: 45 },
+                { name: "regulated", accountIds: [ids.regulated], maxSessionDuration: 600, runAsEnabled: true, runAsDefaultUser: "ssm-direct" },
+            ];
+            stack = await createLocalStack({
+                stackName: "overrides-direct",
+                workDir: path.join(workDir, "project"),
+                backendDir: path.join(workDir, "backend"),
+                env,
+                config: {
+                    "aws:region": "us-east-1",
+                    "sessionManager:sessionDataEncryption": "false",
+                    "sessionManager:createCWLogGroup": "false",
+                    "sessionManager:instancePolicy": "false",
+                    "sessionManager:takeOver": "true",
+                    "sessionManager:targets": JSON.stringify(
+                        [ids.app, ids.play, ids.regulated].map((accountId) => ({ accountId, regions: ["eu-west-1"], roleName: "OrgAdmin" })),
+                    ),
+                    "sessionManager:overrides": JSON.stringify(overrides),
+                },
+            });
+        });
+
+        after(async () => {
+            if (stack) await removeLocalStack(stack);
+        });
+
+        it("up applies each account's overrides and exports where each field came from", async () => {
+            const up = await stack.up();
+            expect(up.summary.result).to.equal("succeeded");
+            expect(await liveInputs(ids.play, "eu-west-1")).to.include({ idleSessionTimeout: "45", maxSessionDuration: "60" });
+            expect(await liveInputs(ids.regulated, "eu-west-1")).to.include({
+                idleSessionTimeout: "20",
+                maxSessionDuration: "600",
+                runAsDefaultUser: "ssm-direct",
+            });
+            expect(await liveInputs(ids.app, "eu-west-1")).to.include({ idleSessionTimeout: "20", maxSessionDuration: "60", runAsEnabled: false });
+            const targets = up.outputs.targets.value as Record<string, { overrides?: Record<string, string> }>;
+            expect(targets[`${ids.play}/eu-west-1`].overrides).to.deep.equal({ idleSessionTimeout: "sandbox" });
+            expect(targets[`${ids.app}/eu-west-1`]).to.not.have.property("overrides");
+            expect(up.stdout).to.include(
+                `${ids.regulated}/eu-west-1: runAsEnabled from regulated, runAsDefaultUser from regulated, maxSessionDuration from regulated`,
+            );
+        });
+
+        it("a preview afterwards changes nothing", async () => {
+            const preview = await stack.preview();
+            expect(Object.keys(preview.changeSummary).filter((op) => op !== "same")).to.deep.equal([]);
+        });
     });
 });
