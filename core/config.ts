@@ -500,7 +500,8 @@ export function preferencesFor<P extends Preferences>(settings: P & Pick<Setting
     if (settings.overrides.length === 0) return { preferences: settings, sources: {} };
     const { preferences, sources, problems } = resolveOverrides(settings, settings.overrides, placement);
     const errors = problems.map(ConfigError.of);
-    const profile = Object.keys(sources).some((k) => k.endsWith("ShellProfile")) ? shellProfileProblem(preferences) : undefined;
+    // Any overridden text (a profile, a longer bucket name or prefix) may push the document over the limit.
+    const profile = Object.keys(sources).length > 0 ? shellProfileProblem(preferences) : undefined;
     if (profile) errors.push(new ConfigError(`${profile.key} (for account ${placement.accountId} Region ${placement.region})`, profile.value, profile.allowed));
     if (errors.length > 0) throw new ConfigErrors(errors);
     return { preferences, sources };

@@ -183,6 +183,19 @@ describe("overrides", () => {
                 .and.include("at most overrides[0].maxSessionDuration");
         });
 
+        it("refuses, per target, two profiles from two overrides that together push the document past SSM's limit", () => {
+            const raw = {
+                overrides: [
+                    { name: "linux", accountIds: [regulated], linuxShellProfile: "x".repeat(34_000) },
+                    { name: "windows", regions: ["eu-west-1"], winShellProfile: "y".repeat(34_000) },
+                ],
+            };
+            expect(preferencesFor(parseSettings(raw), { accountId: regulated, region: "us-east-1" }).preferences.linuxShellProfile).to.have.length(34_000);
+            const errors = resolutionErrors(raw, { accountId: regulated, region: "eu-west-1" });
+            expect(errors).to.have.length(1);
+            expect(errors[0].message).to.include(`for account ${regulated} Region eu-west-1`).and.include("SSM documents are limited to");
+        });
+
         it("refuses a shell profile that pushes one target's document past SSM's limit", () => {
             expectOneError(
                 { overrides: [{ name: "big", accountIds: [regulated], linuxShellProfile: "x".repeat(70_000) }] },
