@@ -1001,3 +1001,69 @@ function dedupeSids(statements: PolicyStatement[]): PolicyStatement[] {
     const seen = new Set<string>();
     return statements.filter((s) => (seen.has(s.Sid) ? false : (seen.add(s.Sid), true)));
 }
+
+/**
+ * What `npm run org -- audit` calls in each target, through the role it reads with: the
+ * document's default version and tags, and the key-ID parameter when the program makes the
+ * session-data key (the document must name the key it holds). A subset of the read-only role's
+ * permissions (targetReadPermissions), so that role serves the audit as it is.
+ */
+export function auditTargetActions(settings: Pick<Settings, "sessionDataEncryption" | "sessionDataKeyArn">): string[] {
+    return [...documentReadActions, ...(readsKeyIdParameter(settings) ? ["ssm:GetParameter"] : [])].sort();
+}
+
+/** The audit's calls where it starts from: STS (GetCallerIdentity needs no permission), and Organizations when OUs are used. */
+export const auditStartingActions = ["sts:AssumeRole", "sts:GetCallerIdentity"] as const;
+export const auditOrganizationsActions = [
+    "organizations:ListAccountsForParent",
+    "organizations:ListOrganizationalUnitsForParent",
+    "organizations:ListParents",
+] as const;
+
+function readsKeyIdParameter(settings: Pick<Settings, "sessionDataEncryption" | "sessionDataKeyArn">): boolean {
+    return settings.sessionDataEncryption && !settings.sessionDataKeyArn;
+}
+
+/** The roles the audit reads through in the targets: each target's read-only role, else its write role; in StackSet mode readOnlyRoleName, else the discovered accounts' role. */
+export function auditReadRoles(settings: Settings, discoveredRoleName: string): string[] {
+    if (settings.deployment === "stackset") return [settings.readOnlyRoleName ?? discoveredRoleName];
+    const discovered: TargetRegion[] =
+        settings.organizationalUnitIds.length > 0
+            ? [{ accountId: "*", region: "", roleName: discoveredRoleName, readOnlyRoleName: settings.readOnlyRoleName }]
+            : [];
+    return [...new Set([...targetRegions(settings.targets), ...discovered].flatMap((t) => roleNameFor(t, "read") ?? []))].sort();
+}
+
+/**
+ * The audit's least privilege: in every target account, the role it reads through needs only
+ * `target`; the credentials it starts from need only `starting` (assume those roles; list the
+ * organization's accounts and the OUs above them when the config uses OUs).
+ */
+export function auditPermissions(settings: Settings, scope: AccessScope, discoveredRoleName: string): { target: PolicyDocument; starting: PolicyDocument } {
+    const target: PolicyStatement[] = [
+        {
+            Sid: "ReadSessionDocument",
+            Effect: "Allow",
+            Action: [...documentReadActions],
+            Resource: documentArns(scope, defaultDocumentName),
+            Condition: ownAccount,
+        },
+    ];
+    if (readsKeyIdParameter(settings)) {
+        target.push({
+            Sid: "ReadKeyIdParameter",
+            Effect: "Allow",
+            Action: "ssm:GetParameter",
+            Resource: arnsPerRegion(scope, "ssm", `parameter${sessionDataKeyParameterName}`),
+            Condition: ownAccount,
+        });
+    }
+    const starting: PolicyStatement[] = [];
+    const roles = targetRoleArns(scope, auditReadRoles(settings, discoveredRoleName));
+    if (roles.length > 0) starting.push({ Sid: "AssumeTheReadRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: roles });
+    if (settings.organizationalUnitIds.length > 0 || settings.overrides.some((o) => o.organizationalUnitIds.length > 0)) {
+        // Organizations names OUs and accounts with the organization's ID, which the configuration does not hold.
+        starting.push({ Sid: "FindAccountsAndTheirOus", Effect: "Allow", Action: [...auditOrganizationsActions], Resource: "*" });
+    }
+    return { target: { Version: "2012-10-17", Statement: target }, starting: { Version: "2012-10-17", Statement: starting } };
+}

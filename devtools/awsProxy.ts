@@ -23,6 +23,8 @@ export interface AwsProxy {
     calls: AwsCall[];
     /** `<account>/<region>` pairs whose `service` calls have their connection dropped unanswered. */
     unreachable: Set<string>;
+    /** Role ARNs whose AssumeRole is answered with STS's AccessDenied, as for a role that does not trust the caller. */
+    deniedRoles: Set<string>;
     resetCounts(): void;
     close(): Promise<void>;
 }
@@ -88,6 +90,7 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
     const target = new URL(upstream);
     const calls: AwsCall[] = [];
     const unreachable = new Set<string>();
+    const deniedRoles = new Set<string>();
     const unreachableService = options.unreachableService ?? "ssm";
     const sockets = new Set<net.Socket>();
     const server = http.createServer((req, res) => {
@@ -110,6 +113,15 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const action = actionOf(Array.isArray(targetHeader) ? targetHeader[0] : targetHeader, text);
             const roleArn = AssumedRoles.requested(text);
             calls.push({ account, service, region, action, ...(roleArn ? { roleArn } : {}), ...(signer ? { signedBy: signer.roleArn } : {}) });
+            if (roleArn && deniedRoles.has(roleArn)) {
+                res.writeHead(403, { "content-type": "text/xml" });
+                res.end(
+                    `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>AccessDenied</Code>` +
+                        `<Message>User: arn:aws:iam::${account}:user/test is not authorized to perform: sts:AssumeRole on resource: ${roleArn}</Message>` +
+                        `</Error><RequestId>00000000-0000-0000-0000-000000000000</RequestId></ErrorResponse>`,
+                );
+                return;
+            }
             const forward = http.request(
                 { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, timeout: 30_000 },
                 (upstreamRes) => {
@@ -144,6 +156,7 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
                 endpoint: `http://127.0.0.1:${port}`,
                 calls,
                 unreachable,
+                deniedRoles,
                 resetCounts: () => void calls.splice(0, calls.length),
                 close: () =>
                     new Promise<void>((done) => {

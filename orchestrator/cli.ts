@@ -43,6 +43,25 @@ export interface MergeOptions {
     markdown: boolean;
 }
 
+/** `audit`: read every target's live document and compare it with the config (orchestrator/audit.ts); no Pulumi. */
+export interface AuditOptions {
+    command: "audit";
+    configFile: string;
+    /** The loop's stack names, `<prefix>.<account>[.<region>]`, are in the owner tags this config's deployments write. */
+    stackPrefix: string;
+    parallel: number;
+    json: boolean;
+    markdown: boolean;
+    /** Role assumed in accounts found under organizationalUnitIds (when no readOnlyRoleName names another). */
+    roleName: string;
+    /** The Pulumi project whose name starts the owner tags its stacks write. */
+    projectDir: string;
+    /** `--owner <pattern>`: more owner tag values that count as this config's (`*`, `{accountId}`, `{region}`). */
+    owners: string[];
+    selection: string[];
+    shard?: Shard;
+}
+
 /** `policies`: the IAM roles the configuration needs, as policies to copy (core/accessPolicies.ts). */
 export interface PoliciesOptions {
     command: "policies";
@@ -94,6 +113,9 @@ Commands:
             what each adopted, remove the old stacks, then up the new ones
   merge     merge shard reports (--json output of each --shard) into one
             report: npm run org -- merge <file>... [--json|--markdown]
+  audit     read every target's live document (through the read-only role,
+            no Pulumi state) and report each as compliant, drifted, missing,
+            owned by another or unreachable (exit 2 unless all compliant)
   policies  print the IAM roles this config needs (trust and permissions
             policies to copy): the write and read-only roles in the targets,
             the workflow's roles. Needs --starting-account; runs nothing and
@@ -126,6 +148,13 @@ Flags:
                          repository)
   -h, --help             this text
 
+Flags of audit (with --config, --stack-prefix, --shard, --parallel,
+--role-name, --json, --markdown and --project-dir):
+  --owner <pattern>            an owner tag value that counts as this
+                               config's besides its own stacks'
+                               (repeatable; * matches anything, {accountId}
+                               and {region} the target's)
+
 Flags of policies (with --config, --role-name and --json):
   --starting-account <id>      the account the workflow's OIDC roles live in
   --github-repository <o/r>    the repository whose jobs may assume them
@@ -134,8 +163,9 @@ Flags of policies (with --config, --role-name and --json):
   --backend-url <s3://b/p>     a self-managed S3 backend both roles use
   --out-dir <dir>              write each policy to a file there instead
 
-Exit codes: 0 success (drift: all in sync), 1 a target failed or the config
-is invalid, 2 drift found, 64 bad command line.`;
+Exit codes: 0 success (drift: all in sync; audit: all compliant), 1 a target
+failed or the config is invalid, 2 drift found (audit: a target is not
+compliant), 64 bad command line.`;
 
 /** Each target runs the CLI, a language host and a provider process: a few per core is plenty. */
 export function defaultParallelism(cpus = os.availableParallelism()): number {
@@ -163,6 +193,7 @@ export const flags = {
     "out-dir": { type: "string" },
     shard: { type: "string" },
     stack: { type: "string" },
+    owner: { type: "string", multiple: true },
 } as const;
 
 /** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
@@ -192,6 +223,9 @@ function usageErrorFor(err: Error & { code?: string }): UsageError {
     return new UsageError(err.message);
 }
 
+/** Flags values as parseArgs gives them. */
+type FlagValues = Record<string, string | boolean | string[] | undefined>;
+
 /** The flags only `policies` takes, and those it does not. */
 const policyFlags = ["starting-account", "github-repository", "preview-role-name", "rollout-role-name", "backend-url", "out-dir"] as const;
 
@@ -200,10 +234,10 @@ function given(argv: readonly string[], flag: string): boolean {
     return argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
 }
 
-function parsePolicies(argv: readonly string[], values: Record<string, string | boolean | undefined>): PoliciesOptions {
+function parsePolicies(argv: readonly string[], values: FlagValues): PoliciesOptions {
     const text = (name: string) => values[name] as string | undefined;
-    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix", "shard", "stack"].find((f) =>
-        given(argv, f),
+    const rolloutOnly = ["markdown", "no-refresh", "remove", "recover", "project-dir", "parallel", "log-dir", "stack-prefix", "shard", "stack", "owner"].find(
+        (f) => given(argv, f),
     );
     if (rolloutOnly) throw new UsageError(`--${rolloutOnly} does not go with policies`);
     const startingAccount = text("starting-account");
@@ -243,7 +277,7 @@ export function parseShard(text: string): Shard {
     return { index, count };
 }
 
-function parseMerge(argv: readonly string[], values: Record<string, string | boolean | undefined>, files: string[]): MergeOptions {
+function parseMerge(argv: readonly string[], values: FlagValues, files: string[]): MergeOptions {
     const other = Object.keys(flags).find((f) => f !== "json" && f !== "markdown" && given(argv, f));
     if (other) throw new UsageError(`--${other} does not go with merge`);
     if (files.length === 0) throw new UsageError("merge needs the shard reports to merge: npm run org -- merge <report.json>...");
@@ -251,7 +285,52 @@ function parseMerge(argv: readonly string[], values: Record<string, string | boo
     return { command: "merge", files: files.map((f) => path.resolve(f)), json: values.json === true, markdown: values.markdown === true };
 }
 
-export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | MergeOptions | "help" {
+/** `--parallel`, as every command that runs targets takes it. */
+function parallelOf(values: FlagValues): number {
+    const parallel = values.parallel === undefined ? defaultParallelism() : Number(values.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64)
+        throw new UsageError(`--parallel ${String(values.parallel)}: a whole number from 1 to 64`);
+    return parallel;
+}
+
+/** An `--owner` pattern: what an owner tag may hold, plus `*` and the `{accountId}` and `{region}` placeholders. */
+export function ownerPatternProblem(pattern: string): string | undefined {
+    const literal = pattern.replace(/\{accountId\}|\{region\}/g, "x").replace(/\*/g, "");
+    if (pattern.length >= 1 && pattern.length <= 256 && /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u.test(literal) && pattern.trim() === pattern) return undefined;
+    return `--owner ${JSON.stringify(pattern)}: an owner tag value (1 to 256 letters, digits, spaces or _.:/=+-@), where * matches anything and {accountId} and {region} stand for the target's, e.g. --owner 'session-manager-preferences/prod'`;
+}
+
+function parseAudit(argv: readonly string[], values: FlagValues, projectDir: string): AuditOptions {
+    const other = ["no-refresh", "remove", "recover", "log-dir", "stack", ...policyFlags].find((f) => given(argv, f));
+    if (other) throw new UsageError(`--${other} does not go with audit: it reads documents and runs no stack`);
+    const parallel = parallelOf(values);
+    const prefix = values["stack-prefix"] as string;
+    const prefixProblem = stackPrefixProblem(prefix);
+    if (prefixProblem) throw new UsageError(prefixProblem);
+    if (values.json && values.markdown) throw new UsageError("--json and --markdown both print on stdout: choose one");
+    const owners = (values.owner as string[] | undefined) ?? [];
+    for (const owner of owners) {
+        const problem = ownerPatternProblem(owner);
+        if (problem) throw new UsageError(problem);
+    }
+    const roleName = values["role-name"] as string;
+    if (!isRoleName(roleName)) throw new UsageError(`--role-name ${roleName}: ${roleNameRule}`);
+    return {
+        command: "audit",
+        configFile: path.resolve(values.config as string),
+        stackPrefix: prefix,
+        parallel,
+        json: values.json === true,
+        markdown: values.markdown === true,
+        roleName,
+        projectDir: values["project-dir"] ? path.resolve(values["project-dir"] as string) : projectDir,
+        owners,
+        selection: selectionFlags.filter((flag) => given(argv, flag)).flatMap((flag) => [`--${flag}`, values[flag] as string]),
+        shard: values.shard === undefined ? undefined : parseShard(values.shard as string),
+    };
+}
+
+export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | MergeOptions | AuditOptions | "help" {
     let parsed;
     try {
         parsed = parseArgs({ args: [...argv], allowPositionals: true, options: flags });
@@ -260,18 +339,19 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";
-    const all = [...commands, "regroup", "policies", "merge"];
+    const all = [...commands, "regroup", "audit", "policies", "merge"];
     if (positionals[0] === "merge") return parseMerge(argv, values, positionals.slice(1));
     if (positionals.length !== 1 || !all.includes(positionals[0])) {
         throw new UsageError(`expected one command, one of ${all.join(", ")}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     }
     if (positionals[0] === "policies") return parsePolicies(argv, values);
+    if (positionals[0] === "audit") return parseAudit(argv, values, projectDir);
+    if (given(argv, "owner")) throw new UsageError("--owner goes with audit only");
     const regroup = positionals[0] === "regroup";
     const command = (regroup ? "up" : positionals[0]) as Command;
     const misplaced = policyFlags.find((flag) => given(argv, flag));
     if (misplaced) throw new UsageError(`--${misplaced} goes with policies only`);
-    const parallel = values.parallel === undefined ? defaultParallelism() : Number(values.parallel);
-    if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new UsageError(`--parallel ${values.parallel}: a whole number from 1 to 64`);
+    const parallel = parallelOf(values);
     const prefixProblem = stackPrefixProblem(values["stack-prefix"]);
     if (prefixProblem) throw new UsageError(prefixProblem);
     if (values.json && values.markdown) throw new UsageError("--json and --markdown both print on stdout: choose one");

@@ -4,7 +4,10 @@ import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import { ConfigErrors } from "../core/config";
-import { CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import * as yaml from "js-yaml";
+import { AuditOptions, CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { auditPreferences, auditTargets, deriveAuditTargets, ownerPatterns, auditLabel } from "./audit";
+import { auditExitCode, AuditReport, renderAuditJson, renderAuditMarkdown, renderAuditText } from "./auditReport";
 import { MergeError, mergeFiles } from "./merge";
 import { planMoves, RegroupError, regroupStacks } from "./regroup";
 
@@ -159,7 +162,11 @@ function guessFromArgv(argv: readonly string[]): { command: Command; json: boole
 }
 
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
-export async function main(argv: readonly string[], io: Io, projectDir: string): Promise<{ exitCode: number; report?: RolloutReport }> {
+export async function main(
+    argv: readonly string[],
+    io: Io,
+    projectDir: string,
+): Promise<{ exitCode: number; report?: RolloutReport; auditReport?: AuditReport }> {
     let options;
     try {
         options = parseCli(argv, projectDir);
@@ -167,6 +174,9 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
         if (!(err instanceof UsageError)) throw err;
         io.stderr.write(`error: ${err.message}\n${shortUsage}\n`);
         const guess = guessFromArgv(argv);
+        if (argv.includes("audit") && !argv.some((a) => (commands as readonly string[]).includes(a))) {
+            return auditProblem({ kind: "usage", summary: "the command line is not valid", details: [err.message], fix: shortUsage }, guess, io);
+        }
         return failBeforeRun(guess.command, { kind: "usage", summary: "the command line is not valid", details: [err.message], fix: shortUsage }, guess, io);
     }
     if (options === "help") {
@@ -175,6 +185,7 @@ export async function main(argv: readonly string[], io: Io, projectDir: string):
     }
     if (options.command === "policies") return policies(options, projectDir, io);
     if (options.command === "merge") return merge(options, io);
+    if (options.command === "audit") return audit(options, projectDir, io);
     if (!fs.existsSync(options.configFile)) {
         const message = missingConfigMessage(options.configFile, projectDir);
         io.stderr.write(`${message}\n`);
@@ -415,6 +426,119 @@ function merge(options: MergeOptions, io: Io): { exitCode: number; report?: Roll
     }
     writeReport(report, options, io);
     return { exitCode: exitCodeFor(report), report };
+}
+
+/** An audit that read nothing: the problem on stderr, and as the report when one is asked for. */
+function auditProblem(
+    problem: RunProblem,
+    options: Pick<AuditOptions, "json" | "markdown"> & { selection?: string[] },
+    io: Io,
+): { exitCode: number; auditReport: AuditReport } {
+    const report: AuditReport = { command: "audit", problem, startedAt: new Date().toISOString(), durationMs: 0, findings: [] };
+    if (options.selection?.length) report.selection = options.selection;
+    if (options.json || options.markdown) writeAuditReport(report, options, io);
+    return { exitCode: auditExitCode(report), auditReport: report };
+}
+
+function writeAuditReport(report: AuditReport, options: Pick<AuditOptions, "json" | "markdown">, io: Io): void {
+    const columnsOf = (s: Io["stdout"]) => (s.isTTY ? s.columns : undefined);
+    if (options.json || options.markdown) {
+        io.stderr.write(`\n${renderAuditText(report, { columns: columnsOf(io.stderr) })}`);
+        io.stdout.write(options.json ? renderAuditJson(report) : renderAuditMarkdown(report));
+    } else {
+        io.stdout.write(`\n${renderAuditText(report, { columns: columnsOf(io.stdout) })}`);
+    }
+}
+
+/** The Pulumi project's name (Pulumi.yaml), which starts every owner tag its stacks write. */
+export function projectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    let name: unknown;
+    try {
+        name = (yaml.load(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+    } catch (err) {
+        throw new OrgConfigError(
+            `cannot read the project's name from ${file} (--project-dir names the project whose stacks write the owner tags): ${(err as Error).message}`,
+        );
+    }
+    if (typeof name !== "string" || name === "") throw new OrgConfigError(`${file} has no name: the owner tags its stacks write start with it`);
+    return name;
+}
+
+/**
+ * `audit`: every target's live document against the config, read-only and without Pulumi:
+ * no CLI, no backend, no state. Bad input (config, flags, overrides that conflict for a target)
+ * stops it before any target is read.
+ */
+async function audit(options: AuditOptions, projectDir: string, io: Io): Promise<{ exitCode: number; auditReport: AuditReport }> {
+    const started = Date.now();
+    if (!fs.existsSync(options.configFile)) {
+        const message = missingConfigMessage(options.configFile, projectDir);
+        io.stderr.write(`${message}\n`);
+        const [first, ...rest] = message.replace(/^error: /, "").split("\n");
+        return auditProblem({ kind: "usage", summary: first, details: [], fix: rest.join(" ") }, options, io);
+    }
+    const configFailure = (err: OrgConfigError | ConfigErrors) => {
+        io.stderr.write(`error: ${err.message}\n`);
+        return auditProblem(configProblem(err, options.configFile), options, io);
+    };
+    let org;
+    let owners;
+    try {
+        org = loadOrgConfig(options.configFile, { stackSet: true });
+        const problem = org.settings.deployment === "direct" ? discoveryProblem(org.settings, org.region, options.roleName) : undefined;
+        if (problem) throw new OrgConfigError(`${org.file}: ${problem}`);
+        owners = ownerPatterns(org.settings, { project: projectName(options.projectDir), stackPrefix: options.stackPrefix, extra: options.owners });
+    } catch (err) {
+        if (!(err instanceof OrgConfigError || err instanceof ConfigErrors)) throw err;
+        return configFailure(err);
+    }
+    let targets;
+    try {
+        targets = await deriveAuditTargets(
+            org,
+            { roleName: options.roleName, shard: options.shard },
+            () => new OrganizationsClient({ region: organizationsRegion(org.region), retryMode: "adaptive", maxAttempts: 6 }),
+        );
+        if (targets.length === 0 && !options.shard)
+            throw new OrgConfigError(
+                `${org.file}: no targets: set sessionManager:targets or sessionManager:organizationalUnitIds (after exclusions nothing is left)`,
+            );
+        auditPreferences(org.settings, targets);
+    } catch (err) {
+        if (err instanceof OrgConfigError || err instanceof ConfigErrors) return configFailure(err);
+        const message = (err as Error).message;
+        io.stderr.write(`error: AWS Organizations could not be read: ${message}\n`);
+        return auditProblem(
+            {
+                kind: "access",
+                summary: "AWS Organizations could not be read",
+                details: [message],
+                fix: "run with the management account's or a delegated administrator's credentials, allowed organizations:ListAccountsForParent, ListOrganizationalUnitsForParent and ListParents (docs/audit.md)",
+            },
+            options,
+            io,
+        );
+    }
+    io.stderr.write(`audit: ${targets.length} targets, ${Math.min(options.parallel, targets.length)} at a time\n`);
+    const stderr = io.stderr;
+    const progress = new Progress(targets.map(auditLabel), {
+        write: (t) => stderr.write(t),
+        isTTY: stderr.isTTY,
+        get rows() {
+            return stderr.rows;
+        },
+        get columns() {
+            return stderr.isTTY ? stderr.columns : undefined;
+        },
+    });
+    const findings = await auditTargets(org.settings, targets, { parallel: options.parallel, owners, progress });
+    progress.finish();
+    const report: AuditReport = { command: "audit", startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, findings };
+    if (options.selection.length) report.selection = options.selection;
+    if (options.shard) report.shard = options.shard;
+    writeAuditReport(report, options, io);
+    return { exitCode: auditExitCode(report), auditReport: report };
 }
 
 /** `policies`: the config's roles as policies; no Pulumi, no AWS. */

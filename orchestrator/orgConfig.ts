@@ -44,8 +44,14 @@ const rolloutKeys = new Set([
     "stackSetFailureTolerancePercentage",
 ]);
 
+/** How a caller reads the config: the rollout runs stacks, which needs `deployment: direct`; the audit reads any. */
+export interface OrgConfigUse {
+    /** Accept `deployment: stackset` (the audit reads what a StackSet deployed; it runs no stack). */
+    stackSet?: boolean;
+}
+
 /** Parses the text of an organization config. Throws OrgConfigError or the parser's ConfigErrors. */
-export function parseOrgConfig(text: string, file: string): OrgConfig {
+export function parseOrgConfig(text: string, file: string, use: OrgConfigUse = {}): OrgConfig {
     let doc: unknown;
     try {
         doc = yaml.load(text);
@@ -68,7 +74,7 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
         else if (key === "aws:region") region = String(value);
     }
     const settings = parseStackSettings(config as Record<string, unknown>, knownRegions());
-    if (settings.deployment === "stackset") {
+    if (settings.deployment === "stackset" && !use.stackSet) {
         throw new OrgConfigError(
             `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct`,
         );
@@ -76,14 +82,14 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
     return { file, settings, raw, region };
 }
 
-export function loadOrgConfig(file: string): OrgConfig {
+export function loadOrgConfig(file: string, use: OrgConfigUse = {}): OrgConfig {
     let text: string;
     try {
         text = fs.readFileSync(file, "utf8");
     } catch (err) {
         throw new OrgConfigError(`cannot read the organization config ${file}: ${(err as Error).message}`);
     }
-    return parseOrgConfig(text, file);
+    return parseOrgConfig(text, file, use);
 }
 
 function isSecure(value: unknown): boolean {

@@ -1,10 +1,10 @@
 import { formatDuration } from "./format";
-import { Outcome, outcomes } from "./result";
+import { AuditStatus, auditStatuses, Outcome, outcomes } from "./result";
 
-/** Where a target is in its run: waiting, under way, or ended with one of the outcomes (orchestrator/result.ts). */
-export type TargetState = "queued" | "preparing" | "running" | Outcome;
+/** Where a target is in its run: waiting, under way, or ended with one of the outcomes, or an audit's status (orchestrator/result.ts). */
+export type TargetState = "queued" | "preparing" | "running" | Outcome | AuditStatus;
 
-const finalStates: readonly TargetState[] = outcomes;
+const finalStates: readonly TargetState[] = [...outcomes, ...auditStatuses];
 
 /** Receives state changes from the runner; the runner does not care how they are shown. */
 export interface ProgressListener {

@@ -12,6 +12,14 @@ export type Command = (typeof commands)[number];
 export const outcomes = ["succeeded", "failed", "drifted", "in sync", "not deployed"] as const;
 export type Outcome = (typeof outcomes)[number];
 
+/**
+ * What `audit` found at one account and Region (orchestrator/audit.ts): the live document as
+ * the config wants it, edited, absent, tagged by an owner this config's deployments would not
+ * write, or not readable at all.
+ */
+export const auditStatuses = ["compliant", "drifted", "missing", "owned by another", "unreachable"] as const;
+export type AuditStatus = (typeof auditStatuses)[number];
+
 export interface TargetResult {
     stackName: string;
     accountId: string;

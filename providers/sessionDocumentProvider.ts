@@ -157,7 +157,7 @@ function withoutUndefined<T extends object>(value: T): T {
 }
 
 /** Where a document is and how to reach it. */
-interface DocumentLocation {
+export interface DocumentLocation {
     accountId: string;
     region: string;
     roleArn?: string;
@@ -178,8 +178,10 @@ function reachedFor(props: Pick<SessionDocumentInputs, "accountId" | "region" | 
  * An SSM client for the target, after checking with STS that the credentials are for the
  * target's account: wrong credentials must fail here, not write another account's
  * document. Endpoints are not set: the SDK honours AWS_ENDPOINT_URL, which tests use.
+ * `npm run org -- audit` reads through it too (orchestrator/audit.ts), so its targets share one
+ * checked session per role, with the same retries.
  */
-async function connect(target: DocumentLocation): Promise<SSMClient> {
+export async function connect(target: DocumentLocation): Promise<SSMClient> {
     const { SSMClient: Client }: typeof import("@aws-sdk/client-ssm") = requireFromPackage("@aws-sdk/client-ssm");
     const { credentials, identity } = await checkedSession(target);
     if (identity.Account !== target.accountId) {
