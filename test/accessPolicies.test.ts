@@ -6,6 +6,8 @@ import {
     accessRoles,
     accessScope,
     archiveReadPermissions,
+    auditPermissions,
+    auditTargetActions,
     archiveWritePermissions,
     guardrailReadPermissions,
     guardrailWritePermissions,
@@ -538,6 +540,53 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
             expect(rollout).to.not.include("sts:AssumeRole");
             const preview = actions(roles.get("Preview")!.permissions);
             expect(preview.filter((a) => isWrite(a.split(":")[1]))).to.deep.equal([]);
+        });
+    });
+
+    describe("the audit (npm run org -- audit)", () => {
+        it("reads in the targets only the document, its tags, and the key-ID parameter when the program makes the key: within the read-only role", () => {
+            for (const s of [
+                settings(documentOnly),
+                settings({}),
+                settings({ sessionDataKeyArn: "arn:aws:kms:{region}:999999999999:key/mrk-1234abcd12ab34cd56ef1234567890ab" }),
+            ]) {
+                const scope = accessScope(s, {});
+                const { target } = auditPermissions(s, scope, "OrganizationAccountAccessRole");
+                expect(actions(target).sort()).to.deep.equal(auditTargetActions(s));
+                expect(actions(target).filter((a) => isWrite(a.split(":")[1]))).to.deep.equal([]);
+                const readOnly = new Set(actions(targetReadPermissions(s, scope)));
+                expect(actions(target).filter((a) => !readOnly.has(a))).to.deep.equal([]);
+            }
+            expect(auditTargetActions(settings({}))).to.include("ssm:GetParameter");
+            expect(auditTargetActions(settings(documentOnly))).not.to.include("ssm:GetParameter");
+        });
+
+        it("starts from credentials that may assume the read roles only, and list the organization when OUs are used", () => {
+            const named = settings(documentOnly);
+            expect(auditPermissions(named, accessScope(named, {}), "OrganizationAccountAccessRole").starting.Statement).to.deep.equal([
+                {
+                    Sid: "AssumeTheReadRoles",
+                    Effect: "Allow",
+                    Action: "sts:AssumeRole",
+                    Resource: ["arn:aws:iam::111111111111:role/Reader", "arn:aws:iam::222222222222:role/Reader"],
+                },
+            ]);
+            const ous = parseSettings({
+                ...documentOnly,
+                deployment: "stackset",
+                organizationalUnitIds: ["ou-ab12-cdef3456"],
+                regions: ["eu-west-1"],
+                readOnlyRoleName: "Reader",
+            });
+            const starting = auditPermissions(ous, accessScope(ous, {}), "OrganizationAccountAccessRole").starting;
+            expect(starting.Statement.map((s) => [s.Sid, s.Action, s.Resource])).to.deep.equal([
+                ["AssumeTheReadRoles", "sts:AssumeRole", ["arn:aws:iam::*:role/Reader"]],
+                [
+                    "FindAccountsAndTheirOus",
+                    ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent", "organizations:ListParents"],
+                    "*",
+                ],
+            ]);
         });
     });
 });
