@@ -1061,9 +1061,14 @@ export function auditPermissions(settings: Settings, scope: AccessScope, discove
     const starting: PolicyStatement[] = [];
     const roles = targetRoleArns(scope, auditReadRoles(settings, discoveredRoleName));
     if (roles.length > 0) starting.push({ Sid: "AssumeTheReadRoles", Effect: "Allow", Action: "sts:AssumeRole", Resource: roles });
-    if (settings.organizationalUnitIds.length > 0 || settings.overrides.some((o) => o.organizationalUnitIds.length > 0)) {
+    // Accounts under the OUs are listed; the OUs above each account are looked up only for an override by OU.
+    const organizations = [
+        ...(settings.organizationalUnitIds.length > 0 ? auditOrganizationsActions.slice(0, 2) : []),
+        ...(settings.overrides.some((o) => o.organizationalUnitIds.length > 0) ? ["organizations:ListParents"] : []),
+    ];
+    if (organizations.length > 0) {
         // Organizations names OUs and accounts with the organization's ID, which the configuration does not hold.
-        starting.push({ Sid: "FindAccountsAndTheirOus", Effect: "Allow", Action: [...auditOrganizationsActions], Resource: "*" });
+        starting.push({ Sid: "FindAccountsAndTheirOus", Effect: "Allow", Action: organizations, Resource: "*" });
     }
     return { target: { Version: "2012-10-17", Statement: target }, starting: { Version: "2012-10-17", Statement: starting } };
 }

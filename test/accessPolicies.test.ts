@@ -581,12 +581,13 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
             const starting = auditPermissions(ous, accessScope(ous, {}), "OrganizationAccountAccessRole").starting;
             expect(starting.Statement.map((s) => [s.Sid, s.Action, s.Resource])).to.deep.equal([
                 ["AssumeTheReadRoles", "sts:AssumeRole", ["arn:aws:iam::*:role/Reader"]],
-                [
-                    "FindAccountsAndTheirOus",
-                    ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent", "organizations:ListParents"],
-                    "*",
-                ],
+                ["FindAccountsAndTheirOus", ["organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"], "*"],
             ]);
+            const byOu = settings({ ...documentOnly, overrides: [{ name: "sandbox", organizationalUnitIds: ["ou-ab12-cdef3456"], idleSessionTimeout: 60 }] });
+            expect(auditPermissions(byOu, accessScope(byOu, {}), "OrganizationAccountAccessRole").starting.Statement[1]).to.deep.include({
+                Sid: "FindAccountsAndTheirOus",
+                Action: ["organizations:ListParents"],
+            });
         });
     });
 });
