@@ -1,6 +1,7 @@
 // `npm run bench`: the one-stack fan-out (1 to 256 targets) against the loop of stacks, per
 // account and Region (1 to 64 targets) and per account (4 to 64), through the real engine and
-// moto, and a no-op `pulumi preview` of the local stack, each against a floor measured in the
+// moto, the read-only audit (1 to 256 targets, no engine; `--audit-only` runs just that), and a
+// no-op `pulumi preview` of the local stack, each against a floor measured in the
 // same run: `pulumi preview` of an empty TypeScript program that imports @pulumi/pulumi and
 // @pulumi/aws, on the same CLI. From those figures, a projection for 1,000 accounts x 17
 // Regions on 16 two-core runners. Not part of the tests: it prints figures. The engine runs
@@ -13,6 +14,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
+import { parseSettings } from "../core/config";
+import { mapBounded } from "../core/concurrency";
+import { desiredDocument } from "../core/document";
+import { auditTargets } from "../orchestrator/audit";
+import { forgetCheckedSessions } from "../providers/sessionDocumentProvider";
+import { DocumentInspector } from "../devtools/documents";
 import { formatDuration, markdownTable, textTable } from "../orchestrator/format";
 import { defaultParallelism } from "../orchestrator/cli";
 import { Command } from "../orchestrator/result";
@@ -25,13 +32,13 @@ import { projectCopy } from "../devtools/project";
 import { startMoto } from "../devtools/moto";
 
 /** Targets (4 Regions per account) of each mode. */
-const sizes = { fanOut: [1, 4, 16, 64, 256], loop: [1, 4, 16, 64], loopPerAccount: [4, 16, 64] };
+const sizes = { fanOut: [1, 4, 16, 64, 256], loop: [1, 4, 16, 64], loopPerAccount: [4, 16, 64], audit: [1, 4, 16, 64, 256] };
 const regions = ["us-east-1", "eu-west-1", "eu-central-1", "ap-southeast-2"];
 const roleName = "OrgAdmin";
 const preferences = { sessionDataEncryption: false, createCWLogGroup: false, instancePolicy: false, idleSessionTimeout: 15 };
-type Phase = "first up" | "no-op up" | "drift";
+type Phase = "first up" | "no-op up" | "drift" | "audit";
 
-type Mode = "fan-out" | "loop" | "loop per account";
+type Mode = "fan-out" | "loop" | "loop per account" | "audit";
 
 interface Measurement {
     mode: Mode;
@@ -46,6 +53,8 @@ interface Measurement {
     cpuMs?: number;
     reads: number;
     writes: number;
+    /** Every AWS call through the proxy (STS, Organizations, SSM). */
+    calls: number;
     failed: number;
 }
 
@@ -177,7 +186,13 @@ async function measure(proxy: AwsProxy, motoPid: number, work: () => Promise<num
     const cpu0 = cpuMs(motoPid);
     const failed = await work();
     const cpu1 = cpuMs(motoPid);
-    return { ms: Date.now() - t0, cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0, failed, ...ssmCounts(proxy) };
+    return {
+        ms: Date.now() - t0,
+        cpuMs: cpu0 === undefined || cpu1 === undefined ? undefined : cpu1 - cpu0,
+        failed,
+        calls: proxy.calls.length,
+        ...ssmCounts(proxy),
+    };
 }
 
 /** The organization the projection is for, and the runners it runs on. */
@@ -223,7 +238,40 @@ function projectionRows(results: readonly Measurement[]): string[][] {
     return rows;
 }
 
+/** The audit's preferences: the benchmark's, as parsed settings. */
+const auditSettings = parseSettings(preferences);
+
+/**
+ * The audit of N targets whose documents are as wanted, as `npm run org -- audit` reads them
+ * (the CLI's default parallelism, one AssumeRole per account): no engine, no state. The
+ * documents are made first, straight at moto, uncounted.
+ */
+async function auditRuns(n: number, proxy: AwsProxy, moto: { endpoint: string; pid: number }): Promise<Measured[]> {
+    const targets = targetsFor(n, 5).map((t) => ({ accountId: t.accountId, region: t.region, roleName }));
+    const inspector = new DocumentInspector(moto.endpoint);
+    await mapBounded(targets, 8, (t) =>
+        inspector.seed(
+            `${t.accountId}/${t.region}`,
+            JSON.stringify(desiredDocument(auditSettings, { accountId: t.accountId, region: t.region, kmsKeyId: "" })),
+        ),
+    );
+    inspector.close();
+    const runs: Measured[] = [];
+    for (let round = 0; round < roundsFor(n); round++) {
+        // Each round as a fresh process: no session kept from the round before.
+        forgetCheckedSessions();
+        runs.push(
+            await measure(proxy, moto.pid, async () => {
+                const findings = await auditTargets(auditSettings, targets, { parallel: defaultParallelism(), owners: () => ["*"] });
+                return findings.filter((f) => f.status !== "compliant").length;
+            }),
+        );
+    }
+    return runs;
+}
+
 async function main(): Promise<void> {
+    const auditOnly = process.argv.includes("--audit-only");
     const workDir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-bench-"));
     // Stack files go to this copy of the project, never to the repository.
     const projectDir = projectCopy(path.join(workDir, "project"));
@@ -232,22 +280,26 @@ async function main(): Promise<void> {
     const env = { ...(await engineEnv(moto, path.join(workDir, "backend"))), AWS_ENDPOINT_URL: proxy.endpoint };
     // The loop's program runs in this process, as `npm run org` runs it in the user's shell.
     Object.assign(process.env, env);
-    const pulumiCommand = await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
+    const pulumiCommand = auditOnly ? undefined : await PulumiCommand.get({ root: path.dirname(await pulumiBin()) });
     const parallel = defaultParallelism();
     const results: Measurement[] = [];
     const backendDir = path.join(workDir, "backend");
 
     // The floor, and the local stack's no-op preview, before anything else loads the machine.
-    const floor = await createLocalStack({ stackName: "bench-floor", workDir: floorProject(path.join(workDir, "floor")), backendDir, env });
-    await floor.preview();
-    const floorMs = await medianPreviewMs(() => floor.preview());
-    process.stderr.write(`bench: floor (empty program) preview: ${formatDuration(floorMs)}\n`);
-    const localProject = projectCopy(path.join(workDir, "local-project"), ["Pulumi.local.yaml"]);
-    const local = await createLocalStack({ stackName: "local", workDir: localProject, backendDir, env });
-    await local.up();
-    const localPreviewMs = await medianPreviewMs(() => local.preview());
-    process.stderr.write(`bench: local stack (4 documents) no-op preview: ${formatDuration(localPreviewMs)}\n`);
-    await local.destroy();
+    let floorMs = NaN;
+    let localPreviewMs = NaN;
+    if (!auditOnly) {
+        const floor = await createLocalStack({ stackName: "bench-floor", workDir: floorProject(path.join(workDir, "floor")), backendDir, env });
+        await floor.preview();
+        floorMs = await medianPreviewMs(() => floor.preview());
+        process.stderr.write(`bench: floor (empty program) preview: ${formatDuration(floorMs)}\n`);
+        const localProject = projectCopy(path.join(workDir, "local-project"), ["Pulumi.local.yaml"]);
+        const local = await createLocalStack({ stackName: "local", workDir: localProject, backendDir, env });
+        await local.up();
+        localPreviewMs = await medianPreviewMs(() => local.preview());
+        process.stderr.write(`bench: local stack (4 documents) no-op preview: ${formatDuration(localPreviewMs)}\n`);
+        await local.destroy();
+    }
     const record = (m: Measurement) => {
         results.push(m);
         process.stderr.write(
@@ -255,7 +307,7 @@ async function main(): Promise<void> {
         );
     };
     try {
-        for (const n of sizes.fanOut) {
+        for (const n of auditOnly ? [] : sizes.fanOut) {
             // (a) One stack whose program fans out over N targets.
             const fanTargets = targetsFor(n, 2);
             const byAccount = new Map<string, string[]>();
@@ -298,7 +350,7 @@ async function main(): Promise<void> {
             ["loop", sizes.loop, (n) => targetsFor(n, 3)],
             ["loop per account", sizes.loopPerAccount, (n) => accountTargetsFor(n, 4)],
         ];
-        for (const [mode, loopSizes, targetsOf] of loops) {
+        for (const [mode, loopSizes, targetsOf] of auditOnly ? [] : loops) {
             for (const n of loopSizes) {
                 const loopTargets = targetsOf(n);
                 const loopOps: [Phase, Command][] = [
@@ -334,6 +386,9 @@ async function main(): Promise<void> {
                 for (const [phase, runs] of loopRuns) record({ mode, n, stacks: loopTargets.length, phase, ...medianRound(runs) });
             }
         }
+
+        // (c) The audit: read-only, no engine, one finding per target.
+        for (const n of sizes.audit) record({ mode: "audit", n, stacks: 0, phase: "audit", ...medianRound(await auditRuns(n, proxy, moto)) });
     } finally {
         await proxy.close();
         await moto.stop();
@@ -342,15 +397,19 @@ async function main(): Promise<void> {
 
     // A stack per account with one target is a stack per account and Region: its base is the loop's.
     const base = (m: Measurement) => results.find((r) => r.mode === (m.mode === "loop per account" ? "loop" : m.mode) && r.phase === m.phase && r.n === 1);
-    const ratio = (ms: number, to: number) => `${(ms / to).toFixed(2)}x`;
+    const ratio = (ms: number, to: number) => (Number.isNaN(to) ? "" : `${(ms / to).toFixed(2)}x`);
     const cpuPerTarget = (m: Measurement) => (m.cpuMs === undefined ? "" : `${(m.cpuMs / 1000 / m.n).toFixed(2)}s`);
     const rows = [
-        ["floor: empty program", "-", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", "", "", ""],
-        ["local stack", "4", "1", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", "", "", ""],
+        ...(auditOnly
+            ? []
+            : [
+                  ["floor: empty program", "-", "-", "preview", formatDuration(floorMs), "", "1.00x", "", "", "", "", ""],
+                  ["local stack", "4", "1", "no-op preview", formatDuration(localPreviewMs), "", ratio(localPreviewMs, floorMs), "", "", "", "", ""],
+              ]),
         ...results.map((m) => [
             m.mode,
             String(m.n),
-            String(m.stacks),
+            m.mode === "audit" ? "-" : String(m.stacks),
             m.phase,
             formatDuration(m.ms),
             base(m) ? ratio(m.ms, (base(m) as Measurement).ms) : "",
@@ -359,34 +418,62 @@ async function main(): Promise<void> {
             (m.reads / m.n).toFixed(1),
             (m.writes / m.n).toFixed(1),
             m.stateBytesPerDoc === undefined || m.phase !== "first up" ? "" : `${(m.stateBytesPerDoc / 1024).toFixed(1)} KB`,
-            m.failed ? `${m.failed} failed` : "",
+            [
+                m.mode === "audit" ? `${(m.calls / m.n).toFixed(1)} AWS calls/target, ${formatDuration(m.ms / m.n)} wall/target` : "",
+                m.failed ? `${m.failed} ${m.mode === "audit" ? "not compliant" : "failed"}` : "",
+            ]
+                .filter(Boolean)
+                .join("; "),
         ]),
     ];
     const projection = projectionRows(results);
     // With --markdown, stdout holds the Markdown tables only; everything for people goes to stderr.
     const markdown = process.argv.includes("--markdown");
     const human = markdown ? process.stderr : process.stdout;
+    const auditNote = `Audit rows: npm run org -- audit's reads of N documents as wanted, ${parallel} targets at a time, no engine; its last column counts every AWS call (STS, SSM).\n\n`;
     human.write(
-        `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
-            `Fan-out and loop rows: the median of ${roundsFor(1)} rounds (1 from 64 targets on) of first up, no-op up and drift, each round ended by a destroy.\n` +
-            `N/1 = wall time / wall time with 1 target; the loops run ${parallel} stacks at a time. CPU per target: every process the run used\n` +
-            `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy. STATE/DOC: the fan-out's state file after its first up, per document.\n\n`,
+        auditOnly
+            ? `\n${auditNote}`
+            : `\nFloor: pulumi preview of an empty TypeScript program importing @pulumi/pulumi and @pulumi/aws, same CLI, same run (median of ${previewRuns}, as is the local stack's preview).\n` +
+                  `Fan-out and loop rows: the median of ${roundsFor(1)} rounds (1 from 64 targets on) of first up, no-op up and drift, each round ended by a destroy.\n` +
+                  `N/1 = wall time / wall time with 1 target; the loops run ${parallel} stacks at a time. CPU per target: every process the run used\n` +
+                  `(this one, each CLI and the plugins it ran, moto), divided by N. SSM calls per target through the proxy. STATE/DOC: the fan-out's state file after its first up, per document.\n` +
+                  auditNote,
     );
     const head = ["MODE", "N", "STACKS", "PHASE", "WALL", "N/1", "x FLOOR", "CPU/TARGET", "SSM READS/TARGET", "SSM WRITES/TARGET", "STATE/DOC", ""];
     human.write(`${textTable(head, rows)}\n`);
-    human.write(
-        `\nProjection: ${projected.accounts.toLocaleString("en")} accounts x ${projected.regions} Regions on ${projected.runners} runners of ${projected.coresPerRunner} cores, CPU only\n` +
-            "(per stack: the loop's CPU per stack at 64 targets; each further document of a stack: the fan-out's CPU from 64 to 256 targets, per document):\n\n",
-    );
-    human.write(`${textTable(projectionHead, projection)}\n`);
-    // For docs/performance.md, whose tables come from a run of this: then stdout holds them and nothing else.
-    if (markdown)
-        process.stdout.write(
-            `${markdownTable(
-                head.slice(0, -1),
-                rows.map((r) => r.slice(0, -1)),
-            )}\n\n${markdownTable(projectionHead, projection)}\n`,
+    if (!auditOnly) {
+        human.write(
+            `\nProjection: ${projected.accounts.toLocaleString("en")} accounts x ${projected.regions} Regions on ${projected.runners} runners of ${projected.coresPerRunner} cores, CPU only\n` +
+                "(per stack: the loop's CPU per stack at 64 targets; each further document of a stack: the fan-out's CPU from 64 to 256 targets, per document):\n\n",
         );
+        human.write(`${textTable(projectionHead, projection)}\n`);
+    }
+    // For docs/performance.md, whose tables come from a run of this: then stdout holds them and nothing else.
+    if (markdown) {
+        const audits = results.filter((m) => m.mode === "audit");
+        const auditTable = markdownTable(
+            ["N", "WALL", "WALL/TARGET", "CPU/TARGET", "SSM READS/TARGET", "AWS CALLS/TARGET", "SSM WRITES/TARGET"],
+            audits.map((m) => [
+                String(m.n),
+                formatDuration(m.ms),
+                formatDuration(m.ms / m.n),
+                cpuPerTarget(m),
+                (m.reads / m.n).toFixed(1),
+                (m.calls / m.n).toFixed(1),
+                (m.writes / m.n).toFixed(1),
+            ]),
+        );
+        const engineRows = rows.filter((r) => r[0] !== "audit");
+        process.stdout.write(
+            auditOnly
+                ? `${auditTable}\n`
+                : `${markdownTable(
+                      head.slice(0, -1),
+                      engineRows.map((r) => r.slice(0, -1)),
+                  )}\n\n${markdownTable(projectionHead, projection)}\n\n${auditTable}\n`,
+        );
+    }
     // What the machine allows the loop: its CPU time spread over every core it may use.
     const cores = Math.min(os.availableParallelism(), parallel);
     const bounds = results.flatMap((m) => {
@@ -399,18 +486,19 @@ async function main(): Promise<void> {
         ];
     });
     if (bounds.length > 0) human.write(`\nThe loop's least wall time, its CPU time on every core it may use:\n${bounds.map((b) => `  ${b}`).join("\n")}\n`);
-    const noOpWrites = results.filter((m) => m.phase === "no-op up" && m.writes > 0);
+    // A no-op up and the read-only audit must not write at all.
+    const noOpWrites = results.filter((m) => (m.phase === "no-op up" || m.phase === "audit") && m.writes > 0);
     const failures = results.filter((m) => m.failed > 0);
     if (noOpWrites.length > 0 || failures.length > 0) {
         human.write(
             `\nFAIL: ${noOpWrites
-                .map((m) => `${m.mode} N=${m.n} no-op up made ${m.writes} SSM writes`)
+                .map((m) => `${m.mode} N=${m.n} ${m.phase} made ${m.writes} SSM writes`)
                 .concat(failures.map((m) => `${m.mode} N=${m.n} ${m.phase}: ${m.failed} targets failed`))
                 .join("; ")}\n`,
         );
         process.exitCode = 1;
     } else {
-        human.write("\nOK: every no-op up made zero SSM write calls.\n");
+        human.write("\nOK: every no-op up and every audit made zero SSM write calls.\n");
     }
 }
 
