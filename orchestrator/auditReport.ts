@@ -62,7 +62,7 @@ export function renderAuditText(report: AuditReport, options: { columns?: number
     const width = options.columns === undefined ? undefined : options.columns - 1;
     if (report.problem) return problemText(report.problem, width);
     const cut = (text: string, room: number) => (width === undefined ? text : fitWidth(text, room));
-    const parts = [`audit: ${counts(report)}`, ""];
+    const parts = [...wrapText(`audit: ${counts(report)}`, width, ""), ""];
     const rows = report.findings.map((f) => [label(f), f.status, f.owner ?? "", overridesOf(f)]);
     const room = width === undefined ? undefined : Math.max(12, Math.floor((width - 44) / 2));
     parts.push(
@@ -76,7 +76,7 @@ export function renderAuditText(report: AuditReport, options: { columns?: number
         const cell = width === undefined ? 0 : Math.max(8, Math.floor((width - 70) / 2));
         parts.push(
             "",
-            "Fields that differ (wanted = config with overrides, found = live default version):",
+            ...wrapText("Fields that differ (wanted = config with overrides, found = live default version):", width, ""),
             "",
             textTable(
                 ["TARGET", "FIELD", "WANTED", "FOUND"],

@@ -26,6 +26,7 @@ import { main } from "../orchestrator/main";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { forgetCheckedSessions } from "../providers/sessionDocumentProvider";
 import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
+import { startFaultProxy } from "./support/faultProxy";
 import { DocumentInspector } from "../devtools/documents";
 import { repoRoot } from "../devtools/engine";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
@@ -41,10 +42,11 @@ function capture(): { stream: Writable; text: () => string } {
     return { stream, text: () => text };
 }
 
-async function runMain(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+async function runMain(argv: string[], terminal?: { columns: number }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
     const out = capture();
     const err = capture();
-    const { exitCode } = await main(argv, { stdout: out.stream, stderr: err.stream, env: { ...process.env } }, repoRoot);
+    const stdout = terminal ? Object.assign(out.stream, { isTTY: true, columns: terminal.columns }) : out.stream;
+    const { exitCode } = await main(argv, { stdout, stderr: err.stream, env: { ...process.env } }, repoRoot);
     return { exitCode, stdout: out.text(), stderr: err.text() };
 }
 
@@ -302,6 +304,24 @@ describe("audit: every target's live document against the config (moto, read-onl
             expect((JSON.parse(run.stdout) as JsonAudit).targets.map((t) => [t.target, t.status])).to.deep.equal([[`${ids.a}/us-east-1`, "owned by another"]]);
         });
 
+        it("retries SSM's throttling: a target read through a throttling endpoint is still compliant", async () => {
+            const faults = await startFaultProxy({ target: moto.endpoint, throttleRate: 0.5, seed: 7, maxFaultsPerCall: 2 });
+            const endpoint = process.env.AWS_ENDPOINT_URL;
+            process.env.AWS_ENDPOINT_URL = faults.endpoint;
+            try {
+                forgetCheckedSessions();
+                const settings = parseOrgConfig(fs.readFileSync(orgConfig(), "utf8").replace(/ {2}sessionManager:overrides:[\s\S]*/, ""), "org.yaml").settings;
+                const targets = ["us-east-1", "eu-west-1"].map((region) => ({ accountId: ids.a, region, roleName: "OrgReader" }));
+                const findings = await auditTargets(settings, targets, { parallel: 2, owners: () => ["*"] });
+                expect(findings.map((f) => f.status)).to.deep.equal(["compliant", "compliant"]);
+                expect(faults.stats().total.throttled).to.be.greaterThan(0);
+            } finally {
+                process.env.AWS_ENDPOINT_URL = endpoint;
+                forgetCheckedSessions();
+                await faults.close();
+            }
+        });
+
         it("compares kmsKeyId with the key-ID parameter when the program makes the key, exactly with sessionDataKeyArn when one is named", async () => {
             const target = `${ids.a}/eu-west-1`;
             const ssm = inspector.client(target);
@@ -351,6 +371,13 @@ describe("audit: every target's live document against the config (moto, read-onl
         expect(run.stdout).to.match(new RegExp(`${ids.b}/eu-west-1\\s+inputs.idleSessionTimeout\\s+"60"\\s+"20"`));
         expect(run.stdout).to.include(`${ids.c}/eu-west-1 missing: no SSM-SessionManagerRunShell document`);
         expect(run.stdout).to.include(`${ids.d}/us-east-1 owned by another: owner tag "landing-zone-accelerator/baseline"`);
+    });
+
+    it("text on a terminal: every line fits its width, values cut, reasons wrapped", async () => {
+        const run = await runMain(["audit", "--config", orgConfig()], { columns: 80 });
+        expect(run.exitCode).to.equal(2);
+        for (const line of run.stdout.split("\n")) expect(line.length, line).to.be.at.most(79);
+        expect(run.stdout).to.include("…");
     });
 
     it("markdown: a table per target and a table of fields, for an issue or the job summary", async () => {
