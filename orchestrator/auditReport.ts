@@ -45,9 +45,11 @@ function fieldRows(report: AuditReport): string[][] {
     return report.findings.flatMap((f) => (f.fields ?? []).map((d) => [label(f), d.field, showValue(d.wanted), showValue(d.found)]));
 }
 
-/** Why targets are not compliant, beyond their fields: unreachable, missing, owned by another. */
+/** Why targets are not compliant, beyond their fields: unreachable and owned by another (missing says it all; --json has its reason too). */
 function reasonRows(report: AuditReport): string[][] {
-    return report.findings.filter((f) => f.status !== "compliant" && f.status !== "drifted" && f.reason).map((f) => [label(f), f.status, f.reason as string]);
+    return report.findings
+        .filter((f) => (f.status === "unreachable" || f.status === "owned by another") && f.reason)
+        .map((f) => [label(f), f.status, f.reason as string]);
 }
 
 function problemText(problem: RunProblem, width: number | undefined): string {

@@ -369,7 +369,7 @@ describe("audit: every target's live document against the config (moto, read-onl
         expect(run.stdout).to.include("audit: 10 targets: 4 compliant, 1 drifted, 1 missing, 1 owned by another, 3 unreachable");
         expect(run.stdout).to.match(new RegExp(`${ids.b}/us-east-1\\s+compliant\\s+idleSessionTimeout from sandbox`));
         expect(run.stdout).to.match(new RegExp(`${ids.b}/eu-west-1\\s+inputs.idleSessionTimeout\\s+"60"\\s+"20"`));
-        expect(run.stdout).to.include(`${ids.c}/eu-west-1 missing: no SSM-SessionManagerRunShell document`);
+        expect(run.stdout).to.match(new RegExp(`${ids.c}/eu-west-1\\s+missing\\s+.*maxSessionDuration from regulated`));
         expect(run.stdout).to.include(`${ids.d}/us-east-1 owned by another: owner tag "landing-zone-accelerator/baseline"`);
     });
 
