@@ -391,6 +391,14 @@ describe("audit: every target's live document against the config (moto, read-onl
         expect(run.stdout).to.include("#### Not compliant");
     });
 
+    it("--shard k/n audits each account in exactly one shard", async () => {
+        const shard = async (k: number) =>
+            (JSON.parse((await runMain(["audit", "--config", orgConfig(), "--json", "--shard", `${k}/2`])).stdout) as JsonAudit).targets.map((t) => t.target);
+        const [one, two] = [await shard(1), await shard(2)];
+        expect([...one, ...two].sort()).to.deep.equal([ids.a, ids.b, ids.c, ids.d, ids.e].flatMap((a) => [`${a}/eu-west-1`, `${a}/us-east-1`]).sort());
+        expect(one.filter((t) => two.includes(t))).to.deep.equal([]);
+    });
+
     it("exits 0 when every target is compliant", async () => {
         const config = writeConfig("compliant.yaml", [
             "  sessionManager:targets:",
