@@ -64,7 +64,7 @@ export interface AuditFinding {
     durationMs?: number;
 }
 
-export interface AuditOptions {
+export interface AuditTargetsOptions {
     /** Targets read at once. */
     parallel: number;
     /**
@@ -188,7 +188,7 @@ export function unreachableReason(err: unknown, target: AuditTarget, stage: "acc
 async function auditOne(
     target: AuditTarget,
     resolved: { preferences: Preferences; sources: Sources },
-    options: AuditOptions,
+    options: AuditTargetsOptions,
     documentName: string,
 ): Promise<AuditFinding> {
     const base = { accountId: target.accountId, region: target.region, sources: resolved.sources };
@@ -231,7 +231,7 @@ async function auditOne(
  * throttling adaptively. Throws ConfigErrors, before any AWS call, when a target's overrides
  * conflict; an AWS failure never throws: it is that target's `unreachable` finding.
  */
-export async function auditTargets(settings: Settings, targets: readonly AuditTarget[], options: AuditOptions): Promise<AuditFinding[]> {
+export async function auditTargets(settings: Settings, targets: readonly AuditTarget[], options: AuditTargetsOptions): Promise<AuditFinding[]> {
     const resolved = auditPreferences(settings, targets);
     const progress = options.progress ?? silentProgress;
     const documentName = options.documentName ?? defaultDocumentName;
