@@ -269,6 +269,14 @@ export async function deriveAuditTargets(
             settings.organizationalUnitIds.length > 0
                 ? await discoverOrganization(organizationsClient(), settings.organizationalUnitIds, { ancestors: needParents })
                 : { accounts: [], parents: new Map() };
+        // The OUs above every account an override may select: those discovery walked, the explicit targets' asked of Organizations.
+        const parents = needParents
+            ? await parentsOfAccounts(
+                  organizationsClient(),
+                  [...discovery.accounts, ...(settings.deployment === "stackset" ? [] : settings.targets.map((t) => t.accountId))],
+                  discovery.parents,
+              )
+            : undefined;
         let targets: AuditTarget[];
         if (settings.deployment === "stackset") {
             let regions: string[];
@@ -292,20 +300,14 @@ export async function deriveAuditTargets(
                     discoveredRoleName: options.roleName,
                     defaultRegion: org.region,
                     shard: options.shard,
+                    parents,
                 },
             ).map((t) => {
                 const roleName = roleNameFor(t, "read");
                 return { accountId: t.accountId, region: t.region, ...(roleName ? { roleName } : {}) };
             });
         }
-        if (needParents && targets.length > 0) {
-            const parents = await parentsOfAccounts(
-                organizationsClient(),
-                targets.map((t) => t.accountId),
-                discovery.parents,
-            );
-            for (const t of targets) t.parents = parents.get(t.accountId) ?? [];
-        }
+        if (parents) for (const t of targets) t.parents = parents.get(t.accountId) ?? [];
         return targets;
     } finally {
         client?.destroy();
