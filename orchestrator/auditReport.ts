@@ -112,7 +112,7 @@ export function renderAuditJson(report: AuditReport): string {
                 accountId: f.accountId,
                 region: f.region,
                 status: f.status,
-                sources: f.sources,
+                overrides: f.sources,
                 ...(f.owner !== undefined ? { owner: f.owner } : {}),
                 ...(f.documentVersion !== undefined ? { documentVersion: f.documentVersion } : {}),
                 ...(f.fields ? { fields: f.fields } : {}),

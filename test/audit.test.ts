@@ -53,7 +53,7 @@ async function runMain(argv: string[], terminal?: { columns: number }): Promise<
 interface JsonTarget {
     target: string;
     status: string;
-    sources: Record<string, string>;
+    overrides: Record<string, string>;
     owner?: string;
     fields?: { field: string; wanted: unknown; found: unknown }[];
     reason?: string;
@@ -215,12 +215,12 @@ describe("audit: every target's live document against the config (moto, read-onl
         });
 
         it("wants each target's overrides, and says which override each field came from", () => {
-            expect(byTarget(ids.b, "us-east-1")).to.deep.include({ status: "compliant", sources: { idleSessionTimeout: "sandbox" } });
+            expect(byTarget(ids.b, "us-east-1")).to.deep.include({ status: "compliant", overrides: { idleSessionTimeout: "sandbox" } });
             expect(byTarget(ids.c, "us-east-1")).to.deep.include({
                 status: "compliant",
-                sources: { maxSessionDuration: "regulated", runAsEnabled: "regulated", runAsDefaultUser: "regulated" },
+                overrides: { maxSessionDuration: "regulated", runAsEnabled: "regulated", runAsDefaultUser: "regulated" },
             });
-            expect(byTarget(ids.a, "us-east-1").sources).to.deep.equal({});
+            expect(byTarget(ids.a, "us-east-1").overrides).to.deep.equal({});
         });
 
         it("reports a console edit as drifted, field by field, wanted (with the override) against found", () => {
