@@ -49,6 +49,12 @@ describe("overrides through the real engine: a sandbox OU and a regulated accoun
         return runScript("scripts/org.ts", [...args, ...orgFlags(workDir, prefix, 3), "--role-name", "OrgAdmin"], { env, timeoutMs: 8 * 60_000 });
     }
 
+    /** `npm run org -- audit --json`: it runs no stack, so it takes no --log-dir. */
+    function audit(config: string, ...args: string[]): Promise<ChildRun> {
+        const flags = ["--config", config, "--stack-prefix", prefix, "--project-dir", path.join(workDir, "project"), "--role-name", "OrgAdmin"];
+        return runScript("scripts/org.ts", ["audit", "--json", ...flags, ...args], { env, timeoutMs: 2 * 60_000 });
+    }
+
     function targetsOf(run: ChildRun): Map<string, JsonTarget> {
         const report = JSON.parse(run.stdout) as { targets: JsonTarget[] };
         return new Map(report.targets.map((t) => [t.accountId, t]));
@@ -158,6 +164,22 @@ describe("overrides through the real engine: a sandbox OU and a regulated accoun
         expect(run.stdout).not.to.include("What `up` would change");
     });
 
+    it("the audit, with no Pulumi state, finds every target compliant with its overrides and names them", async () => {
+        const run = await audit(path.join(workDir, "org.yaml"));
+        expect(run.code, run.stderr).to.equal(0);
+        const report = JSON.parse(run.stdout) as { targets: { target: string; status: string; overrides: Record<string, string> }[] };
+        expect(report.targets).to.have.length(3 * regions.length);
+        for (const t of report.targets) expect(t.status, t.target).to.equal("compliant");
+        const byTarget = new Map(report.targets.map((t) => [t.target, t]));
+        expect(byTarget.get(`${ids.play}/eu-west-1`)?.overrides).to.deep.equal({ idleSessionTimeout: "sandbox" });
+        expect(byTarget.get(`${ids.regulated}/us-east-1`)?.overrides).to.deep.equal({
+            runAsEnabled: "regulated",
+            runAsDefaultUser: "regulated",
+            maxSessionDuration: "regulated",
+        });
+        expect(byTarget.get(`${ids.app}/us-east-1`)?.overrides).to.deep.equal({});
+    });
+
     describe("direct mode: one stack over the same accounts, the OUs above each asked of Organizations by the program", () => {
         let stack: Stack;
 
@@ -210,6 +232,28 @@ describe("overrides through the real engine: a sandbox OU and a regulated accoun
         it("a preview afterwards changes nothing", async () => {
             const preview = await stack.preview();
             expect(Object.keys(preview.changeSummary).filter((op) => op !== "same")).to.deep.equal([]);
+        });
+
+        it("the audit of a config that says the same, told the stack's owner tag, finds every target compliant", async () => {
+            const direct = [
+                "config:",
+                "  aws:region: us-east-1",
+                "  sessionManager:sessionDataEncryption: false",
+                "  sessionManager:createCWLogGroup: false",
+                "  sessionManager:instancePolicy: false",
+                "  sessionManager:targets:",
+                ...[ids.app, ids.play, ids.regulated].map((a) => `    - { accountId: "${a}", regions: [eu-west-1], roleName: OrgAdmin }`),
+                "  sessionManager:overrides:",
+                `    - { name: sandbox, organizationalUnitIds: [${ids.sandbox}], idleSessionTimeout: 45 }`,
+                `    - { name: regulated, accountIds: ["${ids.regulated}"], maxSessionDuration: 600, runAsEnabled: true, runAsDefaultUser: ssm-direct }`,
+            ];
+            fs.writeFileSync(path.join(workDir, "direct.yaml"), `${direct.join("\n")}\n`);
+            const run = await audit(path.join(workDir, "direct.yaml"), "--owner", "session-manager-preferences/overrides-direct");
+            expect(run.code, run.stderr).to.equal(0);
+            const report = JSON.parse(run.stdout) as { targets: { target: string; status: string }[] };
+            expect(report.targets.map((t) => [t.target, t.status]).sort()).to.deep.equal(
+                [ids.app, ids.play, ids.regulated].map((a) => [`${a}/eu-west-1`, "compliant"]).sort(),
+            );
         });
     });
 });
