@@ -5,18 +5,25 @@
  * CloudFormation as `${AWS::AccountId}`, `${AWS::Region}`, `${AWS::Partition}` and
  * `${AWS::URLSuffix}`.
  *
- * Everything the configuration decides is decided here, at synthesis: the template has
- * no Parameters, only the resources these preferences need. The sample's conditions (S3
- * logging, session data encryption, log group creation, its encryption, Run As, shell
- * profiles) become which resources and content are emitted. The one Condition is the
- * operator policy's: IAM is account-wide, so of an account's stacks only the one in the
- * StackSet's first Region makes it.
+ * The configuration decides at synthesis which resources exist (session data encryption,
+ * log group creation, its encryption, the instance and operator policies). The document
+ * preferences an override may set per account, OU or Region (core/overrides.ts) are the
+ * template's Parameters instead, with the base settings as their defaults: one template for
+ * every stack instance, and StackSet instance parameter overrides for the instances an
+ * override selects (core/stackSet.ts stackSetOverrideGroups). The custom resource takes them
+ * as properties, and lambda/handler.ts makes the document from them with core/document.ts,
+ * as the direct mode does. RepairToken changes nothing but the custom resource's properties:
+ * a new value makes it rewrite the document (the repair command).
+ *
+ * Conditions: the operator policy's (IAM is account-wide, so of an account's stacks only the
+ * one in the StackSet's first Region makes it), and, when the instance policy grants S3
+ * access that an override can change, whether this stack logs to S3 and under which prefix.
  */
 import { documentWriteActions } from "./accessPolicies";
-import { desiredDocument, SessionDocumentContent } from "./document";
+import { desiredDocument, s3KeyPrefixFor, SessionDocumentContent } from "./document";
 import { archivePerRegion, operatorPolicy, operatorPolicyInputs } from "./landingZone";
 import { instancePolicyPart, logGroupPart, sessionDataKeyPart } from "./plan";
-import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, sessionDataKeyPolicy } from "./policies";
+import { InstancePolicyInputs, instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyScope, PolicyStatement, sessionDataKeyPolicy } from "./policies";
 import {
     instancePolicyDescription,
     instancePolicyName,
@@ -35,7 +42,7 @@ import {
     stackSetHandlerLogsKeyDescription,
     stackSetHandlerRoleName,
 } from "./names";
-import { defaultDocumentName, LogArchive, OperatorPolicy, Preferences } from "./settings";
+import { defaultDocumentName, documentPreferenceKeys, DocumentPreferences, LogArchive, OperatorPolicy, Preferences } from "./settings";
 
 /** A value in a template: JSON, where objects may be intrinsic functions. */
 export type CfnValue = string | number | boolean | CfnValue[] | { [key: string]: CfnValue };
@@ -46,6 +53,7 @@ export interface CfnResource {
     Condition?: string;
     Properties: Record<string, CfnValue>;
     DependsOn?: string[];
+    Metadata?: Record<string, CfnValue>;
     DeletionPolicy?: "Retain" | "Delete";
     UpdateReplacePolicy?: "Retain" | "Delete";
 }
@@ -57,9 +65,22 @@ export interface CfnOutput {
     Condition?: string;
 }
 
+export interface CfnParameter {
+    Type: "String" | "Number";
+    Default: string;
+    Description: string;
+    AllowedValues?: string[];
+    AllowedPattern?: string;
+    MaxLength?: number;
+    MinValue?: number;
+    MaxValue?: number;
+    ConstraintDescription?: string;
+}
+
 export interface CfnTemplate {
     AWSTemplateFormatVersion: "2010-09-09";
     Description: string;
+    Parameters: Record<string, CfnParameter>;
     /** Only when some resource is made in some stacks only (the operator policy). */
     Conditions?: Record<string, CfnValue>;
     Resources: Record<string, CfnResource>;
@@ -92,7 +113,104 @@ export const logicalIds = {
 export const conditionIds = {
     /** True in the stack of the StackSet's first Region: the one of each account that makes the operator policy. */
     operatorPolicyRegion: "OperatorPolicyRegion",
+    /** This stack's S3Logging parameter is true: the instance policy lets instances write session logs to its bucket. */
+    s3Logging: "S3LoggingEnabled",
+    /** This stack's S3KeyPrefix parameter is not empty: the logs go under it. */
+    s3KeyPrefix: "HasS3KeyPrefix",
 } as const;
+
+/**
+ * The template's Parameter for each document preference, as CloudFormation names them: a
+ * StackSet instance parameter override sets one for the accounts and Regions it covers.
+ */
+export const parameterNames = {
+    s3Logging: "S3Logging",
+    s3BucketName: "S3BucketName",
+    s3KeyPrefix: "S3KeyPrefix",
+    s3EncryptionEnabled: "S3EncryptionEnabled",
+    cwEncryptionEnabled: "CloudWatchEncryptionEnabled",
+    cwStreamingEnabled: "CloudWatchStreamingEnabled",
+    runAsEnabled: "RunAsEnabled",
+    runAsDefaultUser: "RunAsDefaultUser",
+    idleSessionTimeout: "IdleSessionTimeout",
+    maxSessionDuration: "MaxSessionDuration",
+    winShellProfile: "WindowsShellProfile",
+    linuxShellProfile: "LinuxShellProfile",
+} as const satisfies Record<keyof DocumentPreferences, string>;
+
+/**
+ * A parameter that only the custom resource reads: a new value makes CloudFormation send it an
+ * Update, which writes the wanted document again even when nothing else changed.
+ */
+export const repairTokenParameter = "RepairToken";
+
+export type PreferenceParameter = (typeof parameterNames)[keyof DocumentPreferences];
+export type ParameterName = PreferenceParameter | typeof repairTokenParameter;
+
+/** The longest value CloudFormation takes for a parameter, in bytes. */
+export const maxParameterValueBytes = 4096;
+
+/** A preference as its parameter's value: "true"/"false", digits, text; the S3 key prefix without leading or trailing slashes. */
+export function parameterValue<K extends keyof DocumentPreferences>(key: K, value: DocumentPreferences[K]): string {
+    if (key === "s3KeyPrefix") return (value as string).replace(/^\/+|\/+$/g, "");
+    return String(value);
+}
+
+/**
+ * The preferences that are parameters of the template for these settings: all of them, but a
+ * shell profile longer than a parameter may be is written into the template, and so cannot be
+ * overridden per instance (core/stackSet.ts says so when an override tries).
+ */
+export function parameterisedKeys(prefs: DocumentPreferences): (keyof DocumentPreferences)[] {
+    return documentPreferenceKeys.filter((key) => Buffer.byteLength(parameterValue(key, prefs[key])) <= maxParameterValueBytes);
+}
+
+/** With a log archive the S3 preferences are the archive's: their parameters take that value only (the configuration refuses overrides of them). */
+const archiveLockedKeys: readonly (keyof DocumentPreferences)[] = ["s3Logging", "s3BucketName", "s3KeyPrefix"];
+
+function preferenceParameter(key: keyof DocumentPreferences, prefs: Preferences): CfnParameter {
+    const value = parameterValue(key, prefs[key]);
+    const about = `sessionManager:${key} in this account and Region (the StackSet's value, unless an instance override sets it)`;
+    const base = { Default: value, Description: about };
+    if (prefs.logArchive && archiveLockedKeys.includes(key)) return { Type: "String", ...base, AllowedValues: [value] };
+    switch (key) {
+        case "idleSessionTimeout":
+            return { Type: "Number", ...base, MinValue: 1, MaxValue: 60 };
+        case "maxSessionDuration":
+            return { Type: "Number", ...base, MinValue: 1, MaxValue: 1440 };
+        case "s3BucketName":
+            return { Type: "String", ...base, AllowedPattern: "^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", ConstraintDescription: "an S3 bucket name, or empty" };
+        case "s3KeyPrefix":
+            return {
+                Type: "String",
+                ...base,
+                MaxLength: 900,
+                AllowedPattern: "^$|^[A-Za-z0-9!_.*'()-]([A-Za-z0-9!_.*'()/-]*[A-Za-z0-9!_.*'()-])?$",
+                ConstraintDescription: "an S3 key prefix of letters, digits and !_.*'()/-, not starting or ending with /",
+            };
+        case "runAsDefaultUser":
+            return { Type: "String", ...base, AllowedPattern: "^$|^[a-z_][a-z0-9_-]{0,31}$", ConstraintDescription: "a Linux user name, or empty" };
+        case "winShellProfile":
+        case "linuxShellProfile":
+            return { Type: "String", ...base, MaxLength: maxParameterValueBytes };
+        default:
+            return { Type: "String", ...base, AllowedValues: ["true", "false"] };
+    }
+}
+
+/** The template's Parameters: each parameterised preference, its default the base setting, and the repair token. */
+function templateParameters(prefs: Preferences): Record<string, CfnParameter> {
+    const parameters: Record<string, CfnParameter> = {};
+    for (const key of parameterisedKeys(prefs)) parameters[parameterNames[key]] = preferenceParameter(key, prefs);
+    parameters[repairTokenParameter] = {
+        Type: "String",
+        Default: "",
+        Description: "Changed by the repair command: a new value makes the custom resource write the wanted Session document again",
+        AllowedPattern: "^[A-Za-z0-9._:-]{0,128}$",
+        ConstraintDescription: "up to 128 letters, digits and ._:-",
+    };
+    return parameters;
+}
 
 /**
  * Days KMS waits before deleting the handler's log key. The key is deleted with the stack
@@ -147,6 +265,9 @@ interface Placeholders {
     urlSuffix: string;
     keyId: string;
     keyArn: string;
+    /** The S3Logging and S3KeyPrefix parameters, in the instance policy. */
+    s3BucketName: string;
+    s3KeyPrefix: string;
 }
 
 function placeholdersAvoiding(text: string): Placeholders {
@@ -160,6 +281,8 @@ function placeholdersAvoiding(text: string): Placeholders {
         urlSuffix: mark("URLSuffix"),
         keyId: mark("KeyId"),
         keyArn: mark("KeyArn"),
+        s3BucketName: mark("S3BucketName"),
+        s3KeyPrefix: mark("S3KeyPrefix"),
     };
 }
 
@@ -176,6 +299,7 @@ function sub(text: string, s: Substitution): CfnValue {
     const resolve = (t: string): string => {
         // Keys first: an existing key's ARN can itself hold the account and Region placeholders.
         t = t.split(p.keyId).join(s.keyId).split(p.keyArn).join(s.keyArn);
+        t = t.split(p.s3BucketName).join(`\${${parameterNames.s3BucketName}}`).split(p.s3KeyPrefix).join(`\${${parameterNames.s3KeyPrefix}}`);
         t = t.split(p.partition).join("${AWS::Partition}").split(p.urlSuffix).join("${AWS::URLSuffix}");
         return t.split(p.accountId).join("${AWS::AccountId}").split(p.region).join("${AWS::Region}");
     };
@@ -186,7 +310,7 @@ function sub(text: string, s: Substitution): CfnValue {
     return { "Fn::Sub": out };
 }
 
-function policy(document: PolicyDocument, s: Substitution): CfnValue {
+function policy(document: PolicyDocument | PolicyStatement, s: Substitution): CfnValue {
     const walk = (value: unknown): CfnValue => {
         if (typeof value === "string") return sub(value, s);
         if (Array.isArray(value)) return value.map(walk);
@@ -262,16 +386,42 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
         fragments.push({ resources: {}, outputs: { LogGroupName: { Description: "The session log group", Value: groupPart.existing.name } } });
     if ("args" in policyPart) {
         const archive = policyPart.args?.logArchive;
-        const document = instanceProfilePolicy({
-            ...scope,
-            logGroupName: "skip" in groupPart ? undefined : prefs.cwLogGroupName,
+        const documentWith = (s3: InstancePolicyInputs["s3"]) =>
+            instanceProfilePolicy({
+                ...scope,
+                logGroupName: "skip" in groupPart ? undefined : prefs.cwLogGroupName,
+                s3,
+                sessionDataKeyArn: "skip" in keyPart ? undefined : placeholders.keyArn,
+            });
+        if (prefs.logArchive) {
+            // The archive decides the S3 preferences (their parameters allow its values only).
             // The document's bucket: a log archive's bucket per Region is the stack's Region's.
-            s3: prefs.s3Logging
-                ? { bucketName: content.inputs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix, ...(archive ? { archive } : {}) }
-                : undefined,
-            sessionDataKeyArn: "skip" in keyPart ? undefined : placeholders.keyArn,
-        });
-        fragments.push(instancePolicyResources(at, document, policyPart.args?.roleNames ?? []));
+            const document = documentWith(
+                prefs.s3Logging
+                    ? { bucketName: content.inputs.s3BucketName, keyPrefix: content.inputs.s3KeyPrefix, ...(archive ? { archive } : {}) }
+                    : undefined,
+            );
+            fragments.push(instancePolicyResources(policy(document, s), policyPart.args?.roleNames ?? []));
+        } else {
+            // Whether and where this stack logs to S3 are parameters: the statements follow them.
+            const bucketName = placeholders.s3BucketName;
+            const variants = {
+                withPrefix: documentWith({ bucketName, keyPrefix: s3KeyPrefixFor(placeholders.s3KeyPrefix, scope.accountId, scope.region) }),
+                withoutPrefix: documentWith({ bucketName, keyPrefix: s3KeyPrefixFor("", scope.accountId, scope.region) }),
+                withoutS3: documentWith(undefined),
+            };
+            const fragment = instancePolicyResources(s3ConditionalPolicy(variants, s), policyPart.args?.roleNames ?? []);
+            if (prefs.s3BucketName === "") {
+                // cfn-lint checks the S3 statements' ARNs with the default, empty, bucket name, though
+                // they are made only where S3Logging is true, which needs a bucket (preferencesFor).
+                fragment.resources[logicalIds.instancePolicy].Metadata = { "cfn-lint": { config: { ignore_checks: ["W1031"] } } };
+            }
+            fragment.conditions = {
+                [conditionIds.s3Logging]: { "Fn::Equals": [ref(parameterNames.s3Logging), "true"] },
+                [conditionIds.s3KeyPrefix]: { "Fn::Not": [{ "Fn::Equals": [ref(parameterNames.s3KeyPrefix), ""] }] },
+            };
+            fragments.push(fragment);
+        }
     }
     if (prefs.operatorPolicy) fragments.push(operatorPolicyResources(at, prefs.operatorPolicy, context.regions));
     fragments.push({ resources: documentHandler(at, defaultDocumentName, context.handlerCode), outputs: {} });
@@ -282,6 +432,7 @@ export function sessionManagerTemplate(prefs: Preferences, context: TemplateCont
     return {
         AWSTemplateFormatVersion: "2010-09-09",
         Description: "Session Manager preferences for this account and Region (generated by session-manager-preferences)",
+        Parameters: templateParameters(prefs),
         ...(Object.keys(conditions).length > 0 ? { Conditions: conditions } : {}),
         Resources: Object.assign({}, ...fragments.map((f) => f.resources)),
         Outputs: Object.assign({}, ...fragments.map((f) => f.outputs)),
@@ -370,8 +521,33 @@ function logGroupResources({ prefs, scope, s }: Synthesis, group: { name: string
     return { resources, outputs };
 }
 
+/**
+ * The instance policy when this stack's S3Logging and S3KeyPrefix parameters decide its S3
+ * statements: each statement only the S3 variants have is made when S3Logging is true, in its
+ * form with or without a prefix. The variants differ in nothing else.
+ */
+function s3ConditionalPolicy(variants: { withPrefix: PolicyDocument; withoutPrefix: PolicyDocument; withoutS3: PolicyDocument }, s: Substitution): CfnValue {
+    const bySid = (document: PolicyDocument) => new Map(document.Statement.map((statement) => [statement.Sid, statement]));
+    const withoutPrefix = bySid(variants.withoutPrefix);
+    const withoutS3 = bySid(variants.withoutS3);
+    const statements = variants.withPrefix.Statement.map((statement): CfnValue => {
+        const always = withoutS3.get(statement.Sid);
+        if (always) {
+            if (JSON.stringify(always) !== JSON.stringify(statement)) throw new Error(`instance policy statement ${statement.Sid} differs with S3 logging`);
+            return policy(always, s);
+        }
+        const other = withoutPrefix.get(statement.Sid);
+        const chosen =
+            other && JSON.stringify(other) !== JSON.stringify(statement)
+                ? { "Fn::If": [conditionIds.s3KeyPrefix, policy(statement, s), policy(other, s)] }
+                : policy(statement, s);
+        return { "Fn::If": [conditionIds.s3Logging, chosen, ref("AWS::NoValue")] };
+    });
+    return { Version: variants.withPrefix.Version, Statement: statements };
+}
+
 /** The instance-profile managed policy, attached to the named roles. */
-function instancePolicyResources({ s }: Synthesis, document: PolicyDocument, roleNames: string[]): Fragment {
+function instancePolicyResources(document: CfnValue, roleNames: string[]): Fragment {
     return {
         resources: {
             [logicalIds.instancePolicy]: {
@@ -380,7 +556,7 @@ function instancePolicyResources({ s }: Synthesis, document: PolicyDocument, rol
                     ManagedPolicyName: { "Fn::Sub": instancePolicyName("${AWS::Region}") },
                     Path: instancePolicyPath,
                     Description: instancePolicyDescription,
-                    PolicyDocument: policy(document, s),
+                    PolicyDocument: document,
                     ...(roleNames.length > 0 ? { Roles: roleNames } : {}),
                 },
             },
@@ -425,7 +601,14 @@ function documentResource({ prefs, s }: Synthesis, content: SessionDocumentConte
             // Seconds CloudFormation waits for an answer; the handler always answers well within it.
             ServiceTimeout: handlerTimeoutSeconds + 60,
             DocumentName: defaultDocumentName,
+            // The document for the StackSet's own settings, with this stack's key and log group:
+            // the handler makes its inputs again from the preferences below.
             Content: sub(JSON.stringify(content), s),
+            AccountId: ref("AWS::AccountId"),
+            Region: ref("AWS::Region"),
+            // The template's parameters, so that an instance override reaches the document.
+            ...preferenceProperties(prefs),
+            [repairTokenParameter]: ref(repairTokenParameter),
             // Strings, as CloudFormation would make them anyway: lambda/handler.ts parses them.
             OnDelete: prefs.onDelete,
             KeepDocumentVersions: String(prefs.keepDocumentVersions),
@@ -435,6 +618,14 @@ function documentResource({ prefs, s }: Synthesis, content: SessionDocumentConte
         ...(afterLogGroup ? { DependsOn: [logicalIds.logGroup] } : {}),
     };
     return { resources: { [logicalIds.document]: resource }, outputs: {} };
+}
+
+/** The custom resource's preference properties: its parameter where there is one, else the value (a long shell profile). */
+function preferenceProperties(prefs: Preferences): Record<PreferenceParameter, CfnValue> {
+    const parameterised = new Set(parameterisedKeys(prefs));
+    return Object.fromEntries(
+        documentPreferenceKeys.map((key) => [parameterNames[key], parameterised.has(key) ? ref(parameterNames[key]) : parameterValue(key, prefs[key])]),
+    ) as Record<PreferenceParameter, CfnValue>;
 }
 
 /** The custom resource's function, its role and its own log group with the key that encrypts it. */

@@ -17,14 +17,24 @@ import { createHash } from "node:crypto";
 import { releaseMessage } from "../core/release";
 import * as f from "../core/fieldRules";
 import { OnDelete } from "../core/settings";
-import { logicalIds } from "../core/template";
+import { documentContent } from "../core/document";
+import { documentPreferenceKeys, DocumentPreferences } from "../core/settings";
+import { logicalIds, parameterNames, PreferenceParameter, repairTokenParameter } from "../core/template";
 import * as operations from "../providers/documentOperations";
 
 /** The custom resource's properties as CloudFormation sends them: every value a string. */
-export interface DocumentProperties {
+export type DocumentProperties = BaseProperties & Record<PreferenceParameter, string> & { [repairTokenParameter]?: string };
+
+interface BaseProperties {
     DocumentName: string;
-    /** The desired content as JSON (core/document.ts, through the template). */
+    /**
+     * The document for the StackSet's settings as JSON, with this stack's key and log group
+     * (core/document.ts, through the template); its inputs are made again from the preferences.
+     */
     Content: string;
+    /** Where the stack is: the S3 key prefix and a bucket per Region name them. */
+    AccountId: string;
+    Region: string;
     /** restore, reset or retain. */
     OnDelete: string;
     /** A whole number; 0 keeps every version. */
@@ -112,7 +122,7 @@ async function apply(event: CustomResourceEvent, applied: { id?: string }): Prom
     if (type === "Delete") {
         // Checked before the properties: the rollback of a Create that failed on them must succeed.
         if (!record) return "nothing to release: the Create failed before it looked at the document";
-        return release(ssmClient(), record, parseProperties(event.ResourceProperties));
+        return release(ssmClient(), record, parseReleaseProperties(event.ResourceProperties));
     }
     const { desired } = parseProperties(event.ResourceProperties);
     const client = ssmClient();
@@ -137,11 +147,11 @@ function summary(result: operations.ApplyResult): string {
     return `default version ${result.documentVersion}`;
 }
 
-async function release(client: SSMClient, record: AdoptionRecord, settings: DocumentSettings): Promise<string> {
-    const { onDelete, desired } = settings;
+async function release(client: SSMClient, record: AdoptionRecord, settings: ReleaseSettings): Promise<string> {
+    const { onDelete, owner } = settings;
     const adoption = await recordedAdoption(client, record);
-    if (!adoption && onDelete === "restore") return originalLost(client, record, desired.owner);
-    const outcome = await operations.releaseDocument(client, { name: record.name, owner: desired.owner, onDelete, ...(adoption ?? operations.noAdoption) });
+    if (!adoption && onDelete === "restore") return originalLost(client, record, owner);
+    const outcome = await operations.releaseDocument(client, { name: record.name, owner, onDelete, ...(adoption ?? operations.noAdoption) });
     return releaseMessage({ document: record.name, ...outcome }, onDelete);
 }
 
@@ -187,14 +197,13 @@ export function parsePhysicalId(id: string | undefined): AdoptionRecord | undefi
     return { name: match[1], version: match[2] ?? null, ...(match[3] ? { digest: match[3] } : {}) };
 }
 
-/**
- * Checks the properties the template set, with the rules the configuration and the document
- * provider use (core/fieldRules.ts); a malformed event fails naming the property.
- */
-export function parseProperties(props: Partial<Record<keyof DocumentProperties, unknown>> | undefined): DocumentSettings {
-    const read = <T>(key: keyof DocumentProperties, rule: f.Rule<T>): T => {
-        const value = props?.[key];
-        if (typeof value !== "string" || value === "")
+type Properties = Partial<Record<keyof DocumentProperties, unknown>> | undefined;
+
+/** Reads one property with its rule; a malformed event fails naming it. Text that may be empty may also be absent. */
+function reader(props: Properties) {
+    return <T>(key: keyof DocumentProperties, rule: f.Rule<T>, mayBeEmpty = false): T => {
+        const value = props?.[key] ?? (mayBeEmpty ? "" : undefined);
+        if (typeof value !== "string" || (value === "" && !mayBeEmpty))
             throw new Error(`malformed event: property ${key} must be a non-empty string; got ${JSON.stringify(value)}`);
         try {
             return rule(value, key);
@@ -203,8 +212,42 @@ export function parseProperties(props: Partial<Record<keyof DocumentProperties, 
             throw err;
         }
     };
+}
+
+/** The rule of each preference property; a log archive's bucket name may say {region} (core/landingZone.ts). */
+const propertyRules: { [K in keyof DocumentPreferences]: f.Rule<DocumentPreferences[K]> } = {
+    ...f.documentPreferenceRules,
+    s3BucketName: (value, key) => (value === "" ? "" : f.bucketNameTemplate(value, key)),
+};
+
+/** The preferences whose empty value means "none": absent is empty. */
+const emptyAllowed: readonly (keyof DocumentPreferences)[] = ["s3BucketName", "s3KeyPrefix", "runAsDefaultUser", "winShellProfile", "linuxShellProfile"];
+
+export interface ReleaseSettings {
+    owner: string;
+    onDelete: OnDelete;
+}
+
+/**
+ * What a Delete needs: whose the document is and what to leave. Nothing else is read, so that a
+ * Delete with the properties of an earlier template (CloudFormation sends the old ones when it
+ * cleans up after an update) still releases the document.
+ */
+export function parseReleaseProperties(props: Properties): ReleaseSettings {
+    const read = reader(props);
+    return { owner: read("Owner", f.owner), onDelete: read("OnDelete", f.onDelete) };
+}
+
+/**
+ * Checks the properties the template set, with the rules the configuration and the document
+ * provider use (core/fieldRules.ts), and makes the document from the preferences as the direct
+ * mode does (core/document.ts); a malformed event fails naming the property. RepairToken is not
+ * read: a new value only makes CloudFormation send an Update, which writes the document again.
+ */
+export function parseProperties(props: Properties): DocumentSettings {
+    const read = reader(props);
     const name = read("DocumentName", f.documentName);
-    const content = read("Content", (value, key) => {
+    const base = read("Content", (value, key) => {
         let parsed: unknown;
         try {
             parsed = JSON.parse(value as string);
@@ -213,8 +256,25 @@ export function parseProperties(props: Partial<Record<keyof DocumentProperties, 
         }
         const problem = f.sessionDocumentContentProblem(parsed, (c) => Buffer.byteLength(JSON.stringify(c), "utf8"));
         if (problem) throw new f.InvalidValue(key, value, problem);
-        return parsed;
+        return parsed as { inputs: Record<string, unknown> };
     });
+    const accountId = read("AccountId", f.accountId);
+    const region = read("Region", f.region);
+    const preferences = Object.fromEntries(
+        documentPreferenceKeys.map((key) => [key, read<unknown>(parameterNames[key], propertyRules[key], emptyAllowed.includes(key))]),
+    ) as unknown as DocumentPreferences;
+    const related = f.relatedFieldProblems(preferences, (field) => parameterNames[field]);
+    if (related.length > 0) throw new Error(`malformed event: ${related.map((p) => p.message).join("; ")}`);
+    const text = (v: unknown) => (typeof v === "string" ? v : "");
+    const inputs = documentContent(preferences, {
+        accountId,
+        region,
+        kmsKeyId: text(base.inputs.kmsKeyId),
+        logGroupName: text(base.inputs.cloudWatchLogGroupName),
+    }).inputs;
+    const content = { ...base, inputs };
+    const problem = f.sessionDocumentContentProblem(content, (c) => Buffer.byteLength(JSON.stringify(c), "utf8"));
+    if (problem) throw new Error(`malformed event: the document made from the properties is not valid: ${problem}`);
     return {
         desired: {
             name,

@@ -24,7 +24,7 @@ import { logicalIds as L, sessionManagerTemplate } from "../core/template";
 import { repoRoot } from "../devtools/engine";
 import { handlerBundle } from "../lambda/bundle";
 import { loadOrgConfig } from "../orchestrator/orgConfig";
-import { resolveIntrinsics } from "./support/cloudformation";
+import { resolveIntrinsics, templateStack } from "./support/cloudformation";
 import { explanationOf, NamedPolicy, parliament, parliamentAcceptedFindings, parliamentFalsePositives } from "./support/parliament";
 
 const start: StartingPoint = {
@@ -265,10 +265,11 @@ function templatePolicies(): NamedPolicy[] {
         ];
         const found: NamedPolicy[] = [];
         for (const [variant, prefs] of variants) {
-            const resources = resolveIntrinsics(
-                sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset", regions: [region] }).Resources,
-                stack,
-            ) as Record<string, { Type: string; Properties: Record<string, unknown> }>;
+            const template = sessionManagerTemplate(prefs, { handlerCode, owner: "p/s:stackset", regions: [region] });
+            const resources = resolveIntrinsics(template.Resources, templateStack(template, stack)) as Record<
+                string,
+                { Type: string; Properties: Record<string, unknown> }
+            >;
             const named = (what: string) => `template (${variant}) ${what}, ${region}`;
             for (const [id, r] of Object.entries(resources)) {
                 if (r.Type === "AWS::KMS::Key") found.push({ name: named(id), kind: "resource", document: r.Properties.KeyPolicy });

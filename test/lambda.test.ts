@@ -3,7 +3,15 @@
 // response URL, with moto behind it. What it does to the document is the contract's
 // (documentContract.test.ts); this file covers the adapter: physical IDs, malformed events,
 // time limits and answering.
-import { CreateDocumentCommand, DescribeDocumentCommand, GetDocumentCommand, InvalidDocument, SSMClient } from "@aws-sdk/client-ssm";
+import {
+    CreateDocumentCommand,
+    DescribeDocumentCommand,
+    GetDocumentCommand,
+    InvalidDocument,
+    SSMClient,
+    UpdateDocumentCommand,
+    UpdateDocumentDefaultVersionCommand,
+} from "@aws-sdk/client-ssm";
 import { expect } from "chai";
 import * as net from "node:net";
 import { desiredDocument } from "../core/document";
@@ -154,6 +162,65 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
         });
     });
 
+    describe("the template's parameters: instance overrides and the repair token", () => {
+        const overridden = (parameters: Record<string, string>) => documentProperties(template, stack, parameters);
+        const documentNow = async () => JSON.parse((await ssm.send(new GetDocumentCommand({ Name: name, DocumentFormat: "JSON" }))).Content!) as typeof wanted;
+
+        it("writes the instance's overridden value: IdleSessionTimeout 60 for this account and Region", async () => {
+            const response = await create(overridden({ IdleSessionTimeout: "60", RunAsEnabled: "true", RunAsDefaultUser: "ssm-user" }));
+            expect(response.Status, response.Reason).to.equal("SUCCESS");
+            expect((await documentNow()).inputs).to.deep.include({ idleSessionTimeout: "60", runAsEnabled: true, runAsDefaultUser: "ssm-user" });
+        });
+
+        it("goes back to the StackSet's value when the override is taken away", async () => {
+            const { PhysicalResourceId: id } = await create(overridden({ IdleSessionTimeout: "60" }));
+            const response = await update(id, props(), overridden({ IdleSessionTimeout: "60" }));
+            expect(response.Status, response.Reason).to.equal("SUCCESS");
+            expect(await documentNow()).to.deep.equal(wanted);
+        });
+
+        it("puts the wanted document back over a console edit on an Update whose only change is RepairToken", async () => {
+            const { PhysicalResourceId: id } = await create(overridden({ IdleSessionTimeout: "60" }));
+            const withOverride = { ...wanted, inputs: { ...wanted.inputs, idleSessionTimeout: "60" } };
+            expect(await documentNow()).to.deep.equal(withOverride);
+            // Someone edits the preferences in the console: a new default version.
+            const edited = { ...withOverride, inputs: { ...withOverride.inputs, idleSessionTimeout: "5", runAsEnabled: true, runAsDefaultUser: "root" } };
+            const made = await ssm.send(
+                new UpdateDocumentCommand({ Name: name, Content: JSON.stringify(edited), DocumentVersion: "$LATEST", DocumentFormat: "JSON" }),
+            );
+            await ssm.send(new UpdateDocumentDefaultVersionCommand({ Name: name, DocumentVersion: made.DocumentDescription!.DocumentVersion! }));
+            expect((await documentNow()).inputs.idleSessionTimeout).to.equal("5");
+            const before = overridden({ IdleSessionTimeout: "60" });
+            const after = overridden({ IdleSessionTimeout: "60", RepairToken: "repair-20261206T1100Z" });
+            expect(
+                Object.keys(after).filter((k) => JSON.stringify(after[k as keyof typeof after]) !== JSON.stringify(before[k as keyof typeof before])),
+            ).to.deep.equal(["RepairToken"]);
+            const response = await update(id, after, before);
+            expect(response.Status, response.Reason).to.equal("SUCCESS");
+            expect(response.PhysicalResourceId).to.equal(id);
+            expect(await documentNow()).to.deep.equal(withOverride);
+        });
+
+        it("refuses overridden parameters that break a rule between preferences, naming them, and writes nothing", async () => {
+            const response = await create(overridden({ RunAsEnabled: "true" }));
+            expect(response.Status).to.equal("FAILED");
+            expect(response.Reason).to.match(/RunAsDefaultUser: "" is not valid: required when RunAsEnabled is true/);
+            const tooLong = await create(overridden({ IdleSessionTimeout: "45", MaxSessionDuration: "30" }));
+            expect(tooLong.Reason).to.match(/IdleSessionTimeout: 45 is not valid: at most MaxSessionDuration \(30 minutes\)/);
+            expect(await defaultVersionOf()).to.equal(undefined);
+        });
+
+        it("releases the document on a Delete that carries an earlier template's properties (no preferences, only Content)", async () => {
+            await seed(consoleMade);
+            const { PhysicalResourceId: id } = await create();
+            const { DocumentName, Content, OnDelete, KeepDocumentVersions, Owner, TakeOver } = props();
+            const earlier = { DocumentName, Content, OnDelete, KeepDocumentVersions, Owner, TakeOver } as DocumentProperties;
+            const response = await remove(id, earlier);
+            expect(response.Status, response.Reason).to.equal("SUCCESS");
+            expect(await defaultVersionOf()).to.equal("1");
+        });
+    });
+
     describe("malformed events", () => {
         const cases: [string, Partial<CustomResourceEvent>, RegExp][] = [
             ["no ResourceProperties", { RequestType: "Create" }, /property DocumentName/],
@@ -189,6 +256,18 @@ describe("custom resource handler (StackSet mode), bundled as the template carri
                 /TakeOver: "yes" is not valid: true or false/,
             ],
             ["no Owner", { RequestType: "Create", ResourceProperties: props({ Owner: "" }) }, /property Owner/],
+            [
+                "an IdleSessionTimeout outside 1 to 60",
+                { RequestType: "Create", ResourceProperties: props({ IdleSessionTimeout: "90" }) },
+                /IdleSessionTimeout: "90" is not valid: a whole number from 1 to 60 \(minutes\)/,
+            ],
+            [
+                "a RunAsEnabled that is not true or false",
+                { RequestType: "Create", ResourceProperties: props({ RunAsEnabled: "yes" }) },
+                /RunAsEnabled: "yes" is not valid: true or false/,
+            ],
+            ["no S3Logging", { RequestType: "Create", ResourceProperties: props({ S3Logging: undefined }) }, /property S3Logging must be a non-empty string/],
+            ["no AccountId", { RequestType: "Create", ResourceProperties: props({ AccountId: "" }) }, /property AccountId/],
         ];
         for (const [what, event, reason] of cases) {
             it(`answers FAILED naming the problem, touching nothing: ${what}`, async () => {

@@ -18,7 +18,8 @@ import { guardrailExceptions, operatorPolicy, operatorPolicyInputs } from "../co
 import { dnsSuffixOf, partitionOf } from "../core/partition";
 import { planTarget, sessionDataKeyPart } from "../core/plan";
 import { instanceProfilePolicy, logsKeyPolicy, PolicyDocument, PolicyStatement, policyScope, sessionDataKeyPolicy } from "../core/policies";
-import { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, LogArchive, Preferences } from "../core/settings";
+import { relatedFieldProblems } from "../core/fieldRules";
+import { defaultDocumentName, defaultOrganizationSettings, defaultPreferences, documentPreferenceKeys, LogArchive, Preferences } from "../core/settings";
 import {
     CfnTemplate,
     CfnValue,
@@ -26,14 +27,21 @@ import {
     customResourceType,
     handlerRuntime,
     logicalIds as L,
+    maxParameterValueBytes,
     maxTemplateUrlBytes,
+    parameterisedKeys,
+    parameterNames,
+    parameterValue,
+    repairTokenParameter,
     renderTemplate,
     sessionManagerTemplate,
     TemplateContext,
     TemplateTooLargeError,
 } from "../core/template";
 import { buildBundle, handlerBundle, sourceRoot } from "../lambda/bundle";
-import { cfnLint, resolveIntrinsics, StackValues } from "./support/cloudformation";
+import { parseProperties } from "../lambda/handler";
+import { cfnLint, resolveIntrinsics, StackValues, templateStack } from "./support/cloudformation";
+import { documentProperties } from "./support/customResource";
 import { preferencesArbitrary } from "./support/preferencesArbitrary";
 
 const code = handlerBundle();
@@ -97,10 +105,9 @@ function conditionHolds(t: CfnTemplate, id: string, stack: StackValues): boolean
     return a === b;
 }
 
-function documentContentIn(t: CfnTemplate, stack: StackValues): unknown {
-    const content = resolveIntrinsics(t.Resources[L.document].Properties.Content, stack);
-    expect(content).to.be.a("string");
-    return JSON.parse(content as string);
+/** The document the custom resource writes in one stack: its properties there, as the handler reads them. */
+function documentContentIn(t: CfnTemplate, stack: StackValues, parameters: Record<string, string> = {}): unknown {
+    return parseProperties(documentProperties(t, stack, parameters)).desired.content;
 }
 
 /** The sample's conditions: each decides which resources exist or what the document says. */
@@ -151,6 +158,8 @@ describe("StackSet template", () => {
                 ["retain-on-delete", { ...all, onDelete: "retain" }],
                 ["logs-kept-forever", { ...all, logRetentionInDays: 0 }],
                 ["no-cloudwatch-logging", { ...all, cwLogging: false }],
+                ["s3-without-prefix", { ...all, s3KeyPrefix: "" }],
+                ["shell-profile-longer-than-a-parameter", { ...all, linuxShellProfile: "x".repeat(maxParameterValueBytes + 1) }],
                 ...archives.map(([name, archive]): [string, Preferences] => [`archive-${name}`, { ...all, s3BucketName: "", ...archive }]),
                 ["operator-policy", { ...all, operatorPolicy: { roleNames: ["OperatorRole"], instanceTag: { key: "team", value: "payments" } } }],
                 ["operator-policy-existing-key", { ...all, sessionDataKeyArn: existingKeyArn, operatorPolicy: { roleNames: [] } }],
@@ -167,6 +176,7 @@ describe("StackSet template", () => {
                 const report = findings.map((f) => `${f.Level} ${f.Rule.Id} ${path.basename(f.Filename)} ${f.Location.Path.join(".")}: ${f.Message}`);
                 if (report.length > 0) console.log(`cfn-lint findings:\n  ${report.join("\n  ")}`);
                 expect(errors, report.join("\n")).to.deep.equal([]);
+                expect(report, "warnings too").to.deep.equal([]);
             } finally {
                 fs.rmSync(dir, { recursive: true, force: true });
             }
@@ -231,10 +241,9 @@ describe("StackSet template", () => {
     });
 
     describe("template body", () => {
-        it("has no parameters, and no conditions without an operator policy: the configuration decided everything at synthesis", () => {
-            const t = template() as unknown as Record<string, unknown>;
-            expect(t).to.not.have.property("Parameters");
-            expect(t).to.not.have.property("Conditions");
+        it("has no conditions without an operator policy or an instance policy: the configuration decided those resources at synthesis", () => {
+            expect(template({ instancePolicy: false })).to.not.have.property("Conditions");
+            expect(Object.keys(template().Conditions ?? {})).to.have.members([conditionIds.s3Logging, conditionIds.s3KeyPrefix]);
         });
 
         it("hard-codes no partition: every ARN it builds uses ${AWS::Partition}", () => {
@@ -244,6 +253,95 @@ describe("StackSet template", () => {
             const body = JSON.stringify(t);
             expect(body).to.not.match(/arn:aws[-a-z]*:/);
             expect(body).to.include("arn:${AWS::Partition}:");
+        });
+    });
+
+    describe("parameters", () => {
+        const all = combination(2 ** sampleConditions.length - 1);
+
+        it("are the twelve document preferences, each defaulting to the base setting as CloudFormation writes it, and an empty repair token", () => {
+            const t = sessionManagerTemplate(all, context);
+            expect(Object.keys(t.Parameters)).to.have.members([...Object.values(parameterNames), repairTokenParameter]);
+            for (const key of documentPreferenceKeys) expect(t.Parameters[parameterNames[key]].Default, key).to.equal(String(all[key]));
+            expect(t.Parameters.IdleSessionTimeout).to.include({ Type: "Number", MinValue: 1, MaxValue: 60 });
+            expect(t.Parameters.RunAsEnabled.AllowedValues).to.deep.equal(["true", "false"]);
+            expect(t.Parameters[repairTokenParameter].Default).to.equal("");
+            expect(t.Resources[L.document].Properties).to.deep.include({
+                IdleSessionTimeout: { Ref: "IdleSessionTimeout" },
+                RepairToken: { Ref: "RepairToken" },
+            });
+        });
+
+        it("write the S3 key prefix without leading or trailing slashes, which the document leaves out anyway", () => {
+            expect(template({ s3KeyPrefix: "/logs/ssm/" }).Parameters.S3KeyPrefix.Default).to.equal("logs/ssm");
+        });
+
+        it("make the document and the instance policy of the instance's own settings when an instance override sets them, in any account and Region", () => {
+            fc.assert(
+                fc.property(
+                    preferencesArbitrary.filter((p) => !p.logArchive),
+                    preferencesArbitrary,
+                    fc.constantFrom("eu-west-1", "us-gov-west-1", "cn-north-1"),
+                    (base, other, region) => {
+                        const accountId = "123456789012";
+                        const t = sessionManagerTemplate(base, context);
+                        const overridden = parameterisedKeys(base).filter((k) => parameterisedKeys(other).includes(k));
+                        const overrides = Object.fromEntries(overridden.map((k) => [parameterNames[k], parameterValue(k, other[k])]));
+                        const merged: Preferences = { ...base, ...Object.fromEntries(overridden.map((k) => [k, other[k]])) };
+                        // Only overrides that keep the cross-field rules: preferencesFor refuses the others before any deployment.
+                        fc.pre(relatedFieldProblems(merged).length === 0);
+                        const stack = stackIn(accountId, region);
+                        const part = sessionDataKeyPart(base, { accountId, region });
+                        const kmsKeyId = "skip" in part ? "" : "existing" in part ? part.existing.arn : stack[L.sessionDataKey];
+                        expect(documentContentIn(t, stack, overrides)).to.deep.equal(desiredDocument(merged, { accountId, region, kmsKeyId }));
+                        if (base.instancePolicy) {
+                            const expected = instanceProfilePolicy({
+                                ...policyScope(accountId, region),
+                                logGroupName: base.cwLogging ? base.cwLogGroupName : undefined,
+                                s3: merged.s3Logging
+                                    ? { bucketName: merged.s3BucketName, keyPrefix: s3KeyPrefixFor(merged.s3KeyPrefix, accountId, region) }
+                                    : undefined,
+                                sessionDataKeyArn: "skip" in part ? undefined : "existing" in part ? part.existing.arn : stack[`${L.sessionDataKey}.Arn`],
+                            });
+                            const resolved = resolveIntrinsics(t.Resources[L.instancePolicy].Properties.PolicyDocument, templateStack(t, stack, overrides));
+                            expect(resolved).to.deep.equal(expected);
+                        }
+                    },
+                ),
+                { numRuns: 200 },
+            );
+        });
+
+        it("leave a shell profile longer than a parameter may be in the template itself, so that it cannot be overridden per instance", () => {
+            const long = "echo hi; ".repeat(500);
+            const t = template({ linuxShellProfile: long });
+            expect(t.Parameters).to.not.have.property(parameterNames.linuxShellProfile);
+            expect(t.Parameters).to.have.property(parameterNames.winShellProfile);
+            expect(t.Resources[L.document].Properties[parameterNames.linuxShellProfile]).to.equal(long);
+            const content = documentContentIn(t, stackIn("111122223333", "eu-west-1")) as { inputs: { shellProfile: { linux: string } } };
+            expect(content.inputs.shellProfile.linux).to.equal(long);
+        });
+
+        it("allow only the log archive's bucket and prefix when there is one: the archive decides where every target's logs go", () => {
+            const t = template(archives[0][1]);
+            expect(t.Parameters.S3Logging.AllowedValues).to.deep.equal(["true"]);
+            expect(t.Parameters.S3BucketName.AllowedValues).to.deep.equal(["org-session-logs-{region}"]);
+            expect(t.Parameters.S3KeyPrefix.AllowedValues).to.deep.equal(["sessionmanager"]);
+            const content = documentContentIn(t, stackIn("111122223333", "us-east-1")) as { inputs: { s3BucketName: string } };
+            expect(content.inputs.s3BucketName).to.equal("org-session-logs-us-east-1");
+        });
+
+        it("a new repair token changes nothing but the custom resource's properties, and not the document it makes", () => {
+            const t = template();
+            const stack = stackIn("111122223333", "eu-west-1");
+            const before = documentProperties(t, stack);
+            const after = documentProperties(t, stack, { [repairTokenParameter]: "repair-1" });
+            expect({ ...after, RepairToken: before.RepairToken }).to.deep.equal(before);
+            expect(after.RepairToken).to.equal("repair-1");
+            expect(parseProperties(after).desired).to.deep.equal(parseProperties(before).desired);
+            for (const [id, resource] of Object.entries(t.Resources)) {
+                if (id !== L.document) expect(JSON.stringify(resource), id).to.not.include(repairTokenParameter);
+            }
         });
     });
 
@@ -290,7 +388,7 @@ describe("StackSet template", () => {
                     const accountId = "123456789012";
                     const stack = stackIn(accountId, region);
                     const t = sessionManagerTemplate(p, context);
-                    const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], stack);
+                    const resolved = (id: string, property: string) => resolveIntrinsics(t.Resources[id]?.Properties[property], templateStack(t, stack));
                     const part = sessionDataKeyPart(p, { accountId, region });
                     if ("args" in part) expect(resolved(L.sessionDataKey, "KeyPolicy")).to.deep.equal(sessionDataKeyPolicy(policyScope(accountId, region)));
                     if (p.cwLogging && p.createCWLogGroup && p.cwEncryptionEnabled) {
@@ -473,7 +571,7 @@ describe("StackSet template", () => {
             expect(t.Outputs.OperatorPolicyArn.Condition).to.equal(conditionIds.operatorPolicyRegion);
             const madeIn = regions.filter((region) => conditionHolds(t, conditionIds.operatorPolicyRegion, stackIn("111122223333", region)));
             expect(madeIn).to.deep.equal(["eu-west-1"]);
-            expect(template()).to.not.have.property("Conditions");
+            expect(template().Conditions).to.not.have.property(conditionIds.operatorPolicyRegion);
             expect(template().Resources).to.not.have.property(L.operatorPolicy);
         });
 

@@ -9,22 +9,64 @@ import { pythonVenv } from "../../devtools/moto";
  */
 export type StackValues = Record<string, string>;
 
+/** What Ref AWS::NoValue resolves to: the property or list entry is left out. */
+const noValue = Symbol("AWS::NoValue");
+
 /**
- * Resolves Ref, Fn::GetAtt and the one-argument Fn::Sub the way CloudFormation does,
- * including `${!Literal}`, which stands for `${Literal}`. Fails on anything unknown, so a
- * template that refers to something missing cannot pass by accident.
+ * Resolves Ref, Fn::GetAtt, the one-argument Fn::Sub, Fn::If and AWS::NoValue the way
+ * CloudFormation does, including `${!Literal}`, which stands for `${Literal}`. Conditions are
+ * read from the stack as `Condition:<id>` ("true" or "false"; see templateStack). Fails on
+ * anything unknown, so a template that refers to something missing cannot pass by accident.
  */
 export function resolveIntrinsics(value: unknown, stack: StackValues): unknown {
+    const resolved = resolveOrDrop(value, stack);
+    return resolved === noValue ? undefined : resolved;
+}
+
+function resolveOrDrop(value: unknown, stack: StackValues): unknown {
     if (typeof value !== "object" || value === null) return value;
-    if (Array.isArray(value)) return value.map((v) => resolveIntrinsics(v, stack));
+    if (Array.isArray(value)) return value.map((v) => resolveOrDrop(v, stack)).filter((v) => v !== noValue);
     const entries = Object.entries(value);
     if (entries.length === 1) {
         const [fn, arg] = entries[0];
+        if (fn === "Ref" && arg === "AWS::NoValue") return noValue;
         if (fn === "Ref") return lookup(stack, arg as string);
         if (fn === "Fn::GetAtt") return lookup(stack, (arg as string[]).join("."));
         if (fn === "Fn::Sub") return substitute(arg as string, stack);
+        if (fn === "Fn::If") {
+            const [condition, whenTrue, whenFalse] = arg as [string, unknown, unknown];
+            return resolveOrDrop(lookup(stack, `Condition:${condition}`) === "true" ? whenTrue : whenFalse, stack);
+        }
     }
-    return Object.fromEntries(entries.map(([k, v]) => [k, resolveIntrinsics(v, stack)]));
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolveOrDrop(v, stack)]).filter(([, v]) => v !== noValue));
+}
+
+interface TemplateParts {
+    Parameters?: Record<string, { Default?: string }>;
+    Conditions?: Record<string, unknown>;
+}
+
+/**
+ * One stack of a template: `stack`'s values, the template's parameters (their defaults, or the
+ * instance's overrides) and each Condition as CloudFormation decides it there.
+ */
+export function templateStack(template: TemplateParts, stack: StackValues, overrides: Record<string, string> = {}): StackValues {
+    const values: StackValues = { ...stack };
+    for (const [name, parameter] of Object.entries(template.Parameters ?? {})) {
+        const value = overrides[name] ?? parameter.Default;
+        if (value === undefined) throw new Error(`parameter ${name} has no default and no value`);
+        values[name] = value;
+    }
+    for (const name of Object.keys(overrides)) if (!(name in (template.Parameters ?? {}))) throw new Error(`no parameter ${name} to override`);
+    const holds = (condition: unknown): boolean => {
+        const [fn, arg] = Object.entries(condition as object)[0] as [string, unknown[]];
+        if (fn === "Fn::Equals") return resolveIntrinsics(arg[0], values) === resolveIntrinsics(arg[1], values);
+        if (fn === "Fn::Not") return !holds(arg[0]);
+        if (fn === "Condition") return holds(template.Conditions![arg as unknown as string]);
+        throw new Error(`unknown condition function ${fn}`);
+    };
+    for (const [name, condition] of Object.entries(template.Conditions ?? {})) values[`Condition:${name}`] = String(holds(condition));
+    return values;
 }
 
 function lookup(stack: StackValues, name: string): string {

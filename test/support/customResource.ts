@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { CustomResourceEvent, LambdaContext } from "../../lambda/handler";
 import { CfnTemplate, logicalIds } from "../../core/template";
-import { resolveIntrinsics, StackValues } from "./cloudformation";
+import { resolveIntrinsics, StackValues, templateStack } from "./cloudformation";
 
 export type Handler = (event: CustomResourceEvent, context: LambdaContext) => Promise<void>;
 
@@ -95,9 +95,14 @@ function asSent(value: unknown): unknown {
     return value;
 }
 
-/** The document resource's properties as CloudFormation sends them in one stack. */
-export function documentProperties(template: CfnTemplate, stack: StackValues): CustomResourceEvent["ResourceProperties"] {
-    return asSent(resolveIntrinsics(template.Resources[logicalIds.document].Properties, stack)) as CustomResourceEvent["ResourceProperties"];
+/** The document resource's properties as CloudFormation sends them in one stack, with its parameter overrides if any. */
+export function documentProperties(
+    template: CfnTemplate,
+    stack: StackValues,
+    parameters: Record<string, string> = {},
+): CustomResourceEvent["ResourceProperties"] {
+    const values = templateStack(template, stack, parameters);
+    return asSent(resolveIntrinsics(template.Resources[logicalIds.document].Properties, values)) as CustomResourceEvent["ResourceProperties"];
 }
 
 /** Sends events to a handler as CloudFormation does and returns what it answered. */

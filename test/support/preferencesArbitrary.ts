@@ -65,5 +65,7 @@ export const preferencesArbitrary: fc.Arbitrary<Preferences> = fc
         ...p,
         s3BucketName: p.s3Logging ? p.s3BucketName : "",
         runAsDefaultUser: p.runAsEnabled ? p.runAsDefaultUser : "",
+        // The configuration refuses an idle timeout longer than the session (core/fieldRules.ts relatedFieldProblems).
+        maxSessionDuration: Math.max(p.maxSessionDuration, p.idleSessionTimeout),
         deployment: "stackset" as const,
     }));
