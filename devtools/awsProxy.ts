@@ -16,6 +16,8 @@ export interface AwsCall {
     roleArn?: string;
     /** The role whose assumed-role credentials signed the call; undefined for the starting credentials. */
     signedBy?: string;
+    /** The request body, when the proxy was started with recordBodies (to assert exactly what was asked). */
+    body?: string;
 }
 
 export interface AwsProxy {
@@ -84,7 +86,10 @@ export class AssumedRoles {
     }
 }
 
-export function startAwsProxy(upstream: string, options: { unreachableService?: string; defaultAccount?: string } = {}): Promise<AwsProxy> {
+export function startAwsProxy(
+    upstream: string,
+    options: { unreachableService?: string; defaultAccount?: string; recordBodies?: boolean } = {},
+): Promise<AwsProxy> {
     const defaultAccount = options.defaultAccount ?? "123456789012";
     const roles = new AssumedRoles();
     const target = new URL(upstream);
@@ -112,7 +117,15 @@ export function startAwsProxy(upstream: string, options: { unreachableService?: 
             const text = body.toString("utf8");
             const action = actionOf(Array.isArray(targetHeader) ? targetHeader[0] : targetHeader, text);
             const roleArn = AssumedRoles.requested(text);
-            calls.push({ account, service, region, action, ...(roleArn ? { roleArn } : {}), ...(signer ? { signedBy: signer.roleArn } : {}) });
+            calls.push({
+                account,
+                service,
+                region,
+                action,
+                ...(roleArn ? { roleArn } : {}),
+                ...(signer ? { signedBy: signer.roleArn } : {}),
+                ...(options.recordBodies ? { body: text } : {}),
+            });
             if (roleArn && deniedRoles.has(roleArn)) {
                 res.writeHead(403, { "content-type": "text/xml" });
                 res.end(

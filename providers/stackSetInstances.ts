@@ -1,0 +1,96 @@
+/**
+ * The StackSet's stack instance operations this program runs itself, beside the StackSet
+ * resource: UpdateStackInstances with instance parameter overrides, for the overrides
+ * (core/stackSet.ts stackSetOverrideGroups) and for the repair command (repairPlan), each
+ * waited for with DescribeStackSetOperation. StackSets runs one operation per StackSet at a
+ * time, so the calls go one after another.
+ */
+import { CloudFormationClient, DescribeStackSetOperationCommand, StackSetOperationStatus, UpdateStackInstancesCommand } from "@aws-sdk/client-cloudformation";
+import { StackInstancesUpdate, StackSetPlan } from "../core/stackSet";
+
+export interface OperationOptions {
+    /** Between DescribeStackSetOperation calls. */
+    pollMs?: number;
+    /** How long one operation may run before this gives up waiting (the operation itself goes on). */
+    timeoutMs?: number;
+    /** Called as each operation is started and when it ends. */
+    log?: (line: string) => void;
+}
+
+export interface StackInstancesOperation {
+    update: StackInstancesUpdate;
+    operationId: string;
+    status: string;
+}
+
+const finished = new Set<string>([StackSetOperationStatus.SUCCEEDED, StackSetOperationStatus.FAILED, StackSetOperationStatus.STOPPED]);
+
+/**
+ * Runs each update as one UpdateStackInstances on exactly its accounts (an INTERSECTION with
+ * the StackSet's OUs) and Regions, and waits for it. Its ParameterOverrides list replaces those
+ * instances' overrides: an update carries an instance's complete overrides. Throws, naming the
+ * operation, when one does not succeed; the ones before it have run.
+ */
+export async function updateStackInstances(
+    client: CloudFormationClient,
+    plan: StackSetPlan,
+    updates: readonly StackInstancesUpdate[],
+    options: OperationOptions = {},
+): Promise<StackInstancesOperation[]> {
+    const done: StackInstancesOperation[] = [];
+    for (const update of updates) {
+        const started = await client.send(
+            new UpdateStackInstancesCommand({
+                StackSetName: plan.name,
+                CallAs: plan.callAs,
+                DeploymentTargets: {
+                    OrganizationalUnitIds: plan.deploymentTargets.organizationalUnitIds,
+                    Accounts: update.accounts,
+                    AccountFilterType: "INTERSECTION",
+                },
+                Regions: update.regions,
+                ParameterOverrides: Object.entries(update.parameterOverrides).map(([ParameterKey, ParameterValue]) => ({ ParameterKey, ParameterValue })),
+                OperationPreferences: {
+                    RegionConcurrencyType: plan.instanceOperationPreferences.regionConcurrencyType,
+                    MaxConcurrentPercentage: plan.instanceOperationPreferences.maxConcurrentPercentage,
+                    FailureTolerancePercentage: plan.instanceOperationPreferences.failureTolerancePercentage,
+                    ConcurrencyMode: plan.instanceOperationPreferences.concurrencyMode,
+                },
+            }),
+        );
+        const operationId = started.OperationId;
+        if (!operationId) throw new Error(`UpdateStackInstances on StackSet ${plan.name} returned no OperationId`);
+        options.log?.(`StackSet ${plan.name}: updating ${describe(update)} (operation ${operationId})`);
+        const status = await waitForOperation(client, plan, operationId, options);
+        options.log?.(`StackSet ${plan.name}: operation ${operationId} ${status}`);
+        if (status !== StackSetOperationStatus.SUCCEEDED) {
+            throw new Error(`StackSet ${plan.name} operation ${operationId} (${describe(update)}) ended ${status}: see its stack instances' status reasons`);
+        }
+        done.push({ update, operationId, status });
+    }
+    return done;
+}
+
+function describe(update: StackInstancesUpdate): string {
+    const keys = Object.keys(update.parameterOverrides);
+    return `accounts ${update.accounts.join(", ")} in ${update.regions.join(", ")} with ${keys.length > 0 ? keys.join(", ") : "no overrides"}`;
+}
+
+/** Polls DescribeStackSetOperation until the operation ends, within the time allowed. */
+export async function waitForOperation(client: CloudFormationClient, plan: StackSetPlan, operationId: string, options: OperationOptions = {}): Promise<string> {
+    const pollMs = options.pollMs ?? 10_000;
+    const deadline = Date.now() + (options.timeoutMs ?? 60 * 60_000);
+    for (;;) {
+        const { StackSetOperation: op } = await client.send(
+            new DescribeStackSetOperationCommand({ StackSetName: plan.name, OperationId: operationId, CallAs: plan.callAs }),
+        );
+        const status = op?.Status ?? "(unknown)";
+        if (finished.has(status)) return status;
+        if (Date.now() + pollMs > deadline) {
+            throw new Error(
+                `StackSet ${plan.name} operation ${operationId} still ${status} after ${Math.round((options.timeoutMs ?? 3_600_000) / 1000)} s; it goes on: see it in the console`,
+            );
+        }
+        await new Promise((r) => setTimeout(r, pollMs));
+    }
+}
