@@ -233,10 +233,7 @@ export function repairPlan(
             `stack instances of StackSet ${plan.name}: accounts of organizationalUnitIds less excludeAccounts, in ${plan.regions.join(", ")}`,
         );
     }
-    const pairs = drifted.map((instance) => {
-        const group = groups.find((g) => g.accounts.includes(instance.accountId) && g.regions.includes(instance.region));
-        return { instance, parameterOverrides: { ...(group?.parameters ?? {}), [repairTokenParameter]: token } };
-    });
+    const pairs = drifted.map((instance) => ({ instance, parameterOverrides: { ...groupParametersFor(groups, instance), [repairTokenParameter]: token } }));
     return rectangles(pairs);
 }
 
@@ -259,4 +256,32 @@ function rectangles(pairs: { instance: StackInstance; parameterOverrides: StackI
         for (const [key, accounts] of byRegions) updates.push({ accounts: accounts.sort(), regions: key.split(","), parameterOverrides });
     }
     return updates;
+}
+
+/** A stack instance as CloudFormation has it, with its parameter overrides now. */
+export interface InstanceOverrides extends StackInstance {
+    overrides: Partial<Record<ParameterName, string>>;
+}
+
+/** The overrides one instance should have: its group's parameters, if any. */
+export function groupParametersFor(groups: readonly StackSetOverrideGroup[], instance: StackInstance): StackSetOverrideGroup["parameters"] {
+    return groups.find((g) => g.accounts.includes(instance.accountId) && g.regions.includes(instance.region))?.parameters ?? {};
+}
+
+/**
+ * The UpdateStackInstances calls that give each existing stack instance the overrides its
+ * group says, and only those whose overrides differ: an instance an override no longer selects
+ * gets an empty list (back to the StackSet's values). A RepairToken an instance has is kept,
+ * so that applying the overrides does not make every repaired instance rewrite its document
+ * again. Instances the groups name that CloudFormation does not have yet (an account that has
+ * just joined) are left for the next run, once the StackSet has made them.
+ */
+export function overrideUpdates(groups: readonly StackSetOverrideGroup[], current: readonly InstanceOverrides[]): StackInstancesUpdate[] {
+    const sorted = (o: object) => JSON.stringify(Object.entries(o).sort());
+    const pairs = current.flatMap((instance) => {
+        const token = instance.overrides[repairTokenParameter];
+        const wanted = { ...groupParametersFor(groups, instance), ...(token !== undefined ? { [repairTokenParameter]: token } : {}) };
+        return sorted(wanted) === sorted(instance.overrides) ? [] : [{ instance, parameterOverrides: wanted }];
+    });
+    return rectangles(pairs);
 }

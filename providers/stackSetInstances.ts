@@ -5,8 +5,15 @@
  * waited for with DescribeStackSetOperation. StackSets runs one operation per StackSet at a
  * time, so the calls go one after another.
  */
-import { CloudFormationClient, DescribeStackSetOperationCommand, StackSetOperationStatus, UpdateStackInstancesCommand } from "@aws-sdk/client-cloudformation";
-import { StackInstancesUpdate, StackSetPlan } from "../core/stackSet";
+import {
+    CloudFormationClient,
+    DescribeStackInstanceCommand,
+    DescribeStackSetOperationCommand,
+    ListStackInstancesCommand,
+    StackSetOperationStatus,
+    UpdateStackInstancesCommand,
+} from "@aws-sdk/client-cloudformation";
+import { InstanceOverrides, StackInstance, StackInstancesUpdate, StackSetPlan } from "../core/stackSet";
 
 export interface OperationOptions {
     /** Between DescribeStackSetOperation calls. */
@@ -93,4 +100,42 @@ export async function waitForOperation(client: CloudFormationClient, plan: Stack
         }
         await new Promise((r) => setTimeout(r, pollMs));
     }
+}
+
+/**
+ * The StackSet's stack instances and each one's parameter overrides now: ListStackInstances,
+ * then DescribeStackInstance per instance (the list does not carry the overrides), a few at a time.
+ */
+export async function readInstanceOverrides(client: CloudFormationClient, plan: StackSetPlan): Promise<InstanceOverrides[]> {
+    const instances: StackInstance[] = [];
+    let token: string | undefined;
+    do {
+        const page = await client.send(new ListStackInstancesCommand({ StackSetName: plan.name, CallAs: plan.callAs, NextToken: token }));
+        for (const s of page.Summaries ?? []) if (s.Account && s.Region) instances.push({ accountId: s.Account, region: s.Region });
+        token = page.NextToken;
+    } while (token);
+    const result: InstanceOverrides[] = [];
+    const width = 4;
+    for (let i = 0; i < instances.length; i += width) {
+        const batch = instances.slice(i, i + width);
+        const described = await Promise.all(
+            batch.map((instance) =>
+                client.send(
+                    new DescribeStackInstanceCommand({
+                        StackSetName: plan.name,
+                        StackInstanceAccount: instance.accountId,
+                        StackInstanceRegion: instance.region,
+                        CallAs: plan.callAs,
+                    }),
+                ),
+            ),
+        );
+        batch.forEach((instance, j) => {
+            const overrides = Object.fromEntries(
+                (described[j].StackInstance?.ParameterOverrides ?? []).flatMap((p) => (p.ParameterKey ? [[p.ParameterKey, p.ParameterValue ?? ""]] : [])),
+            );
+            result.push({ ...instance, overrides });
+        });
+    }
+    return result;
 }

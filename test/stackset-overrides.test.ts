@@ -2,7 +2,7 @@
 // the one template, and which UpdateStackInstances calls repair exactly the drifted instances.
 import { expect } from "chai";
 import { ConfigError, ConfigErrors, parseSettings } from "../core/config";
-import { planStackSet, repairPlan, stackSetOverrideGroups } from "../core/stackSet";
+import { overrideUpdates, planStackSet, repairPlan, stackSetOverrideGroups } from "../core/stackSet";
 import { maxParameterValueBytes } from "../core/template";
 
 const root = "r-ab12";
@@ -162,6 +162,42 @@ describe("overrides in StackSet mode", () => {
             for (const token of ["", "has space", "x".repeat(129)]) {
                 expect(() => repairPlan(settings, plan, groups, [], token), JSON.stringify(token)).to.throw(ConfigError, /1 to 128 letters, digits and \._:-/);
             }
+        });
+    });
+
+    describe("applying them (overrideUpdates)", () => {
+        const settings = parseSettings(raw);
+        const groups = stackSetOverrideGroups(settings, placements, regions);
+        const instances = placements.flatMap((p) => regions.map((region) => ({ accountId: p.accountId, region, overrides: {} })));
+
+        it("on a StackSet without overrides: one call per group, naming exactly that group's instances", () => {
+            expect(overrideUpdates(groups, instances)).to.deep.equal([
+                { accounts: [regulated], regions, parameterOverrides: { MaxSessionDuration: "720", RunAsDefaultUser: "ssm-user", RunAsEnabled: "true" } },
+                { accounts: ["333333333333", "444444444444"], regions, parameterOverrides: { IdleSessionTimeout: "60" } },
+            ]);
+        });
+
+        it("changes nothing once every instance has its overrides, and keeps a repair token without sending it again", () => {
+            const applied = instances.map((i) => ({
+                ...i,
+                overrides: {
+                    ...(groups.find((g) => g.accounts.includes(i.accountId))?.parameters ?? {}),
+                    ...(i.accountId === "111111111111" ? { RepairToken: "r1" } : {}),
+                },
+            }));
+            expect(overrideUpdates(groups, applied)).to.deep.equal([]);
+        });
+
+        it("clears the overrides of an instance no override selects any more, keeping its repair token, and leaves instances CloudFormation has not made", () => {
+            const current = [
+                { accountId: "555555555555", region: "eu-west-1", overrides: { IdleSessionTimeout: "60", RepairToken: "r1" } },
+                { accountId: "555555555555", region: "us-east-1", overrides: { IdleSessionTimeout: "60" } },
+                { accountId: "333333333333", region: "eu-west-1", overrides: { IdleSessionTimeout: "60" } },
+            ];
+            expect(overrideUpdates(groups, current)).to.deep.equal([
+                { accounts: ["555555555555"], regions: ["eu-west-1"], parameterOverrides: { RepairToken: "r1" } },
+                { accounts: ["555555555555"], regions: ["us-east-1"], parameterOverrides: {} },
+            ]);
         });
     });
 });
