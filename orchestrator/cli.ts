@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { closest, distance } from "fastest-levenshtein";
 import { workflowRoles } from "../core/accessPolicies";
-import { isAccountId, isRoleName, roleNameRule } from "../core/rules";
+import { isAccountId, isRegion, isRoleName, roleNameRule } from "../core/rules";
+import { repairTokenPattern, StackInstance } from "../core/stackSet";
 import { selectionFlags } from "./commandLine";
 import { Command, commands } from "./result";
 import { defaultDiscoveredRoleName, Shard, stackPrefixProblem } from "./targets";
@@ -79,6 +80,19 @@ export interface PoliciesOptions {
     outDir?: string;
 }
 
+/** `repair` and `apply-overrides`: the StackSet's stack instances, for a `deployment: stackset` config. */
+export interface StackSetCommandOptions {
+    command: (typeof stackSetCommands)[number];
+    configFile: string;
+    /** repair: the drifted stack instances the compliance report lists. */
+    instances: StackInstance[];
+    /** repair: the RepairToken value; a new one each run by default. */
+    token?: string;
+    json: boolean;
+}
+
+export const stackSetCommands = ["repair", "apply-overrides"] as const;
+
 /** Bad flags or command: the message says what was given and what is allowed. */
 export class UsageError extends Error {
     constructor(message: string) {
@@ -120,6 +134,17 @@ Commands:
             policies to copy): the write and read-only roles in the targets,
             the workflow's roles. Needs --starting-account; runs nothing and
             calls no AWS API
+
+For a deployment: stackset config (run from the account that administers the
+StackSet, after pulumi up):
+  apply-overrides  give each stack instance the overrides that select it, as
+                   StackSet instance parameter overrides, changing only the
+                   instances whose overrides differ
+  repair    make the custom resource of exactly the listed stack instances
+            write the wanted document again (a new RepairToken on those
+            instances, their overrides kept), e.g. the instances the
+            compliance report finds drifted or missing:
+            npm run org -- repair --instances <account>/<region>[,...]
 
 Flags:
   --config <file>        organization config (default ${defaultConfigFile})
@@ -163,6 +188,12 @@ Flags of policies (with --config, --role-name and --json):
   --backend-url <s3://b/p>     a self-managed S3 backend both roles use
   --out-dir <dir>              write each policy to a file there instead
 
+Flags of repair (with --config and --json):
+  --instances <a>/<r>[,...]    the stack instances to repair, as
+                               <12-digit account>/<region>
+  --token <token>              the RepairToken value (default: repair- and
+                               the time); 1 to 128 of letters, digits, ._:-
+
 Exit codes: 0 success (drift: all in sync; audit: all compliant), 1 a target
 failed or the config is invalid, 2 drift found (audit: a target is not
 compliant), 64 bad command line.`;
@@ -194,6 +225,8 @@ export const flags = {
     shard: { type: "string" },
     stack: { type: "string" },
     owner: { type: "string", multiple: true },
+    instances: { type: "string" },
+    token: { type: "string" },
 } as const;
 
 /** The flag meant by a mistyped one, when one is close enough to be a likely typo. */
@@ -277,6 +310,40 @@ export function parseShard(text: string): Shard {
     return { index, count };
 }
 
+/** `--instances 111111111111/eu-west-1,222222222222/us-east-1`: each once. */
+export function parseInstances(text: string): StackInstance[] {
+    const seen = new Set<string>();
+    return text.split(",").map((item) => {
+        const entry = item.trim();
+        const m = /^([^/]+)\/([^/]+)$/.exec(entry);
+        if (!m || !isAccountId(m[1]) || !isRegion(m[2])) {
+            throw new UsageError(`--instances ${text}: ${JSON.stringify(entry)} is not <12-digit account ID>/<region>, e.g. 111122223333/eu-west-1`);
+        }
+        if (seen.has(entry)) throw new UsageError(`--instances ${text}: ${entry} is listed twice`);
+        seen.add(entry);
+        return { accountId: m[1], region: m[2] };
+    });
+}
+
+function parseStackSetCommand(
+    argv: readonly string[],
+    values: FlagValues,
+    command: StackSetCommandOptions["command"],
+): StackSetCommandOptions {
+    const allowed = command === "repair" ? ["config", "json", "instances", "token"] : ["config", "json"];
+    const other = Object.keys(flags).find((f) => !allowed.includes(f) && given(argv, f));
+    if (other) throw new UsageError(`--${other} does not go with ${command}`);
+    const token = values.token as string | undefined;
+    if (token !== undefined && !repairTokenPattern.test(token)) throw new UsageError(`--token ${token}: 1 to 128 letters, digits and ._:-`);
+    const instances = values.instances === undefined ? [] : parseInstances(values.instances as string);
+    if (command === "repair" && instances.length === 0) {
+        throw new UsageError(
+            "repair needs --instances <account>/<region>[,...]: the stack instances to repair (those the compliance report finds drifted or missing)",
+        );
+    }
+    return { command, configFile: path.resolve(values.config as string), instances, ...(token !== undefined ? { token } : {}), json: values.json === true };
+}
+
 function parseMerge(argv: readonly string[], values: FlagValues, files: string[]): MergeOptions {
     const other = Object.keys(flags).find((f) => f !== "json" && f !== "markdown" && given(argv, f));
     if (other) throw new UsageError(`--${other} does not go with merge`);
@@ -330,7 +397,10 @@ function parseAudit(argv: readonly string[], values: FlagValues, projectDir: str
     };
 }
 
-export function parseCli(argv: readonly string[], projectDir: string): CliOptions | PoliciesOptions | MergeOptions | AuditOptions | "help" {
+export function parseCli(
+    argv: readonly string[],
+    projectDir: string,
+): CliOptions | PoliciesOptions | MergeOptions | AuditOptions | StackSetCommandOptions | "help" {
     let parsed;
     try {
         parsed = parseArgs({ args: [...argv], allowPositionals: true, options: flags });
@@ -339,14 +409,19 @@ export function parseCli(argv: readonly string[], projectDir: string): CliOption
     }
     const { values, positionals } = parsed;
     if (values.help) return "help";
-    const all = [...commands, "regroup", "audit", "policies", "merge"];
+    const all = [...commands, "regroup", "audit", "policies", "merge", ...stackSetCommands];
     if (positionals[0] === "merge") return parseMerge(argv, values, positionals.slice(1));
     if (positionals.length !== 1 || !all.includes(positionals[0])) {
         throw new UsageError(`expected one command, one of ${all.join(", ")}; got ${positionals.length === 0 ? "none" : positionals.join(" ")}`);
     }
     if (positionals[0] === "policies") return parsePolicies(argv, values);
     if (positionals[0] === "audit") return parseAudit(argv, values, projectDir);
-    if (given(argv, "owner")) throw new UsageError("--owner goes with audit only");
+    if ((stackSetCommands as readonly string[]).includes(positionals[0])) {
+        return parseStackSetCommand(argv, values, positionals[0] as StackSetCommandOptions["command"]);
+    }
+    if (given(argv, "owner")) throw new UsageError("--owner goes with audit and repair only");
+    const stackSetOnly = ["instances", "token"].find((flag) => given(argv, flag));
+    if (stackSetOnly) throw new UsageError(`--${stackSetOnly} goes with repair only`);
     const regroup = positionals[0] === "regroup";
     const command = (regroup ? "up" : positionals[0]) as Command;
     const misplaced = policyFlags.find((flag) => given(argv, flag));

@@ -5,7 +5,7 @@ import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
 import * as yaml from "js-yaml";
 import { ConfigErrors } from "../core/config";
-import { AuditOptions, CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, usage, UsageError } from "./cli";
+import { AuditOptions, CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, StackSetCommandOptions, stackSetCommands, usage, UsageError } from "./cli";
 import { auditLabel, auditPreferences, auditTargets, deriveAuditTargets, ownerPatterns } from "./audit";
 import { auditExitCode, AuditReport, renderAuditJson, renderAuditMarkdown, renderAuditText } from "./auditReport";
 import { MergeError, mergeFiles } from "./merge";
@@ -13,6 +13,7 @@ import { planMoves, RegroupError, regroupStacks } from "./regroup";
 
 import { orgCommand, policySelection } from "./commandLine";
 import { runPolicies } from "./policies";
+import { runStackSetCommand } from "./stackSetCommands";
 import { landingZoneStackConfig, landingZoneTarget, loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { inlineProgramFor } from "./program";
@@ -161,6 +162,10 @@ function guessFromArgv(argv: readonly string[]): { command: Command; json: boole
     return { command, json: argv.includes("--json"), markdown: argv.includes("--markdown") };
 }
 
+function isStackSetCommand(options: CliOptions | StackSetCommandOptions): options is StackSetCommandOptions {
+    return (stackSetCommands as readonly string[]).includes(options.command);
+}
+
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
 export async function main(
     argv: readonly string[],
@@ -186,6 +191,13 @@ export async function main(
     if (options.command === "policies") return policies(options, projectDir, io);
     if (options.command === "merge") return merge(options, io);
     if (options.command === "audit") return audit(options, projectDir, io);
+    if (isStackSetCommand(options)) {
+        if (!fs.existsSync(options.configFile)) {
+            io.stderr.write(`${missingConfigMessage(options.configFile, projectDir)}\n`);
+            return { exitCode: exitCodes.usage };
+        }
+        return runStackSetCommand(options, io);
+    }
     if (!fs.existsSync(options.configFile)) {
         const message = missingConfigMessage(options.configFile, projectDir);
         io.stderr.write(`${message}\n`);

@@ -76,7 +76,7 @@ export function parseOrgConfig(text: string, file: string, use: OrgConfigUse = {
     const settings = parseStackSettings(config as Record<string, unknown>, knownRegions());
     if (settings.deployment === "stackset" && !use.stackSet) {
         throw new OrgConfigError(
-            `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct`,
+            `${file}: sessionManager:deployment is "stackset": that deploys through one stack and CloudFormation StackSets; the orchestrator runs one stack per target, which needs deployment: direct (its audit, repair and apply-overrides commands take a stackset config)`,
         );
     }
     return { file, settings, raw, region };

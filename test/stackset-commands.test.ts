@@ -1,0 +1,247 @@
+// `npm run org -- apply-overrides` and `npm run org -- repair` for a deployment: stackset config,
+// against moto Organizations and CloudFormation behind the recording proxy (moto ignores
+// UpdateStackInstances' DeploymentTargets, so the calls themselves are what is checked).
+import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from "@aws-sdk/client-cloudformation";
+import {
+    CreateAccountCommand,
+    CreateOrganizationalUnitCommand,
+    CreateOrganizationCommand,
+    DescribeCreateAccountStatusCommand,
+    ListRootsCommand,
+    MoveAccountCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
+import { Moto, motoEnv, startMoto } from "../devtools/moto";
+import { parseCli, UsageError } from "../orchestrator/cli";
+import { main } from "../orchestrator/main";
+import { freshRepairToken, runStackSetCommand } from "../orchestrator/stackSetCommands";
+
+const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+const regions = ["eu-west-1", "us-east-1"];
+
+function io() {
+    const out = { stdout: "", stderr: "" };
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    stdout.on("data", (d: Buffer) => (out.stdout += d.toString()));
+    stderr.on("data", (d: Buffer) => (out.stderr += d.toString()));
+    return { out, io: { stdout, stderr, env: { AWS_REGION: "us-east-1" } as NodeJS.ProcessEnv } };
+}
+
+/** The UpdateStackInstances calls the proxy saw: accounts, Regions and overrides of each. */
+function updatesSeen(proxy: AwsProxy): { accounts: string[]; regions: string[]; overrides: Record<string, string>; filter: string | null }[] {
+    return proxy.calls
+        .filter((c) => c.action === "UpdateStackInstances")
+        .map((c) => {
+            const form = new URLSearchParams(c.body);
+            const list = (prefix: string) => [...form.entries()].filter(([k]) => k.startsWith(`${prefix}.member.`)).map(([, v]) => v);
+            const overrides: Record<string, string> = {};
+            for (const [k, v] of form.entries()) {
+                const m = /^ParameterOverrides\.member\.(\d+)\.ParameterKey$/.exec(k);
+                if (m) overrides[v] = form.get(`ParameterOverrides.member.${m[1]}.ParameterValue`) ?? "";
+            }
+            return {
+                accounts: list("DeploymentTargets.Accounts"),
+                regions: list("Regions"),
+                overrides,
+                filter: form.get("DeploymentTargets.AccountFilterType"),
+            };
+        });
+}
+
+describe("StackSet commands: apply-overrides and repair", function () {
+    this.timeout(120_000);
+    let moto: Moto;
+    let proxy: AwsProxy;
+    let dir: string;
+    let orgs: OrganizationsClient;
+    let cfn: CloudFormationClient;
+    const ids: Record<string, string> = {};
+    const saved = { ...process.env };
+
+    async function account(name: string, parentId: string): Promise<string> {
+        const created = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
+        const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
+        const id = status.CreateAccountStatus!.AccountId!;
+        await orgs.send(new MoveAccountCommand({ AccountId: id, SourceParentId: ids.root, DestinationParentId: parentId }));
+        return id;
+    }
+
+    function writeConfig(text: string): string {
+        const file = path.join(dir, `Pulumi.${Math.random().toString(36).slice(2)}.yaml`);
+        fs.writeFileSync(file, text);
+        return file;
+    }
+
+    before(async () => {
+        moto = await startMoto();
+        proxy = await startAwsProxy(moto.endpoint, { recordBodies: true, unreachableService: "none" });
+        Object.assign(process.env, motoEnv(moto));
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-stackset-commands-"));
+        orgs = new OrganizationsClient({ region: "us-east-1", endpoint: proxy.endpoint, credentials });
+        cfn = new CloudFormationClient({ region: "us-east-1", endpoint: proxy.endpoint, credentials });
+        await orgs.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
+        ids.root = (await orgs.send(new ListRootsCommand({}))).Roots![0].Id!;
+        ids.workloads = (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Workloads" }))).OrganizationalUnit!.Id!;
+        ids.sandbox = (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: ids.workloads, Name: "Sandbox" }))).OrganizationalUnit!.Id!;
+        ids.plain = await account("plain", ids.workloads);
+        ids.regulated = await account("regulated", ids.workloads);
+        ids.sandboxAccount = await account("sandbox", ids.sandbox);
+        const parameters = { IdleSessionTimeout: { Type: "Number", Default: "20" }, RepairToken: { Type: "String", Default: "" } };
+        const body = JSON.stringify({ Parameters: parameters, Resources: { Marker: { Type: "AWS::SNS::Topic", Properties: {} } } });
+        await cfn.send(new CreateStackSetCommand({ StackSetName: "session-manager-preferences", TemplateBody: body, PermissionModel: "SERVICE_MANAGED" }));
+        await cfn.send(
+            new CreateStackInstancesCommand({
+                StackSetName: "session-manager-preferences",
+                DeploymentTargets: { OrganizationalUnitIds: [ids.workloads] },
+                Regions: regions,
+            }),
+        );
+    });
+
+    after(async () => {
+        process.env = saved;
+        fs.rmSync(dir, { recursive: true, force: true });
+        await proxy?.close();
+        await moto?.stop();
+    });
+
+    beforeEach(() => proxy.resetCounts());
+
+    const stackSetConfig = () => `config:
+  aws:region: us-east-1
+  sessionManager:deployment: stackset
+  sessionManager:organizationalUnitIds: ["${ids.workloads}"]
+  sessionManager:regions: [eu-west-1, us-east-1]
+  sessionManager:overrides:
+    - name: sandbox
+      organizationalUnitIds: ["${ids.sandbox}"]
+      idleSessionTimeout: 60
+    - name: regulated
+      accountIds: ["${ids.regulated}"]
+      maxSessionDuration: 720
+      runAsEnabled: true
+      runAsDefaultUser: ssm-user
+`;
+
+    it("apply-overrides: finds the OUs above each account (a child OU's account too) and updates the instances whose overrides differ, each group once, naming where each field comes from", async () => {
+        const file = writeConfig(stackSetConfig());
+        const { out, io: streams } = io();
+        const result = await runStackSetCommand(
+            { command: "apply-overrides", configFile: file, instances: [], json: true },
+            streams,
+            { cloudFormation: cfn, organizations: orgs },
+            { pollMs: 20 },
+        );
+        expect(result.exitCode, out.stderr).to.equal(0);
+        const seen = updatesSeen(proxy);
+        // moto made the stack instances for the three accounts of the OU and its child OU; the unselected one is named by no call.
+        expect(seen).to.have.deep.members([
+            {
+                accounts: [ids.regulated],
+                regions,
+                overrides: { MaxSessionDuration: "720", RunAsDefaultUser: "ssm-user", RunAsEnabled: "true" },
+                filter: "INTERSECTION",
+            },
+            { accounts: [ids.sandboxAccount], regions, overrides: { IdleSessionTimeout: "60" }, filter: "INTERSECTION" },
+        ]);
+        expect(result.groups?.map((g) => g.accounts)).to.have.deep.members([[ids.regulated], [ids.sandboxAccount]]);
+        expect(out.stderr).to.include(`${ids.sandboxAccount} in eu-west-1, us-east-1: idleSessionTimeout from sandbox`);
+        expect(JSON.parse(out.stdout)).to.include({ command: "apply-overrides", stackSet: "session-manager-preferences" });
+        expect(proxy.calls.filter((c) => c.service === "organizations").every((c) => /^(List|Describe)/.test(c.action))).to.equal(true);
+    });
+
+    it("repair, through the command line: one UpdateStackInstances per override group, naming exactly the listed instances, their overrides kept", async () => {
+        const file = writeConfig(stackSetConfig());
+        const { out, io: streams } = io();
+        const instances = `${ids.regulated}/us-east-1,${ids.plain}/eu-west-1,${ids.sandboxAccount}/eu-west-1`;
+        const previous = process.env.AWS_ENDPOINT_URL;
+        process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+        try {
+            const result = await main(["repair", "--config", file, "--instances", instances, "--token", "repair-test-1"], streams as never, process.cwd());
+            expect(result.exitCode, out.stderr).to.equal(0);
+        } finally {
+            process.env.AWS_ENDPOINT_URL = previous;
+        }
+        const seen = updatesSeen(proxy).map(({ accounts, regions: r, overrides }) => ({ accounts, regions: r, overrides }));
+        expect(seen).to.have.deep.members([
+            {
+                accounts: [ids.regulated],
+                regions: ["us-east-1"],
+                overrides: { MaxSessionDuration: "720", RunAsDefaultUser: "ssm-user", RunAsEnabled: "true", RepairToken: "repair-test-1" },
+            },
+            { accounts: [ids.plain], regions: ["eu-west-1"], overrides: { RepairToken: "repair-test-1" } },
+            { accounts: [ids.sandboxAccount], regions: ["eu-west-1"], overrides: { IdleSessionTimeout: "60", RepairToken: "repair-test-1" } },
+        ]);
+        const cloudFormationWrites = proxy.calls.filter((c) => c.service === "cloudformation" && !/^(List|Describe)/.test(c.action));
+        expect(cloudFormationWrites.map((c) => c.action)).to.deep.equal(["UpdateStackInstances", "UpdateStackInstances", "UpdateStackInstances"]);
+        expect(out.stdout).to.include("repair: 3 UpdateStackInstances operation(s) on StackSet session-manager-preferences succeeded");
+    });
+
+    it("refuses a direct config, naming what to use instead, and an instance the StackSet does not deploy to, before any call", async () => {
+        const direct = writeConfig("config:\n  aws:region: us-east-1\n  sessionManager:idleSessionTimeout: 30\n");
+        const a = io();
+        const r1 = await runStackSetCommand(
+            { command: "repair", configFile: direct, instances: [{ accountId: ids.plain, region: "eu-west-1" }], json: false },
+            a.io,
+            {
+                cloudFormation: cfn,
+                organizations: orgs,
+            },
+        );
+        expect(r1.exitCode).to.equal(1);
+        expect(a.out.stderr).to.include("repair is for a deployment: stackset config").and.include("npm run org -- up puts back what drifted");
+        const b = io();
+        const r2 = await runStackSetCommand(
+            { command: "repair", configFile: writeConfig(stackSetConfig()), instances: [{ accountId: ids.plain, region: "ap-south-1" }], json: false },
+            b.io,
+            { cloudFormation: cfn, organizations: orgs },
+        );
+        expect(r2.exitCode).to.equal(1);
+        expect(b.out.stderr).to.include(`${ids.plain}/ap-south-1`).and.include("stack instances of StackSet session-manager-preferences");
+        expect(proxy.calls.filter((c) => c.action === "UpdateStackInstances")).to.deep.equal([]);
+    });
+});
+
+describe("StackSet commands on the command line", () => {
+    const parse = (...argv: string[]) => parseCli(argv, "/repo");
+
+    it("parses repair's instances and token, and apply-overrides", () => {
+        expect(parse("repair", "--instances", "111122223333/eu-west-1, 444455556666/us-east-1", "--token", "t-1")).to.deep.include({
+            command: "repair",
+            instances: [
+                { accountId: "111122223333", region: "eu-west-1" },
+                { accountId: "444455556666", region: "us-east-1" },
+            ],
+            token: "t-1",
+        });
+        expect(parse("apply-overrides", "--json")).to.deep.include({ command: "apply-overrides", instances: [], json: true });
+    });
+
+    const refused: [string[], RegExp][] = [
+        [["repair"], /repair needs --instances <account>\/<region>\[,\.\.\.\]/],
+        [["repair", "--instances", "1111/eu-west-1"], /"1111\/eu-west-1" is not <12-digit account ID>\/<region>/],
+        [["repair", "--instances", "111122223333/eu-west-1,111122223333/eu-west-1"], /111122223333\/eu-west-1 is listed twice/],
+        [["repair", "--instances", "111122223333/mars-north-1"], /is not <12-digit account ID>\/<region>/],
+        [["repair", "--instances", "111122223333/eu-west-1", "--token", "has space"], /--token has space: 1 to 128 letters, digits and \._:-/],
+        [["repair", "--instances", "111122223333/eu-west-1", "--parallel", "2"], /--parallel does not go with repair/],
+        [["apply-overrides", "--instances", "111122223333/eu-west-1"], /--instances does not go with apply-overrides/],
+        [["up", "--instances", "111122223333/eu-west-1"], /--instances goes with repair only/],
+        [["up", "--token", "x"], /--token goes with repair only/],
+    ];
+    for (const [argv, message] of refused) {
+        it(`refuses ${argv.join(" ")}`, () => {
+            expect(() => parse(...argv)).to.throw(UsageError, message);
+        });
+    }
+
+    it("makes a fresh repair token the template's RepairToken parameter allows", () => {
+        expect(freshRepairToken(new Date("2026-12-06T11:00:05.123Z"))).to.equal("repair-20261206T110005Z");
+    });
+});
