@@ -530,6 +530,8 @@ export function stackSetDeployerPermissions(settings: Settings, scope: AccessSco
                     "cloudformation:CreateStackInstances",
                     "cloudformation:DeleteStackInstances",
                     "cloudformation:DeleteStackSet",
+                    // apply-overrides reads each instance's overrides (orchestrator/stackSetCommands.ts).
+                    "cloudformation:DescribeStackInstance",
                     "cloudformation:DescribeStackSet",
                     "cloudformation:DescribeStackSetOperation",
                     "cloudformation:ListStackInstances",

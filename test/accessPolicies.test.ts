@@ -541,6 +541,25 @@ describe("IAM roles for the rollout (core/accessPolicies.ts)", () => {
             const preview = actions(roles.get("Preview")!.permissions);
             expect(preview.filter((a) => isWrite(a.split(":")[1]))).to.deep.equal([]);
         });
+
+        it("lets the deployer run apply-overrides and repair: read and update the stack instances, wait for the operations, find where accounts sit", () => {
+            const s = parseSettings({
+                deployment: "stackset",
+                organizationalUnitIds: ["ou-ab12-cdef3456"],
+                regions: ["eu-west-1"],
+                overrides: [{ name: "sandbox", organizationalUnitIds: ["ou-ab12-sandbox1"], idleSessionTimeout: 60 }],
+            });
+            const rollout = actions(rolesOf(s).get("Rollout")!.permissions);
+            expect(rollout).to.include.members([
+                "cloudformation:UpdateStackInstances",
+                "cloudformation:DescribeStackSetOperation",
+                "cloudformation:ListStackInstances",
+                "cloudformation:DescribeStackInstance",
+                "organizations:ListAccountsForParent",
+                "organizations:ListOrganizationalUnitsForParent",
+                "organizations:ListParents",
+            ]);
+        });
     });
 
     describe("the audit (npm run org -- audit)", () => {
