@@ -8,6 +8,7 @@ import { organizationsRegionOf, partitionOf } from "../core/partition";
 import { ConfigErrors } from "../core/config";
 import { describeSources, selectsByOrganizationalUnit, Sources } from "../core/overrides";
 import { Settings, TargetRegion } from "../core/settings";
+import type { StackSetOverrideGroup } from "../core/stackSet";
 import { currentRegion } from "../core/stackConfig";
 import { awsProviderRoleArn, deployPlannedTarget } from "./preferences";
 
@@ -52,6 +53,36 @@ async function currentTarget(): Promise<TargetRegion> {
     return { accountId: (await callerIdentity(region)).account, region };
 }
 
+/**
+ * In StackSet mode, which stack instances the overrides give which parameters, each field naming
+ * its override: logged at preview and up, and exported as `overrides`. A conflict fails the run
+ * before any resource. `npm run org -- apply-overrides` sets them on the instances after `up`
+ * (docs/stackset.md): Pulumi's own stack instance resources cannot hold them safely.
+ */
+export async function stackSetOverridesPreview(settings: Settings): Promise<StackSetOverrideGroup[] | undefined> {
+    if (settings.overrides.length === 0) return undefined;
+    const region = currentRegion(pulumi.runtime.allConfig(), process.env);
+    const { planStackSet }: typeof import("../core/stackSet") = require("../core/stackSet");
+    const plan = planStackSet(settings, region);
+    const { OrganizationsClient }: typeof import("@aws-sdk/client-organizations") = require("@aws-sdk/client-organizations");
+    const { overrideGroups }: typeof import("../providers/stackSetInstances") = require("../providers/stackSetInstances");
+    let groups: StackSetOverrideGroup[];
+    try {
+        groups = await overrideGroups(settings, plan, new OrganizationsClient({ region: organizationsRegionOf(partitionOf(plan.regions[0])) }));
+    } catch (err) {
+        if (err instanceof ConfigErrors) throw new pulumi.RunError(err.message);
+        throw new pulumi.RunError(
+            `sessionManager:overrides in deployment: stackset: the accounts under the OUs, and the OUs above them, are asked of AWS Organizations, which failed: ${(err as Error).message}. ` +
+                "Run the stack with the management account's or a delegated administrator's credentials",
+        );
+    }
+    for (const g of groups) pulumi.log.info(`${g.accounts.join(", ")} in ${g.regions.join(", ")}: ${describeSources(g.sources)}`);
+    pulumi.log.info(
+        `${groups.length} group(s) of stack instances have overrides; \`npm run org -- apply-overrides\` sets them as StackSet instance parameter overrides after up`,
+    );
+    return groups;
+}
+
 interface StackSetModule {
     deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
 }
@@ -66,7 +97,8 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
     if (settings.deployment === "stackset") {
         // Required here so that direct deployments never load (or need) the StackSet code.
         const { deployStackSet } = require("./stackSetPreferences") as StackSetModule;
-        return { ...shared, ...((await deployStackSet(settings)) ?? {}) };
+        const overrides = await stackSetOverridesPreview(settings);
+        return { ...shared, ...((await deployStackSet(settings)) ?? {}), ...(overrides ? { overrides } : {}) };
     }
 
     if (settings.organizationalUnitIds.length > 0) {

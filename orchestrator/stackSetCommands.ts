@@ -15,11 +15,10 @@
 import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { ConfigError, ConfigErrors } from "../core/config";
-import { describeSources, selectsByOrganizationalUnit } from "../core/overrides";
-import { overrideUpdates, planStackSet, repairPlan, StackInstancesUpdate, StackSetOverrideGroup, StackSetPlan, stackSetOverrideGroups } from "../core/stackSet";
+import { describeSources } from "../core/overrides";
+import { overrideUpdates, planStackSet, repairPlan, StackInstancesUpdate, StackSetOverrideGroup, StackSetPlan } from "../core/stackSet";
 import { Settings } from "../core/settings";
-import { discoverOrganization } from "../providers/organization";
-import { OperationOptions, readInstanceOverrides, updateStackInstances } from "../providers/stackSetInstances";
+import { OperationOptions, overrideGroups, readInstanceOverrides, updateStackInstances } from "../providers/stackSetInstances";
 import { StackSetCommandOptions } from "./cli";
 import { loadOrgConfig, OrgConfigError } from "./orgConfig";
 import { exitCodes } from "./result";
@@ -50,14 +49,6 @@ export function freshRepairToken(now = new Date()): string {
         .toISOString()
         .replace(/[-:]/g, "")
         .replace(/\.\d+Z$/, "Z")}`;
-}
-
-/** Each stack instance's overrides as parameters, from where its account sits in the organization. */
-export async function overrideGroups(settings: Settings, plan: StackSetPlan, organizations: OrganizationsClient): Promise<StackSetOverrideGroup[]> {
-    if (settings.overrides.length === 0) return [];
-    const org = await discoverOrganization(organizations, settings.organizationalUnitIds, { ancestors: selectsByOrganizationalUnit(settings.overrides) });
-    const placements = org.accounts.map((accountId) => ({ accountId, parents: org.parents.get(accountId) ?? [] }));
-    return stackSetOverrideGroups(settings, placements, plan.regions);
 }
 
 export async function runStackSetCommand(

@@ -13,7 +13,11 @@ import {
     StackSetOperationStatus,
     UpdateStackInstancesCommand,
 } from "@aws-sdk/client-cloudformation";
-import { InstanceOverrides, StackInstance, StackInstancesUpdate, StackSetPlan } from "../core/stackSet";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { selectsByOrganizationalUnit } from "../core/overrides";
+import { Settings } from "../core/settings";
+import { InstanceOverrides, StackInstance, StackInstancesUpdate, StackSetOverrideGroup, StackSetPlan, stackSetOverrideGroups } from "../core/stackSet";
+import { discoverOrganization } from "./organization";
 
 export interface OperationOptions {
     /** Between DescribeStackSetOperation calls. */
@@ -138,4 +142,16 @@ export async function readInstanceOverrides(client: CloudFormationClient, plan: 
         });
     }
     return result;
+}
+
+/**
+ * Each stack instance's overrides as parameters (core/stackSet.ts stackSetOverrideGroups), from
+ * where its account sits: the accounts under the StackSet's OUs, and the OUs above them when an
+ * override selects by OU (Organizations read calls). None without overrides, and no call.
+ */
+export async function overrideGroups(settings: Settings, plan: StackSetPlan, organizations: OrganizationsClient): Promise<StackSetOverrideGroup[]> {
+    if (settings.overrides.length === 0) return [];
+    const org = await discoverOrganization(organizations, settings.organizationalUnitIds, { ancestors: selectsByOrganizationalUnit(settings.overrides) });
+    const placements = org.accounts.map((accountId) => ({ accountId, parents: org.parents.get(accountId) ?? [] }));
+    return stackSetOverrideGroups(settings, placements, plan.regions);
 }

@@ -18,7 +18,9 @@ import * as path from "node:path";
 import { PassThrough } from "node:stream";
 import { AwsProxy, startAwsProxy } from "../devtools/awsProxy";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
+import { stackSetOverridesPreview } from "../components/program";
 import { parseCli, UsageError } from "../orchestrator/cli";
+import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { main } from "../orchestrator/main";
 import { freshRepairToken, runStackSetCommand } from "../orchestrator/stackSetCommands";
 
@@ -182,6 +184,29 @@ describe("StackSet commands: apply-overrides and repair", function () {
         const cloudFormationWrites = proxy.calls.filter((c) => c.service === "cloudformation" && !/^(List|Describe)/.test(c.action));
         expect(cloudFormationWrites.map((c) => c.action)).to.deep.equal(["UpdateStackInstances", "UpdateStackInstances", "UpdateStackInstances"]);
         expect(out.stdout).to.include("repair: 3 UpdateStackInstances operation(s) on StackSet session-manager-preferences succeeded");
+    });
+
+    it("the StackSet program shows at preview which instances get which overrides, and fails before any resource on a conflict", async () => {
+        const settingsOf = (text: string) => parseOrgConfig(text, "Pulumi.stackset.yaml", { stackSet: true }).settings;
+        const previous = process.env.AWS_ENDPOINT_URL;
+        process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+        try {
+            const groups = await stackSetOverridesPreview(settingsOf(stackSetConfig()));
+            expect(groups?.map((g) => [g.accounts, g.regions, g.sources])).to.have.deep.members([
+                [[ids.regulated], regions, { maxSessionDuration: "regulated", runAsDefaultUser: "regulated", runAsEnabled: "regulated" }],
+                [[ids.sandboxAccount], regions, { idleSessionTimeout: "sandbox" }],
+            ]);
+            const conflicting = `${stackSetConfig()}    - name: also-sandbox
+      organizationalUnitIds: ["${ids.sandbox}"]
+      idleSessionTimeout: 30
+`;
+            let failure: Error | undefined;
+            await stackSetOverridesPreview(settingsOf(conflicting)).catch((err: Error) => (failure = err));
+            expect(failure?.message).to.include("overrides sandbox (overrides[0]) and also-sandbox (overrides[2]) both set idleSessionTimeout");
+            expect(await stackSetOverridesPreview(settingsOf(stackSetConfig().split("  sessionManager:overrides:")[0]))).to.equal(undefined);
+        } finally {
+            process.env.AWS_ENDPOINT_URL = previous;
+        }
     });
 
     it("refuses a direct config, naming what to use instead, and an instance the StackSet does not deploy to, before any call", async () => {
