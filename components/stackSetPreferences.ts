@@ -133,7 +133,10 @@ export class StackSetPreferences extends pulumi.ComponentResource {
                     operationPreferences: plan.instanceOperationPreferences,
                     retainStack: false,
                 },
-                { parent: this },
+                // The instances' parameter overrides belong to `npm run org -- apply-overrides` and
+                // `repair` (orchestrator/stackSetCommands.ts): a refresh that reads them back must not
+                // make the next up clear them.
+                { parent: this, ignoreChanges: ["parameterOverrides"] },
             );
         }
         this.stackSetName = this.stackSet.name;
