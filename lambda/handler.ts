@@ -16,9 +16,8 @@ import { SSMClient } from "@aws-sdk/client-ssm";
 import { createHash } from "node:crypto";
 import { releaseMessage } from "../core/release";
 import * as f from "../core/fieldRules";
-import { OnDelete } from "../core/settings";
 import { documentContent } from "../core/document";
-import { documentPreferenceKeys, DocumentPreferences } from "../core/settings";
+import { documentPreferenceKeys, DocumentPreferences, OnDelete } from "../core/settings";
 import { logicalIds, parameterNames, PreferenceParameter, repairTokenParameter } from "../core/template";
 import * as operations from "../providers/documentOperations";
 

@@ -16,7 +16,7 @@ import { CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { ConfigError, ConfigErrors } from "../core/config";
 import { describeSources } from "../core/overrides";
-import { overrideUpdates, planStackSet, repairPlan, StackInstancesUpdate, StackSetOverrideGroup, StackSetPlan } from "../core/stackSet";
+import { overrideUpdates, planStackSet, repairPlan, StackInstance, StackInstancesUpdate, StackSetOverrideGroup, StackSetPlan } from "../core/stackSet";
 import { Settings } from "../core/settings";
 import { OperationOptions, overrideGroups, readInstanceOverrides, updateStackInstances } from "../providers/stackSetInstances";
 import { StackSetCommandOptions } from "./cli";
@@ -49,6 +49,21 @@ export function freshRepairToken(now = new Date()): string {
         .toISOString()
         .replace(/[-:]/g, "")
         .replace(/\.\d+Z$/, "Z")}`;
+}
+
+/** How the compliance report ends for one stack instance (its `AuditFinding`), as far as a repair reads it. */
+export interface FindingStatus {
+    accountId: string;
+    region: string;
+    status: string;
+}
+
+/**
+ * The findings a repair puts back: documents edited (drifted) or deleted (missing). A document
+ * another stack owns is left to it, and an unreachable one cannot be judged.
+ */
+export function instancesToRepair(findings: readonly FindingStatus[]): StackInstance[] {
+    return findings.filter((f) => f.status === "drifted" || f.status === "missing").map(({ accountId, region }) => ({ accountId, region }));
 }
 
 export async function runStackSetCommand(

@@ -22,7 +22,7 @@ import { stackSetOverridesPreview } from "../components/program";
 import { parseCli, UsageError } from "../orchestrator/cli";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { main } from "../orchestrator/main";
-import { freshRepairToken, runStackSetCommand } from "../orchestrator/stackSetCommands";
+import { freshRepairToken, instancesToRepair, runStackSetCommand } from "../orchestrator/stackSetCommands";
 
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
 const regions = ["eu-west-1", "us-east-1"];
@@ -265,6 +265,20 @@ describe("StackSet commands on the command line", () => {
             expect(() => parse(...argv)).to.throw(UsageError, message);
         });
     }
+
+    it("repairs the compliance report's drifted and missing instances, not another owner's nor the unreachable", () => {
+        const findings = [
+            { accountId: "111122223333", region: "eu-west-1", status: "compliant" },
+            { accountId: "111122223333", region: "us-east-1", status: "drifted" },
+            { accountId: "444455556666", region: "eu-west-1", status: "missing" },
+            { accountId: "444455556666", region: "us-east-1", status: "owned by another" },
+            { accountId: "777788889999", region: "eu-west-1", status: "unreachable" },
+        ];
+        expect(instancesToRepair(findings)).to.deep.equal([
+            { accountId: "111122223333", region: "us-east-1" },
+            { accountId: "444455556666", region: "eu-west-1" },
+        ]);
+    });
 
     it("makes a fresh repair token the template's RepairToken parameter allows", () => {
         expect(freshRepairToken(new Date("2026-12-06T11:00:05.123Z"))).to.equal("repair-20261206T110005Z");
