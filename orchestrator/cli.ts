@@ -84,8 +84,13 @@ export interface PoliciesOptions {
 export interface StackSetCommandOptions {
     command: (typeof stackSetCommands)[number];
     configFile: string;
-    /** repair: the drifted stack instances the compliance report lists. */
+    /** repair: the stack instances to repair; empty means those the compliance report (the audit) finds drifted or missing. */
     instances: StackInstance[];
+    /** repair without --instances: the audit's --role-name, --parallel, --owner and the project whose name starts the owner tags. */
+    roleName: string;
+    parallel: number;
+    owners: string[];
+    projectDir: string;
     /** repair: the RepairToken value; a new one each run by default. */
     token?: string;
     json: boolean;
@@ -188,9 +193,11 @@ Flags of policies (with --config, --role-name and --json):
   --backend-url <s3://b/p>     a self-managed S3 backend both roles use
   --out-dir <dir>              write each policy to a file there instead
 
-Flags of repair (with --config and --json):
+Flags of repair (with --config and --json; without --instances it audits
+first, with --role-name, --parallel and --owner as audit takes them):
   --instances <a>/<r>[,...]    the stack instances to repair, as
-                               <12-digit account>/<region>
+                               <12-digit account>/<region> (default: those
+                               the audit finds drifted or missing)
   --token <token>              the RepairToken value (default: repair- and
                                the time); 1 to 128 of letters, digits, ._:-
 
@@ -329,19 +336,37 @@ function parseStackSetCommand(
     argv: readonly string[],
     values: FlagValues,
     command: StackSetCommandOptions["command"],
+    projectDir: string,
 ): StackSetCommandOptions {
-    const allowed = command === "repair" ? ["config", "json", "instances", "token"] : ["config", "json"];
+    // Without --instances, repair audits first: it takes the audit's flags.
+    const allowed = command === "repair" ? ["config", "json", "instances", "token", "role-name", "parallel", "owner", "project-dir"] : ["config", "json"];
     const other = Object.keys(flags).find((f) => !allowed.includes(f) && given(argv, f));
     if (other) throw new UsageError(`--${other} does not go with ${command}`);
     const token = values.token as string | undefined;
     if (token !== undefined && !repairTokenPattern.test(token)) throw new UsageError(`--token ${token}: 1 to 128 letters, digits and ._:-`);
     const instances = values.instances === undefined ? [] : parseInstances(values.instances as string);
-    if (command === "repair" && instances.length === 0) {
-        throw new UsageError(
-            "repair needs --instances <account>/<region>[,...]: the stack instances to repair (those the compliance report finds drifted or missing)",
-        );
+    if (instances.length > 0) {
+        const auditOnly = ["role-name", "parallel", "owner"].find((f) => given(argv, f));
+        if (auditOnly) throw new UsageError(`--${auditOnly} goes with a repair that audits first; --instances names the stack instances itself`);
     }
-    return { command, configFile: path.resolve(values.config as string), instances, ...(token !== undefined ? { token } : {}), json: values.json === true };
+    const owners = (values.owner as string[] | undefined) ?? [];
+    for (const owner of owners) {
+        const problem = ownerPatternProblem(owner);
+        if (problem) throw new UsageError(problem);
+    }
+    const roleName = values["role-name"] as string;
+    if (!isRoleName(roleName)) throw new UsageError(`--role-name ${roleName}: ${roleNameRule}`);
+    return {
+        command,
+        configFile: path.resolve(values.config as string),
+        instances,
+        ...(token !== undefined ? { token } : {}),
+        json: values.json === true,
+        roleName,
+        parallel: parallelOf(values),
+        owners,
+        projectDir: values["project-dir"] ? path.resolve(values["project-dir"] as string) : projectDir,
+    };
 }
 
 function parseMerge(argv: readonly string[], values: FlagValues, files: string[]): MergeOptions {
@@ -417,7 +442,7 @@ export function parseCli(
     if (positionals[0] === "policies") return parsePolicies(argv, values);
     if (positionals[0] === "audit") return parseAudit(argv, values, projectDir);
     if ((stackSetCommands as readonly string[]).includes(positionals[0])) {
-        return parseStackSetCommand(argv, values, positionals[0] as StackSetCommandOptions["command"]);
+        return parseStackSetCommand(argv, values, positionals[0] as StackSetCommandOptions["command"], projectDir);
     }
     if (given(argv, "owner")) throw new UsageError("--owner goes with audit and repair only");
     const stackSetOnly = ["instances", "token"].find((flag) => given(argv, flag));

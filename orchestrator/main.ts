@@ -3,9 +3,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { PulumiCommand } from "@pulumi/pulumi/automation";
-import * as yaml from "js-yaml";
 import { ConfigErrors } from "../core/config";
-import { AuditOptions, CliOptions, defaultConfigFile, MergeOptions, parseCli, PoliciesOptions, StackSetCommandOptions, stackSetCommands, usage, UsageError } from "./cli";
+import {
+    AuditOptions,
+    CliOptions,
+    defaultConfigFile,
+    MergeOptions,
+    parseCli,
+    PoliciesOptions,
+    StackSetCommandOptions,
+    stackSetCommands,
+    usage,
+    UsageError,
+} from "./cli";
 import { auditLabel, auditPreferences, auditTargets, deriveAuditTargets, ownerPatterns } from "./audit";
 import { auditExitCode, AuditReport, renderAuditJson, renderAuditMarkdown, renderAuditText } from "./auditReport";
 import { MergeError, mergeFiles } from "./merge";
@@ -14,7 +24,7 @@ import { planMoves, RegroupError, regroupStacks } from "./regroup";
 import { orgCommand, policySelection } from "./commandLine";
 import { runPolicies } from "./policies";
 import { runStackSetCommand } from "./stackSetCommands";
-import { landingZoneStackConfig, landingZoneTarget, loadOrgConfig, OrgConfigError, stackConfigFor } from "./orgConfig";
+import { landingZoneStackConfig, landingZoneTarget, loadOrgConfig, OrgConfigError, projectName, stackConfigFor } from "./orgConfig";
 import { Progress } from "./progress";
 import { inlineProgramFor } from "./program";
 import { renderJson, renderMarkdown, renderText } from "./report";
@@ -460,21 +470,6 @@ function writeAuditReport(report: AuditReport, options: Pick<AuditOptions, "json
     } else {
         io.stdout.write(`\n${renderAuditText(report, { columns: columnsOf(io.stdout) })}`);
     }
-}
-
-/** The Pulumi project's name (Pulumi.yaml), which starts every owner tag its stacks write. */
-export function projectName(projectDir: string): string {
-    const file = path.join(projectDir, "Pulumi.yaml");
-    let name: unknown;
-    try {
-        name = (yaml.load(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
-    } catch (err) {
-        throw new OrgConfigError(
-            `cannot read the project's name from ${file} (--project-dir names the project whose stacks write the owner tags): ${(err as Error).message}`,
-        );
-    }
-    if (typeof name !== "string" || name === "") throw new OrgConfigError(`${file} has no name: the owner tags its stacks write start with it`);
-    return name;
 }
 
 /**

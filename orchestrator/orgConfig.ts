@@ -1,5 +1,6 @@
 import { landingZoneStackName } from "../core/names";
 import * as fs from "node:fs";
+import * as path from "node:path";
 import * as yaml from "js-yaml";
 import { parseStackSettings } from "../core/config";
 import { fromJsonString, isPlainObject } from "../core/fieldRules";
@@ -177,4 +178,19 @@ export function landingZoneStackConfig(org: OrgConfig, target: OrgTarget, discov
         });
     }
     return config;
+}
+
+/** The Pulumi project's name (Pulumi.yaml), which starts every owner tag its stacks write. */
+export function projectName(projectDir: string): string {
+    const file = path.join(projectDir, "Pulumi.yaml");
+    let name: unknown;
+    try {
+        name = (yaml.load(fs.readFileSync(file, "utf8")) as { name?: unknown } | null)?.name;
+    } catch (err) {
+        throw new OrgConfigError(
+            `cannot read the project's name from ${file} (--project-dir names the project whose stacks write the owner tags): ${(err as Error).message}`,
+        );
+    }
+    if (typeof name !== "string" || name === "") throw new OrgConfigError(`${file} has no name: the owner tags its stacks write start with it`);
+    return name;
 }

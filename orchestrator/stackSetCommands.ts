@@ -6,8 +6,9 @@
  * - apply-overrides: the overrides as StackSet instance parameter overrides of the one template
  *   (core/stackSet.ts stackSetOverrideGroups), changing only the instances whose overrides
  *   differ (overrideUpdates).
- * - repair: a new RepairToken on exactly the listed instances, their overrides kept (repairPlan):
- *   CloudFormation updates their stacks, and the custom resource writes the wanted document.
+ * - repair: a new RepairToken on exactly the drifted instances, their overrides kept (repairPlan):
+ *   CloudFormation updates their stacks, and the custom resource writes the wanted document. The
+ *   instances are those listed, or those the compliance report (the audit) finds drifted or missing.
  *
  * Both find the accounts under the OUs, and the OUs above them, with Organizations read calls
  * (providers/organization.ts), when there are overrides.
@@ -20,7 +21,8 @@ import { overrideUpdates, planStackSet, repairPlan, StackInstance, StackInstance
 import { Settings } from "../core/settings";
 import { OperationOptions, overrideGroups, readInstanceOverrides, updateStackInstances } from "../providers/stackSetInstances";
 import { StackSetCommandOptions } from "./cli";
-import { loadOrgConfig, OrgConfigError } from "./orgConfig";
+import { loadOrgConfig, OrgConfig, OrgConfigError, projectName } from "./orgConfig";
+import { auditLabel, AuditFinding, auditPreferences, auditTargets, deriveAuditTargets, ownerPatterns } from "./audit";
 import { exitCodes } from "./result";
 import { organizationsRegion } from "./targets";
 
@@ -66,6 +68,26 @@ export function instancesToRepair(findings: readonly FindingStatus[]): StackInst
     return findings.filter((f) => f.status === "drifted" || f.status === "missing").map(({ accountId, region }) => ({ accountId, region }));
 }
 
+/**
+ * The compliance report of every stack instance (orchestrator/audit.ts): each account under the
+ * OUs in each of the StackSet's Regions, read through its read-only role.
+ */
+async function auditStackInstances(
+    config: OrgConfig,
+    options: StackSetCommandOptions,
+    organizations: OrganizationsClient,
+    log: (line: string) => void,
+): Promise<AuditFinding[]> {
+    const targets = await deriveAuditTargets(config, { roleName: options.roleName }, () => organizations);
+    auditPreferences(config.settings, targets);
+    const owners = ownerPatterns(config.settings, { project: projectName(options.projectDir), stackPrefix: "", extra: options.owners });
+    const findings = await auditTargets(config.settings, targets, { parallel: options.parallel, owners });
+    const counts = new Map<string, number>();
+    for (const f of findings) counts.set(f.status, (counts.get(f.status) ?? 0) + 1);
+    log(`audit: ${findings.length} stack instance(s): ${[...counts].map(([status, n]) => `${n} ${status}`).join(", ")}`);
+    return findings;
+}
+
 export async function runStackSetCommand(
     options: StackSetCommandOptions,
     io: StackSetCommandIo,
@@ -78,8 +100,9 @@ export async function runStackSetCommand(
     };
     let settings: Settings;
     let plan: StackSetPlan;
+    let config: OrgConfig;
     try {
-        const config = loadOrgConfig(options.configFile, { stackSet: true });
+        config = loadOrgConfig(options.configFile, { stackSet: true });
         settings = config.settings;
         if (settings.deployment !== "stackset") {
             return fail(
@@ -99,10 +122,25 @@ export async function runStackSetCommand(
     try {
         const groups = await overrideGroups(settings, plan, organizations);
         let updates: StackInstancesUpdate[];
+        let unrepaired: AuditFinding[] = [];
         if (options.command === "repair") {
+            let instances = options.instances;
+            if (instances.length === 0) {
+                const findings = await auditStackInstances(config, options, organizations, log);
+                instances = instancesToRepair(findings);
+                unrepaired = findings.filter((f) => f.status === "unreachable" || f.status === "owned by another");
+                for (const f of unrepaired) log(`${auditLabel(f)}: ${f.status}${f.reason ? `: ${f.reason}` : ""}; not repaired`);
+                if (instances.length === 0) {
+                    log(`StackSet ${plan.name}: no stack instance is drifted or missing; nothing to repair`);
+                    if (options.json)
+                        io.stdout.write(`${JSON.stringify({ command: options.command, exitCode: exitCodes.ok, stackSet: plan.name, updates: [] }, null, 2)}\n`);
+                    else io.stdout.write(`${options.command}: nothing to repair on StackSet ${plan.name}\n`);
+                    return { exitCode: unrepaired.length > 0 ? exitCodes.drifted : exitCodes.ok, stackSet: plan.name, groups, updates: [] };
+                }
+            }
             const token = options.token ?? freshRepairToken();
-            updates = repairPlan(settings, plan, groups, options.instances, token);
-            log(`StackSet ${plan.name}: repairing ${options.instances.length} stack instance(s) with RepairToken ${token}`);
+            updates = repairPlan(settings, plan, groups, instances, token);
+            log(`StackSet ${plan.name}: repairing ${instances.length} stack instance(s) (${instances.map(auditLabel).join(", ")}) with RepairToken ${token}`);
         } else {
             for (const g of groups) log(`StackSet ${plan.name}: ${g.accounts.join(", ")} in ${g.regions.join(", ")}: ${describeSources(g.sources)}`);
             updates = overrideUpdates(groups, await readInstanceOverrides(cloudFormation, plan));
@@ -110,7 +148,8 @@ export async function runStackSetCommand(
         }
         const done = await updateStackInstances(cloudFormation, plan, updates, { log, ...operation });
         const result: StackSetCommandResult = {
-            exitCode: exitCodes.ok,
+            // What could not be read, or belongs to another, is still not as wanted.
+            exitCode: unrepaired.length > 0 ? exitCodes.drifted : exitCodes.ok,
             stackSet: plan.name,
             groups,
             updates: done.map((d) => ({ ...d.update, operationId: d.operationId, status: d.status })),

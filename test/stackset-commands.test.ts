@@ -25,6 +25,8 @@ import { main } from "../orchestrator/main";
 import { freshRepairToken, instancesToRepair, runStackSetCommand } from "../orchestrator/stackSetCommands";
 
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
+/** What the command line fills in for a repair that audits first. */
+const commandDefaults = { roleName: "OrganizationAccountAccessRole", parallel: 4, owners: [], projectDir: process.cwd() };
 const regions = ["eu-west-1", "us-east-1"];
 
 function io() {
@@ -136,7 +138,7 @@ describe("StackSet commands: apply-overrides and repair", function () {
         const file = writeConfig(stackSetConfig());
         const { out, io: streams } = io();
         const result = await runStackSetCommand(
-            { command: "apply-overrides", configFile: file, instances: [], json: true },
+            { ...commandDefaults, command: "apply-overrides", configFile: file, instances: [], json: true },
             streams,
             { cloudFormation: cfn, organizations: orgs },
             { pollMs: 20 },
@@ -213,7 +215,7 @@ describe("StackSet commands: apply-overrides and repair", function () {
         const direct = writeConfig("config:\n  aws:region: us-east-1\n  sessionManager:idleSessionTimeout: 30\n");
         const a = io();
         const r1 = await runStackSetCommand(
-            { command: "repair", configFile: direct, instances: [{ accountId: ids.plain, region: "eu-west-1" }], json: false },
+            { ...commandDefaults, command: "repair", configFile: direct, instances: [{ accountId: ids.plain, region: "eu-west-1" }], json: false },
             a.io,
             {
                 cloudFormation: cfn,
@@ -224,7 +226,13 @@ describe("StackSet commands: apply-overrides and repair", function () {
         expect(a.out.stderr).to.include("repair is for a deployment: stackset config").and.include("npm run org -- up puts back what drifted");
         const b = io();
         const r2 = await runStackSetCommand(
-            { command: "repair", configFile: writeConfig(stackSetConfig()), instances: [{ accountId: ids.plain, region: "ap-south-1" }], json: false },
+            {
+                ...commandDefaults,
+                command: "repair",
+                configFile: writeConfig(stackSetConfig()),
+                instances: [{ accountId: ids.plain, region: "ap-south-1" }],
+                json: false,
+            },
             b.io,
             { cloudFormation: cfn, organizations: orgs },
         );
@@ -247,15 +255,25 @@ describe("StackSet commands on the command line", () => {
             token: "t-1",
         });
         expect(parse("apply-overrides", "--json")).to.deep.include({ command: "apply-overrides", instances: [], json: true });
+        // Without --instances a repair audits first, with the audit's flags.
+        expect(parse("repair", "--role-name", "Reader", "--parallel", "3", "--owner", "acme/*")).to.deep.include({
+            command: "repair",
+            instances: [],
+            roleName: "Reader",
+            parallel: 3,
+            owners: ["acme/*"],
+        });
     });
 
     const refused: [string[], RegExp][] = [
-        [["repair"], /repair needs --instances <account>\/<region>\[,\.\.\.\]/],
         [["repair", "--instances", "1111/eu-west-1"], /"1111\/eu-west-1" is not <12-digit account ID>\/<region>/],
         [["repair", "--instances", "111122223333/eu-west-1,111122223333/eu-west-1"], /111122223333\/eu-west-1 is listed twice/],
         [["repair", "--instances", "111122223333/mars-north-1"], /is not <12-digit account ID>\/<region>/],
         [["repair", "--instances", "111122223333/eu-west-1", "--token", "has space"], /--token has space: 1 to 128 letters, digits and \._:-/],
-        [["repair", "--instances", "111122223333/eu-west-1", "--parallel", "2"], /--parallel does not go with repair/],
+        [["repair", "--instances", "111122223333/eu-west-1", "--parallel", "2"], /--parallel goes with a repair that audits first/],
+        [["repair", "--stack-prefix", "x"], /--stack-prefix does not go with repair/],
+        [["repair", "--owner", " bad"], /--owner " bad": an owner tag value/],
+        [["repair", "--role-name", "bad/role"], /--role-name bad\/role/],
         [["apply-overrides", "--instances", "111122223333/eu-west-1"], /--instances does not go with apply-overrides/],
         [["up", "--instances", "111122223333/eu-west-1"], /--instances goes with repair only/],
         [["up", "--token", "x"], /--token goes with repair only/],

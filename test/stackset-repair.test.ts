@@ -4,7 +4,22 @@
 // custom resource in each instance it names) is then played with the bundled handler, against
 // moto's SSM, as the contract tests do.
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand, DescribeStackSetOperationCommand } from "@aws-sdk/client-cloudformation";
-import { CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import {
+    CreateAccountCommand,
+    CreateOrganizationCommand,
+    CreateOrganizationalUnitCommand,
+    DescribeCreateAccountStatusCommand,
+    ListRootsCommand,
+    MoveAccountCommand,
+    OrganizationsClient,
+} from "@aws-sdk/client-organizations";
+import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { Writable } from "node:stream";
+import { main } from "../orchestrator/main";
+import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { GetDocumentCommand, DescribeDocumentCommand, SSMClient, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
 import { parseSettings } from "../core/config";
@@ -209,6 +224,154 @@ describe("StackSet repair: exactly the drifted stack instances, their overrides 
         expect(await documentIn("us-east-1")).to.deep.equal(wanted("us-east-1"));
         // The compliant instance was named by no call: its document has no new version.
         expect(await versionsIn("eu-west-1")).to.equal(euVersions);
+    });
+
+    it("a console edit in a StackSet-managed account shows in the audit, and `npm run org -- repair` alone puts it back there only", async () => {
+        // An account under the OU, reached as the audit reaches every StackSet account: through the read-only role.
+        const org = new OrganizationsClient({ region: "us-east-1", endpoint: moto.endpoint, credentials });
+        const created = await org.send(new CreateAccountCommand({ AccountName: "member", Email: "member@example.com" }));
+        const member = (await org.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id })))
+            .CreateAccountStatus!.AccountId!;
+        const root = (await org.send(new ListRootsCommand({}))).Roots![0].Id!;
+        await org.send(new MoveAccountCommand({ AccountId: member, SourceParentId: root, DestinationParentId: ou }));
+        const config = [
+            "config:",
+            "  aws:region: us-east-1",
+            "  sessionManager:deployment: stackset",
+            `  sessionManager:organizationalUnitIds: ["${ou}"]`,
+            `  sessionManager:regions: [${regions.join(", ")}]`,
+            "  sessionManager:sessionDataEncryption: false",
+            "  sessionManager:readOnlyRoleName: SessionManagerReader",
+            "  sessionManager:overrides:",
+            `    - { name: regulated, accountIds: ["${member}"], maxSessionDuration: 720, runAsEnabled: true, runAsDefaultUser: ssm-user }`,
+        ].join("\n");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-stackset-audit-"));
+        const file = path.join(dir, "Pulumi.stackset.yaml");
+        fs.writeFileSync(file, `${config}\n`);
+        const parsed = parseOrgConfig(config, file, { stackSet: true });
+        const settings = parsed.settings;
+        const plan = planStackSet(settings);
+        const template = sessionManagerTemplate(settings, {
+            handlerCode: handlerBundle(),
+            owner: "session-manager-preferences/prod:stackset",
+            regions: plan.regions,
+        });
+        const cfn = new CloudFormationClient({ region: "us-east-1", endpoint: proxy.endpoint, credentials });
+        await deployed(cfn, plan, template);
+        const groups = stackSetOverrideGroups(settings, [{ accountId: member, parents: [ou, root] }], plan.regions);
+        const memberOverrides = groups[0].parameters as Record<string, string>;
+
+        // CloudFormation's part of `up` and apply-overrides: the custom resource in the member account, each Region.
+        const sts = new STSClient({ region: "us-east-1", endpoint: moto.endpoint, credentials });
+        const { Credentials: c } = await sts.send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${member}:role/Deployer`, RoleSessionName: "cfn" }));
+        const asMember = { AWS_ACCESS_KEY_ID: c!.AccessKeyId!, AWS_SECRET_ACCESS_KEY: c!.SecretAccessKey!, AWS_SESSION_TOKEN: c!.SessionToken! };
+        const handler = new CustomResourceInvoker(loadTemplateHandler(template), responses);
+        const stackValues = (region: string) => ({
+            "AWS::AccountId": member,
+            "AWS::Region": region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "DocumentHandler.Arn": `arn:aws:lambda:${region}:${member}:function:DocumentHandler`,
+        });
+        const physicalIds: Record<string, string> = {};
+        const inMember = async <T>(region: string, run: () => Promise<T>): Promise<T> => {
+            const before = { ...process.env };
+            Object.assign(process.env, asMember, { AWS_REGION: region });
+            try {
+                return await run();
+            } finally {
+                process.env = before;
+            }
+        };
+        for (const region of regions) {
+            const response = await inMember(region, () =>
+                handler.invoke({ RequestType: "Create", ResourceProperties: documentProperties(template, stackValues(region), memberOverrides) }),
+            );
+            expect(response.Status, response.Reason).to.equal("SUCCESS");
+            physicalIds[region] = response.PhysicalResourceId;
+        }
+
+        const run = async (...argv: string[]) => {
+            const out = { stdout: "", stderr: "" };
+            const stream = (key: "stdout" | "stderr") => new Writable({ write: (chunk: Buffer, _e, done) => ((out[key] += chunk.toString()), done()) });
+            const previous = process.env.AWS_ENDPOINT_URL;
+            process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+            try {
+                const result = await main(
+                    [...argv, "--config", file],
+                    { stdout: stream("stdout"), stderr: stream("stderr"), env: process.env } as never,
+                    process.cwd(),
+                );
+                return { ...out, exitCode: result.exitCode };
+            } finally {
+                process.env.AWS_ENDPOINT_URL = previous;
+            }
+        };
+        const audit = async () => {
+            const r = await run("audit", "--json");
+            return { exitCode: r.exitCode, targets: (JSON.parse(r.stdout) as { targets: { target: string; status: string; fields?: unknown[] }[] }).targets };
+        };
+        const first = await audit();
+        expect(first.exitCode).to.equal(0);
+        expect(first.targets.map((t) => [t.target, t.status])).to.have.deep.members(regions.map((r) => [`${member}/${r}`, "compliant"]));
+
+        // Someone turns Run As off in the console, in us-east-1.
+        const ssm = new SSMClient({
+            region: "us-east-1",
+            endpoint: moto.endpoint,
+            credentials: { accessKeyId: asMember.AWS_ACCESS_KEY_ID, secretAccessKey: asMember.AWS_SECRET_ACCESS_KEY, sessionToken: asMember.AWS_SESSION_TOKEN },
+        });
+        const live = JSON.parse((await ssm.send(new GetDocumentCommand({ Name: defaultDocumentName, DocumentFormat: "JSON" }))).Content!) as {
+            inputs: Record<string, unknown>;
+        };
+        const edit = await ssm.send(
+            new UpdateDocumentCommand({
+                Name: defaultDocumentName,
+                Content: JSON.stringify({ ...live, inputs: { ...live.inputs, runAsEnabled: false } }),
+                DocumentVersion: "$LATEST",
+                DocumentFormat: "JSON",
+            }),
+        );
+        await ssm.send(new UpdateDocumentDefaultVersionCommand({ Name: defaultDocumentName, DocumentVersion: edit.DocumentDescription!.DocumentVersion! }));
+
+        const drifted = await audit();
+        expect(drifted.exitCode).to.equal(2);
+        const byTarget = new Map(drifted.targets.map((t) => [t.target, t]));
+        expect(byTarget.get(`${member}/us-east-1`)).to.deep.include({
+            status: "drifted",
+            fields: [{ field: "inputs.runAsEnabled", wanted: true, found: false }],
+        });
+        expect(byTarget.get(`${member}/eu-west-1`)?.status).to.equal("compliant");
+
+        // The repair command alone: it audits, and names that one instance, its override kept.
+        proxy.resetCounts();
+        const repair = await run("repair", "--token", "repair-console-edit");
+        expect(repair.exitCode, repair.stderr).to.equal(0);
+        const sent = proxy.calls.filter((call) => call.action === "UpdateStackInstances").map((call) => recordedUpdate(call.body!));
+        expect(sent.map(({ accounts, regions: r, overrides }) => ({ accounts, regions: r, overrides }))).to.deep.equal([
+            { accounts: [member], regions: ["us-east-1"], overrides: { ...memberOverrides, [repairTokenParameter]: "repair-console-edit" } },
+        ]);
+        expect(
+            proxy.calls
+                .filter((call) => call.service === "ssm")
+                .map((call) => call.action)
+                .filter((a) => !/^(Get|Describe|List)/.test(a)),
+        ).to.deep.equal([]);
+
+        // CloudFormation's part of that operation: an Update of the custom resource in the instance it names.
+        const response = await inMember("us-east-1", () =>
+            handler.invoke({
+                RequestType: "Update",
+                PhysicalResourceId: physicalIds["us-east-1"],
+                ResourceProperties: documentProperties(template, stackValues("us-east-1"), sent[0].overrides),
+                OldResourceProperties: documentProperties(template, stackValues("us-east-1"), memberOverrides),
+            }),
+        );
+        expect(response.Status, response.Reason).to.equal("SUCCESS");
+        const after = await audit();
+        expect(after.exitCode).to.equal(0);
+        expect(after.targets.every((t) => t.status === "compliant")).to.equal(true);
+        fs.rmSync(dir, { recursive: true, force: true });
     });
 
     it("gives up waiting on an operation after the time allowed, naming it", async () => {
