@@ -6,3 +6,4 @@
  */
 
 export { sessionDocumentProvider } from "../providers/sessionDocumentProvider";
+export { stackSetOverridesProvider } from "../providers/stackSetOverridesProvider";

@@ -56,8 +56,8 @@ async function currentTarget(): Promise<TargetRegion> {
 /**
  * In StackSet mode, which stack instances the overrides give which parameters, each field naming
  * its override: logged at preview and up, and exported as `overrides`. A conflict fails the run
- * before any resource. `npm run org -- apply-overrides` sets them on the instances after `up`
- * (docs/stackset.md): Pulumi's own stack instance resources cannot hold them safely.
+ * before any resource. The StackSet component's StackSetInstanceOverrides resource sets them on
+ * the instances at `up` (providers/stackSetOverridesProvider.ts, docs/stackset.md).
  */
 export async function stackSetOverridesPreview(settings: Settings): Promise<StackSetOverrideGroup[] | undefined> {
     if (settings.overrides.length === 0) return undefined;
@@ -77,14 +77,15 @@ export async function stackSetOverridesPreview(settings: Settings): Promise<Stac
         );
     }
     for (const g of groups) pulumi.log.info(`${g.accounts.join(", ")} in ${g.regions.join(", ")}: ${describeSources(g.sources)}`);
-    pulumi.log.info(
-        `${groups.length} group(s) of stack instances have overrides; \`npm run org -- apply-overrides\` sets them as StackSet instance parameter overrides after up`,
-    );
+    pulumi.log.info(`${groups.length} group(s) of stack instances have overrides: up sets them as StackSet instance parameter overrides`);
     return groups;
 }
 
 interface StackSetModule {
-    deployStackSet(settings: Settings): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
+    deployStackSet(
+        settings: Settings,
+        options?: { overrideGroups?: StackSetOverrideGroup[] },
+    ): Record<string, unknown> | void | Promise<Record<string, unknown> | void>;
 }
 
 export async function deployStack(settings: Settings): Promise<Record<string, unknown>> {
@@ -98,7 +99,7 @@ export async function deployStack(settings: Settings): Promise<Record<string, un
         // Required here so that direct deployments never load (or need) the StackSet code.
         const { deployStackSet } = require("./stackSetPreferences") as StackSetModule;
         const overrides = await stackSetOverridesPreview(settings);
-        return { ...shared, ...((await deployStackSet(settings)) ?? {}), ...(overrides ? { overrides } : {}) };
+        return { ...shared, ...((await deployStackSet(settings, { overrideGroups: overrides ?? [] })) ?? {}), ...(overrides ? { overrides } : {}) };
     }
 
     if (settings.organizationalUnitIds.length > 0) {

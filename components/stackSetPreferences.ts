@@ -6,10 +6,11 @@ import { InvalidValue } from "../core/fieldRules";
 import { Settings } from "../core/settings";
 import { InvalidArguments } from "./preferences";
 import { currentRegion } from "../core/stackConfig";
-import { planStackSet, StackSetPlan, stackSetOwner, stackSetUnusedKeys } from "../core/stackSet";
+import { planStackSet, StackSetOverrideGroup, StackSetPlan, stackSetOwner, stackSetUnusedKeys } from "../core/stackSet";
 import { renderTemplate } from "../core/template";
 import { stackSetComponentName } from "../core/names";
 import { handlerBundle } from "../lambda/bundle";
+import { StackSetInstanceOverrides } from "../providers/stackSetOverridesProvider";
 
 export const stackSetPreferencesType = "session-manager-preferences:index:StackSetPreferences";
 
@@ -31,6 +32,11 @@ export interface StackSetPreferencesArgs {
     readonly handlerCode?: string;
     /** Written to each document's owner tag; default `<project>/<stack>:stackset`. */
     readonly owner?: string;
+    /**
+     * The stack instances' parameter overrides (core/stackSet.ts stackSetOverrideGroups, from
+     * where the accounts sit); default none: every instance has the StackSet's values.
+     */
+    readonly overrideGroups?: StackSetOverrideGroup[];
 }
 
 /** The settings with their defaults, each checked by its rule (core/fieldRules.ts); bad ones fail naming `settings.<key>`. */
@@ -64,6 +70,8 @@ export class StackSetPreferences extends pulumi.ComponentResource {
     public readonly stackSet: aws.cloudformation.StackSet;
     /** By Region. */
     public readonly instances: Record<string, aws.cloudformation.StackSetInstance>;
+    /** The instances' parameter overrides, applied after them. */
+    public readonly overrides: StackSetInstanceOverrides;
     public readonly stackSetName: pulumi.Output<string>;
     public readonly stackSetId: pulumi.Output<string>;
     public readonly plan: StackSetPlan;
@@ -133,12 +141,22 @@ export class StackSetPreferences extends pulumi.ComponentResource {
                     operationPreferences: plan.instanceOperationPreferences,
                     retainStack: false,
                 },
-                // The instances' parameter overrides belong to `npm run org -- apply-overrides` and
-                // `repair` (orchestrator/stackSetCommands.ts): a refresh that reads them back must not
-                // make the next up clear them.
+                // The instances' parameter overrides belong to StackSetInstanceOverrides (below),
+                // `apply-overrides` and `repair`: a refresh that reads them back must not make the next up clear them.
                 { parent: this, ignoreChanges: ["parameterOverrides"] },
             );
         }
+        // After the instances: it updates existing ones, and gives any that no override selects any more the StackSet's values.
+        this.overrides = new StackSetInstanceOverrides(
+            `${name}-overrides`,
+            {
+                region: args.currentRegion ?? currentRegion(pulumi.runtime.allConfig(), process.env) ?? plan.regions[0],
+                plan,
+                groups: args.overrideGroups ?? [],
+                stackSetName: this.stackSet.name,
+            },
+            { parent: this, dependsOn: Object.values(this.instances) },
+        );
         this.stackSetName = this.stackSet.name;
         this.stackSetId = this.stackSet.stackSetId;
 

@@ -530,7 +530,7 @@ export function stackSetDeployerPermissions(settings: Settings, scope: AccessSco
                     "cloudformation:CreateStackInstances",
                     "cloudformation:DeleteStackInstances",
                     "cloudformation:DeleteStackSet",
-                    // apply-overrides reads each instance's overrides (orchestrator/stackSetCommands.ts).
+                    // up's StackSetInstanceOverrides and apply-overrides read each instance's overrides.
                     "cloudformation:DescribeStackInstance",
                     "cloudformation:DescribeStackSet",
                     "cloudformation:DescribeStackSetOperation",

@@ -144,7 +144,8 @@ For a deployment: stackset config (run from the account that administers the
 StackSet, after pulumi up):
   apply-overrides  give each stack instance the overrides that select it, as
                    StackSet instance parameter overrides, changing only the
-                   instances whose overrides differ
+                   instances whose overrides differ (as pulumi up does; for
+                   accounts that joined an OU since)
   repair    make the custom resource of exactly the listed stack instances
             write the wanted document again (a new RepairToken on those
             instances, their overrides kept), e.g. the instances the

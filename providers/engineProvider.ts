@@ -35,24 +35,28 @@ export function providerEntryPoint(): string {
     return `${packageName()}/provider`;
 }
 
-/** The text of every Session document's `__provider`: its `handler` returns the provider `entry` exports. */
-export function providerText(entry: string): string {
+/** The providers the entry point exports, by name: the Session document's, and the StackSet instance overrides'. */
+export type ProviderExport = "sessionDocumentProvider" | "stackSetOverridesProvider";
+
+/** The text of every Session document's `__provider`: its `handler` returns the provider `entry` exports (as `name`). */
+export function providerText(entry: string, name: ProviderExport = "sessionDocumentProvider"): string {
     return [
         "exports.handler = () => {",
         `    const entry = ${JSON.stringify(entry)};`,
         '    const project = require("node:path").join(process.cwd(), "package.json");',
-        '    const provider = require("node:module").createRequire(project)(entry).sessionDocumentProvider;',
-        '    if (!provider) throw new Error(entry + " exports no sessionDocumentProvider");',
+        `    const provider = require("node:module").createRequire(project)(entry).${name};`,
+        `    if (!provider) throw new Error(entry + " exports no ${name}");`,
         "    return provider;",
         "};",
         "",
     ].join("\n");
 }
 
-let forEngine: string | undefined;
+const forEngine = new Map<ProviderExport, string>();
 
-/** What every Session document of a program hands the engine as its `__provider`. */
-export function engineProviderText(): string {
-    forEngine ??= providerText(providerEntryPoint());
-    return forEngine;
+/** What every Session document (or the StackSet overrides resource) of a program hands the engine as its `__provider`. */
+export function engineProviderText(name: ProviderExport = "sessionDocumentProvider"): string {
+    let text = forEngine.get(name);
+    if (!text) forEngine.set(name, (text = providerText(providerEntryPoint(), name)));
+    return text;
 }

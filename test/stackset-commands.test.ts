@@ -23,6 +23,8 @@ import { parseCli, UsageError } from "../orchestrator/cli";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { main } from "../orchestrator/main";
 import { freshRepairToken, instancesToRepair, runStackSetCommand } from "../orchestrator/stackSetCommands";
+import { planStackSet } from "../core/stackSet";
+import { overrideGroups } from "../providers/stackSetInstances";
 
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
 /** What the command line fills in for a repair that audits first. */
@@ -159,6 +161,43 @@ describe("StackSet commands: apply-overrides and repair", function () {
         expect(out.stderr).to.include(`${ids.sandboxAccount} in eu-west-1, us-east-1: idleSessionTimeout from sandbox`);
         expect(JSON.parse(out.stdout)).to.include({ command: "apply-overrides", stackSet: "session-manager-preferences" });
         expect(proxy.calls.filter((c) => c.service === "organizations").every((c) => /^(List|Describe)/.test(c.action))).to.equal(true);
+    });
+
+    it("up's overrides resource (the provider the engine runs): on create, the same calls as apply-overrides; a preview's diff calls nothing; delete changes nothing", async () => {
+        const settings = parseOrgConfig(stackSetConfig(), "Pulumi.stackset.yaml", { stackSet: true }).settings;
+        const plan = planStackSet(settings, "us-east-1");
+        const groups = await overrideGroups(settings, plan, orgs);
+        const provider = (require("../api/provider") as typeof import("../api/provider")).stackSetOverridesProvider;
+        const inputs = { region: "us-east-1", plan, groups };
+        const previous = process.env.AWS_ENDPOINT_URL;
+        process.env.AWS_ENDPOINT_URL = proxy.endpoint;
+        try {
+            proxy.resetCounts();
+            const diff = await provider.diff!("session-manager-preferences/overrides", inputs, { ...inputs, groups: [] });
+            expect(diff.changes).to.equal(true);
+            expect((await provider.diff!("session-manager-preferences/overrides", inputs, JSON.parse(JSON.stringify(inputs)))).changes).to.equal(false);
+            expect(
+                (await provider.diff!("session-manager-preferences/overrides", inputs, { ...inputs, plan: { ...plan, regions: ["eu-west-1"] } })).changes,
+                "a change of the instances applies the overrides again",
+            ).to.equal(true);
+            expect(proxy.calls, "a diff calls nothing").to.deep.equal([]);
+            const created = await provider.create(inputs);
+            expect(created.id).to.equal("session-manager-preferences/overrides");
+            expect(updatesSeen(proxy)).to.have.deep.members([
+                {
+                    accounts: [ids.regulated],
+                    regions,
+                    overrides: { MaxSessionDuration: "720", RunAsDefaultUser: "ssm-user", RunAsEnabled: "true" },
+                    filter: "INTERSECTION",
+                },
+                { accounts: [ids.sandboxAccount], regions, overrides: { IdleSessionTimeout: "60" }, filter: "INTERSECTION" },
+            ]);
+            proxy.resetCounts();
+            await provider.delete!("session-manager-preferences/overrides", inputs);
+            expect(proxy.calls).to.deep.equal([]);
+        } finally {
+            process.env.AWS_ENDPOINT_URL = previous;
+        }
     });
 
     it("repair, through the command line: one UpdateStackInstances per override group, naming exactly the listed instances, their overrides kept", async () => {

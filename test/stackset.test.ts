@@ -8,6 +8,7 @@ import { planStackSet, stackSetOwner } from "../core/stackSet";
 import { CfnTemplate, conditionIds, customResourceType, logicalIds, renderTemplate } from "../core/template";
 import { handlerBundle } from "../lambda/bundle";
 import { RecordingMocks, Registered, settled, valueOf } from "./support/pulumiMocks";
+import { stackSetOverridesType } from "../providers/stackSetOverridesProvider";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -15,6 +16,7 @@ const T = {
     object: "aws:s3/bucketObjectv2:BucketObjectv2",
     stackSet: "aws:cloudformation/stackSet:StackSet",
     instance: "aws:cloudformation/stackSetInstance:StackSetInstance",
+    overrides: stackSetOverridesType,
 };
 
 /** Also answers what AWS assigns: the StackSet ID and the bucket's regional domain name. */
@@ -242,9 +244,49 @@ describe("deployment: stackset", () => {
             expect(registered.filter((r) => r.type === stackSetPreferencesType).map((r) => r.name)).to.deep.equal(["session-manager-preferences"]);
             const children = registered.filter((r) => r.type !== stackSetPreferencesType);
             expect(children.map((r) => r.type).sort()).to.deep.equal(
-                [T.bucket, T.publicAccessBlock, T.object, T.stackSet, T.instance, T.instance, T.instance].sort(),
+                [T.bucket, T.publicAccessBlock, T.object, T.stackSet, T.instance, T.instance, T.instance, T.overrides].sort(),
             );
             for (const child of children) expect(child.opts.parent, child.name).to.be.instanceOf(StackSetPreferences);
+        });
+
+        it("sets the instances' parameter overrides after every stack instance resource, by the StackSet's name, with the groups it is given", async () => {
+            const groups = [
+                {
+                    accounts: ["222222222222"],
+                    regions: ["eu-west-1", "us-east-1"],
+                    parameters: { MaxSessionDuration: "720" },
+                    sources: { maxSessionDuration: "regulated" },
+                },
+            ];
+            deployStackSet(settings(), {
+                currentRegion: "eu-west-1",
+                overrideGroups: groups,
+                resourceOptions: {
+                    transformations: [
+                        (args) => {
+                            registered.push({ type: args.type, name: args.name, opts: args.opts });
+                            return undefined;
+                        },
+                    ],
+                },
+            });
+            await settled();
+            const overrides = only(T.overrides);
+            expect(overrides.inputs.groups).to.deep.equal(groups);
+            expect(overrides.inputs.region).to.equal("eu-west-1");
+            expect((overrides.inputs.plan as { name: string; regions: string[] }).name).to.equal("session-manager-preferences");
+            expect((overrides.inputs.plan as { regions: string[] }).regions).to.deep.equal(["eu-west-1", "us-east-1", "ap-southeast-2"]);
+            expect(String(overrides.inputs.__provider)).to.include("stackSetOverridesProvider");
+            const dependsOn = registered.find((r) => r.type === T.overrides)?.opts.dependsOn as pulumi.Resource[];
+            const dependencyUrns = await Promise.all(dependsOn.map((d) => valueOf(d.urn)));
+            expect(dependencyUrns.map((u) => u.split("::").pop()).sort()).to.deep.equal(
+                ["eu-west-1", "us-east-1", "ap-southeast-2"].map((r) => `session-manager-preferences-${r}`).sort(),
+            );
+        });
+
+        it("gives the instances no overrides without groups, so that an override taken out of the config is taken off them", async () => {
+            await deploy(settings());
+            expect(only(T.overrides).inputs.groups).to.deep.equal([]);
         });
 
         it("exports the StackSet's name and ID, the OUs and the Regions", async () => {
