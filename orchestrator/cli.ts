@@ -350,13 +350,7 @@ function parseStackSetCommand(
         const auditOnly = ["role-name", "parallel", "owner"].find((f) => given(argv, f));
         if (auditOnly) throw new UsageError(`--${auditOnly} goes with a repair that audits first; --instances names the stack instances itself`);
     }
-    const owners = (values.owner as string[] | undefined) ?? [];
-    for (const owner of owners) {
-        const problem = ownerPatternProblem(owner);
-        if (problem) throw new UsageError(problem);
-    }
-    const roleName = values["role-name"] as string;
-    if (!isRoleName(roleName)) throw new UsageError(`--role-name ${roleName}: ${roleNameRule}`);
+    const { owners, roleName } = auditFlags(values);
     return {
         command,
         configFile: path.resolve(values.config as string),
@@ -393,6 +387,18 @@ export function ownerPatternProblem(pattern: string): string | undefined {
     return `--owner ${JSON.stringify(pattern)}: an owner tag value (1 to 256 letters, digits, spaces or _.:/=+-@), where * matches anything and {accountId} and {region} stand for the target's, e.g. --owner 'session-manager-preferences/prod'`;
 }
 
+/** `--owner` and `--role-name`, as the audit (and a repair that audits first) takes them. */
+function auditFlags(values: FlagValues): { owners: string[]; roleName: string } {
+    const owners = (values.owner as string[] | undefined) ?? [];
+    for (const owner of owners) {
+        const problem = ownerPatternProblem(owner);
+        if (problem) throw new UsageError(problem);
+    }
+    const roleName = values["role-name"] as string;
+    if (!isRoleName(roleName)) throw new UsageError(`--role-name ${roleName}: ${roleNameRule}`);
+    return { owners, roleName };
+}
+
 function parseAudit(argv: readonly string[], values: FlagValues, projectDir: string): AuditOptions {
     const other = ["no-refresh", "remove", "recover", "log-dir", "stack", ...policyFlags].find((f) => given(argv, f));
     if (other) throw new UsageError(`--${other} does not go with audit: it reads documents and runs no stack`);
@@ -401,13 +407,7 @@ function parseAudit(argv: readonly string[], values: FlagValues, projectDir: str
     const prefixProblem = stackPrefixProblem(prefix);
     if (prefixProblem) throw new UsageError(prefixProblem);
     if (values.json && values.markdown) throw new UsageError("--json and --markdown both print on stdout: choose one");
-    const owners = (values.owner as string[] | undefined) ?? [];
-    for (const owner of owners) {
-        const problem = ownerPatternProblem(owner);
-        if (problem) throw new UsageError(problem);
-    }
-    const roleName = values["role-name"] as string;
-    if (!isRoleName(roleName)) throw new UsageError(`--role-name ${roleName}: ${roleNameRule}`);
+    const { owners, roleName } = auditFlags(values);
     return {
         command: "audit",
         configFile: path.resolve(values.config as string),

@@ -176,6 +176,20 @@ function isStackSetCommand(options: CliOptions | StackSetCommandOptions): option
     return (stackSetCommands as readonly string[]).includes(options.command);
 }
 
+/** Where progress goes: stderr, as wide and tall as its terminal, if it is one. */
+function progressTerminal(stderr: Io["stderr"]): ConstructorParameters<typeof Progress>[1] {
+    return {
+        write: (t) => stderr.write(t),
+        isTTY: stderr.isTTY,
+        get rows() {
+            return stderr.rows;
+        },
+        get columns() {
+            return stderr.isTTY ? stderr.columns : undefined;
+        },
+    };
+}
+
 /** The whole command: returns the exit code instead of exiting, so tests can call it. */
 export async function main(
     argv: readonly string[],
@@ -296,19 +310,9 @@ export async function main(
     io.stderr.write(
         `${options.command}: ${resolved.targets.length} targets, ${Math.min(options.parallel, resolved.targets.length)} at a time\nengine output in ${options.logDir}/<stack>.log\n`,
     );
-    const stderr = io.stderr;
     const progress = new Progress(
         [...(landingZoneStep(options, resolved.landingZone) ? [resolved.landingZone!.stackName] : []), ...resolved.targets.map((t) => t.stackName)],
-        {
-            write: (t) => stderr.write(t),
-            isTTY: stderr.isTTY,
-            get rows() {
-                return stderr.rows;
-            },
-            get columns() {
-                return stderr.isTTY ? stderr.columns : undefined;
-            },
-        },
+        progressTerminal(io.stderr),
     );
     const runTargets = (targets: OrgTarget[]) =>
         runRollout({
@@ -528,17 +532,7 @@ async function audit(options: AuditOptions, projectDir: string, io: Io): Promise
         );
     }
     io.stderr.write(`audit: ${targets.length} targets, ${Math.min(options.parallel, targets.length)} at a time\n`);
-    const stderr = io.stderr;
-    const progress = new Progress(targets.map(auditLabel), {
-        write: (t) => stderr.write(t),
-        isTTY: stderr.isTTY,
-        get rows() {
-            return stderr.rows;
-        },
-        get columns() {
-            return stderr.isTTY ? stderr.columns : undefined;
-        },
-    });
+    const progress = new Progress(targets.map(auditLabel), progressTerminal(io.stderr));
     const findings = await auditTargets(org.settings, targets, { parallel: options.parallel, owners, progress });
     progress.finish();
     const report: AuditReport = { command: "audit", startedAt: new Date(started).toISOString(), durationMs: Date.now() - started, findings };

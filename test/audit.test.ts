@@ -462,7 +462,7 @@ describe("audit: every target's live document against the config (moto, read-onl
             [["audit", "--json", "--markdown"], /choose one/],
             [["audit", "--parallel", "0"], /--parallel 0: a whole number from 1 to 64/],
             [["audit", "--role-name", "bad role"], /--role-name bad role/],
-            [["drift", "--owner", "x"], /--owner goes with audit only/],
+            [["drift", "--owner", "x"], /--owner goes with audit and repair only/],
             [["policies", "--starting-account", "111111111111", "--owner", "x"], /--owner does not go with policies/],
         ] as const) {
             it(`refuses ${argv.join(" ")}`, () => {
