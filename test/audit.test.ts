@@ -6,15 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Writable } from "node:stream";
 import { expect } from "chai";
-import {
-    CreateAccountCommand,
-    CreateOrganizationalUnitCommand,
-    CreateOrganizationCommand,
-    DescribeCreateAccountStatusCommand,
-    ListRootsCommand,
-    MoveAccountCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { createOrganization } from "./support/organization";
 import { AddTagsToResourceCommand, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { auditOrganizationsActions, auditStartingActions, auditTargetActions } from "../core/accessPolicies";
 import { desiredDocument } from "../core/document";
@@ -135,24 +128,21 @@ describe("audit: every target's live document against the config (moto, read-onl
         workDir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-audit-"));
         inspector = new DocumentInspector(moto.endpoint);
         const orgs = new OrganizationsClient({ region: "us-east-1", endpoint: moto.endpoint });
-        await orgs.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
-        ids.root = (await orgs.send(new ListRootsCommand({}))).Roots?.[0].Id as string;
-        const ou = async (name: string) =>
-            (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: name }))).OrganizationalUnit?.Id as string;
-        ids.workloads = await ou("Workloads");
-        ids.sandbox = await ou("Sandbox");
-        const account = async (name: string, parent: string) => {
-            const created = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-            const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
-            const id = status.CreateAccountStatus?.AccountId as string;
-            await orgs.send(new MoveAccountCommand({ AccountId: id, SourceParentId: ids.root, DestinationParentId: parent }));
-            return id;
-        };
-        ids.a = await account("plain", ids.workloads);
-        ids.b = await account("play", ids.sandbox);
-        ids.c = await account("regulated", ids.workloads);
-        ids.d = await account("shared", ids.workloads);
-        ids.e = await account("locked", ids.sandbox);
+        const made = await createOrganization(orgs, {
+            ous: [
+                ["workloads", "root"],
+                ["sandbox", "root"],
+            ],
+            accounts: [
+                ["plain", "workloads"],
+                ["play", "sandbox"],
+                ["regulated", "workloads"],
+                ["shared", "workloads"],
+                ["locked", "sandbox"],
+            ],
+        });
+        Object.assign(ids, { root: made.root, workloads: made.workloads, sandbox: made.sandbox });
+        Object.assign(ids, { a: made.plain, b: made.play, c: made.regulated, d: made.shared, e: made.locked });
         orgs.destroy();
 
         // a: as wanted in both Regions; us-east-1 under the loop's stack, eu-west-1 made by hand and never managed.

@@ -5,15 +5,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import {
-    CreateAccountCommand,
-    CreateOrganizationalUnitCommand,
-    CreateOrganizationCommand,
-    DescribeCreateAccountStatusCommand,
-    ListRootsCommand,
-    MoveAccountCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import { GetDocumentCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
@@ -23,6 +15,7 @@ import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
 import { ChildRun, runScript } from "./support/childProcess";
 import { orgFlags } from "./support/org";
+import { createOrganization } from "./support/organization";
 
 const documentName = "SSM-SessionManagerRunShell";
 const regions = ["us-east-1", "eu-west-1"];
@@ -83,23 +76,22 @@ describe("overrides through the real engine: a sandbox OU and a regulated accoun
             endpoint: moto.endpoint,
             credentials: { accessKeyId: "testing", secretAccessKey: "testing" },
         });
-        await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
-        ids.root = (await client.send(new ListRootsCommand({}))).Roots?.[0].Id as string;
-        const ou = async (name: string, parent: string) =>
-            (await client.send(new CreateOrganizationalUnitCommand({ ParentId: parent, Name: name }))).OrganizationalUnit?.Id as string;
-        ids.workloads = await ou("Workloads", ids.root);
-        ids.sandbox = await ou("Sandbox", ids.workloads);
-        ids.team = await ou("Team", ids.sandbox);
-        for (const [name, parent] of [
-            ["app", ids.workloads],
-            ["play", ids.team],
-            ["regulated", ids.workloads],
-        ]) {
-            const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-            const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
-            ids[name] = status.CreateAccountStatus?.AccountId as string;
-            await client.send(new MoveAccountCommand({ AccountId: ids[name], SourceParentId: ids.root, DestinationParentId: parent }));
-        }
+        Object.assign(
+            ids,
+            await createOrganization(client, {
+                ous: [
+                    ["workloads", "root"],
+                    ["sandbox", "workloads"],
+                    ["team", "sandbox"],
+                ],
+                accounts: [
+                    ["app", "workloads"],
+                    ["play", "team"],
+                    ["regulated", "workloads"],
+                ],
+            }),
+        );
+        client.destroy();
         const config = [
             "config:",
             "  aws:region: us-east-1",

@@ -1,11 +1,8 @@
 import {
     CloseAccountCommand,
-    CreateAccountCommand,
     CreateOrganizationalUnitCommand,
     CreateOrganizationCommand,
-    DescribeCreateAccountStatusCommand,
     ListRootsCommand,
-    MoveAccountCommand,
     OrganizationsClient,
 } from "@aws-sdk/client-organizations";
 import { expect } from "chai";
@@ -24,6 +21,7 @@ import {
     TargetsError,
 } from "../orchestrator/targets";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
+import { createAccount as createMotoAccount } from "./support/organization";
 
 const noDiscovery = { prefix: "org", discoveredAccounts: [], discoveredRoleName: "OrganizationAccountAccessRole" };
 
@@ -395,13 +393,7 @@ config:
         const saved = { ...process.env };
         const ids: Record<string, string> = {};
 
-        async function createAccount(name: string, parentId: string, rootId: string): Promise<string> {
-            const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-            const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
-            const accountId = status.CreateAccountStatus?.AccountId as string;
-            if (parentId !== rootId) await client.send(new MoveAccountCommand({ AccountId: accountId, SourceParentId: rootId, DestinationParentId: parentId }));
-            return accountId;
-        }
+        const createAccount = (name: string, parentId: string, rootId: string) => createMotoAccount(client, name, parentId, rootId);
 
         before(async () => {
             moto = await startMoto();

@@ -5,19 +5,12 @@ import * as fs from "node:fs";
 import * as http from "node:http";
 import { AddressInfo } from "node:net";
 import * as path from "node:path";
-import {
-    CreateAccountCommand,
-    CreateOrganizationalUnitCommand,
-    CreateOrganizationCommand,
-    DescribeCreateAccountStatusCommand,
-    ListRootsCommand,
-    MoveAccountCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { knownKeys } from "../core/config";
 import { Moto, startMoto } from "../devtools/moto";
 import { archiveBucketPolicy, archiveKeyPolicy } from "../core/landingZone";
 import { PolicyDocument, policyScope } from "../core/policies";
+import { createOrganization } from "./support/organization";
 import { awsProviderType, dynamicResourceType, providerName, RecordingMocks, Registered, settled, useMocks, valueOf } from "./support/pulumiMocks";
 
 type Program = () => Promise<Record<string, unknown>>;
@@ -353,21 +346,20 @@ describe("program (index.ts)", () => {
                 moto = await startMoto();
                 process.env.AWS_ENDPOINT_URL_ORGANIZATIONS = moto.endpoint;
                 const client = new OrganizationsClient({ region: "us-east-1", endpoint: moto.endpoint });
-                await client.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
-                ids.root = (await client.send(new ListRootsCommand({}))).Roots?.[0].Id as string;
-                ids.sandbox = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Sandbox" }))).OrganizationalUnit
-                    ?.Id as string;
-                ids.child = (await client.send(new CreateOrganizationalUnitCommand({ ParentId: ids.sandbox, Name: "Team" }))).OrganizationalUnit?.Id as string;
-                for (const [name, parent] of [
-                    ["play", ids.child],
-                    ["prod", ids.root],
-                ]) {
-                    const created = await client.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-                    const status = await client.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
-                    ids[name] = status.CreateAccountStatus?.AccountId as string;
-                    if (parent !== ids.root)
-                        await client.send(new MoveAccountCommand({ AccountId: ids[name], SourceParentId: ids.root, DestinationParentId: parent }));
-                }
+                Object.assign(
+                    ids,
+                    await createOrganization(client, {
+                        ous: [
+                            ["sandbox", "root"],
+                            ["child", "sandbox"],
+                        ],
+                        accounts: [
+                            ["play", "child"],
+                            ["prod", "root"],
+                        ],
+                    }),
+                );
+                client.destroy();
             });
 
             after(async () => {

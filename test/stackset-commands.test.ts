@@ -2,15 +2,8 @@
 // against moto Organizations and CloudFormation behind the recording proxy (moto ignores
 // UpdateStackInstances' DeploymentTargets, so the calls themselves are what is checked).
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from "@aws-sdk/client-cloudformation";
-import {
-    CreateAccountCommand,
-    CreateOrganizationalUnitCommand,
-    CreateOrganizationCommand,
-    DescribeCreateAccountStatusCommand,
-    ListRootsCommand,
-    MoveAccountCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { createOrganization } from "./support/organization";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -71,14 +64,6 @@ describe("StackSet commands: apply-overrides and repair", function () {
     const ids: Record<string, string> = {};
     const saved = { ...process.env };
 
-    async function account(name: string, parentId: string): Promise<string> {
-        const created = await orgs.send(new CreateAccountCommand({ AccountName: name, Email: `${name}@example.com` }));
-        const status = await orgs.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id }));
-        const id = status.CreateAccountStatus!.AccountId!;
-        await orgs.send(new MoveAccountCommand({ AccountId: id, SourceParentId: ids.root, DestinationParentId: parentId }));
-        return id;
-    }
-
     function writeConfig(text: string): string {
         const file = path.join(dir, `Pulumi.${Math.random().toString(36).slice(2)}.yaml`);
         fs.writeFileSync(file, text);
@@ -92,13 +77,18 @@ describe("StackSet commands: apply-overrides and repair", function () {
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-stackset-commands-"));
         orgs = new OrganizationsClient({ region: "us-east-1", endpoint: proxy.endpoint, credentials });
         cfn = new CloudFormationClient({ region: "us-east-1", endpoint: proxy.endpoint, credentials });
-        await orgs.send(new CreateOrganizationCommand({ FeatureSet: "ALL" }));
-        ids.root = (await orgs.send(new ListRootsCommand({}))).Roots![0].Id!;
-        ids.workloads = (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: ids.root, Name: "Workloads" }))).OrganizationalUnit!.Id!;
-        ids.sandbox = (await orgs.send(new CreateOrganizationalUnitCommand({ ParentId: ids.workloads, Name: "Sandbox" }))).OrganizationalUnit!.Id!;
-        ids.plain = await account("plain", ids.workloads);
-        ids.regulated = await account("regulated", ids.workloads);
-        ids.sandboxAccount = await account("sandbox", ids.sandbox);
+        const made = await createOrganization(orgs, {
+            ous: [
+                ["workloads", "root"],
+                ["sandbox", "workloads"],
+            ],
+            accounts: [
+                ["plain", "workloads"],
+                ["regulated", "workloads"],
+                ["sandboxAccount", "sandbox"],
+            ],
+        });
+        Object.assign(ids, made);
         const parameters = { IdleSessionTimeout: { Type: "Number", Default: "20" }, RepairToken: { Type: "String", Default: "" } };
         const body = JSON.stringify({ Parameters: parameters, Resources: { Marker: { Type: "AWS::SNS::Topic", Properties: {} } } });
         await cfn.send(new CreateStackSetCommand({ StackSetName: "session-manager-preferences", TemplateBody: body, PermissionModel: "SERVICE_MANAGED" }));

@@ -4,15 +4,8 @@
 // custom resource in each instance it names) is then played with the bundled handler, against
 // moto's SSM, as the contract tests do.
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand, DescribeStackSetOperationCommand } from "@aws-sdk/client-cloudformation";
-import {
-    CreateAccountCommand,
-    CreateOrganizationCommand,
-    CreateOrganizationalUnitCommand,
-    DescribeCreateAccountStatusCommand,
-    ListRootsCommand,
-    MoveAccountCommand,
-    OrganizationsClient,
-} from "@aws-sdk/client-organizations";
+import { CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
+import { createAccount } from "./support/organization";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -229,11 +222,8 @@ describe("StackSet repair: exactly the drifted stack instances, their overrides 
     it("a console edit in a StackSet-managed account shows in the audit, and `npm run org -- repair` alone puts it back there only", async () => {
         // An account under the OU, reached as the audit reaches every StackSet account: through the read-only role.
         const org = new OrganizationsClient({ region: "us-east-1", endpoint: moto.endpoint, credentials });
-        const created = await org.send(new CreateAccountCommand({ AccountName: "member", Email: "member@example.com" }));
-        const member = (await org.send(new DescribeCreateAccountStatusCommand({ CreateAccountRequestId: created.CreateAccountStatus?.Id })))
-            .CreateAccountStatus!.AccountId!;
         const root = (await org.send(new ListRootsCommand({}))).Roots![0].Id!;
-        await org.send(new MoveAccountCommand({ AccountId: member, SourceParentId: root, DestinationParentId: ou }));
+        const member = await createAccount(org, "member", ou, root);
         const config = [
             "config:",
             "  aws:region: us-east-1",
