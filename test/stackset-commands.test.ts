@@ -4,6 +4,7 @@
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand } from "@aws-sdk/client-cloudformation";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { createOrganization } from "./support/organization";
+import { recordedUpdate } from "./support/stackSetCalls";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -38,19 +39,8 @@ function updatesSeen(proxy: AwsProxy): { accounts: string[]; regions: string[]; 
     return proxy.calls
         .filter((c) => c.action === "UpdateStackInstances")
         .map((c) => {
-            const form = new URLSearchParams(c.body);
-            const list = (prefix: string) => [...form.entries()].filter(([k]) => k.startsWith(`${prefix}.member.`)).map(([, v]) => v);
-            const overrides: Record<string, string> = {};
-            for (const [k, v] of form.entries()) {
-                const m = /^ParameterOverrides\.member\.(\d+)\.ParameterKey$/.exec(k);
-                if (m) overrides[v] = form.get(`ParameterOverrides.member.${m[1]}.ParameterValue`) ?? "";
-            }
-            return {
-                accounts: list("DeploymentTargets.Accounts"),
-                regions: list("Regions"),
-                overrides,
-                filter: form.get("DeploymentTargets.AccountFilterType"),
-            };
+            const update = recordedUpdate(c.body ?? "");
+            return { accounts: update.accounts, regions: update.regions, overrides: update.overrides, filter: update.accountFilterType ?? null };
         });
 }
 

@@ -6,6 +6,7 @@
 import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetCommand, DescribeStackSetOperationCommand } from "@aws-sdk/client-cloudformation";
 import { CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { createAccount } from "./support/organization";
+import { recordedUpdate } from "./support/stackSetCalls";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -31,36 +32,6 @@ const regulated = motoDefaultAccount;
 const plain = "111111111111";
 const sandboxAccount = "333333333333";
 const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
-
-/** The parameters of one UpdateStackInstances call, from its query-protocol body. */
-interface RecordedUpdate {
-    accounts: string[];
-    regions: string[];
-    organizationalUnitIds: string[];
-    accountFilterType?: string;
-    overrides: Record<string, string>;
-}
-
-function recordedUpdate(body: string): RecordedUpdate {
-    const form = new URLSearchParams(body);
-    const list = (prefix: string) =>
-        [...form.entries()]
-            .filter(([k]) => new RegExp(`^${prefix}\\.member\\.\\d+$`).test(k))
-            .sort(([a], [b]) => Number(a.split(".").pop()) - Number(b.split(".").pop()))
-            .map(([, v]) => v);
-    const overrides: Record<string, string> = {};
-    for (const [k, v] of form.entries()) {
-        const m = /^ParameterOverrides\.member\.(\d+)\.ParameterKey$/.exec(k);
-        if (m) overrides[v] = form.get(`ParameterOverrides.member.${m[1]}.ParameterValue`) ?? "";
-    }
-    return {
-        accounts: list("DeploymentTargets.Accounts"),
-        regions: list("Regions"),
-        organizationalUnitIds: list("DeploymentTargets.OrganizationalUnitIds"),
-        accountFilterType: form.get("DeploymentTargets.AccountFilterType") ?? undefined,
-        overrides,
-    };
-}
 
 describe("StackSet repair: exactly the drifted stack instances, their overrides kept", function () {
     this.timeout(120_000);

@@ -9,6 +9,7 @@ import { CfnTemplate, conditionIds, customResourceType, logicalIds, renderTempla
 import { handlerBundle } from "../lambda/bundle";
 import { RecordingMocks, Registered, settled, valueOf } from "./support/pulumiMocks";
 import { stackSetOverridesType } from "../providers/stackSetOverridesProvider";
+import type { StackSetOverrideGroup } from "../core/stackSet";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -54,9 +55,10 @@ describe("deployment: stackset", () => {
         registered = [];
     });
 
-    async function deploy(s: Settings, currentRegion?: string): Promise<ReturnType<typeof deployStackSet>> {
+    async function deploy(s: Settings, currentRegion?: string, overrideGroups?: StackSetOverrideGroup[]): Promise<ReturnType<typeof deployStackSet>> {
         const outputs = deployStackSet(s, {
             currentRegion,
+            overrideGroups,
             resourceOptions: {
                 transformations: [
                     (args) => {
@@ -258,19 +260,7 @@ describe("deployment: stackset", () => {
                     sources: { maxSessionDuration: "regulated" },
                 },
             ];
-            deployStackSet(settings(), {
-                currentRegion: "eu-west-1",
-                overrideGroups: groups,
-                resourceOptions: {
-                    transformations: [
-                        (args) => {
-                            registered.push({ type: args.type, name: args.name, opts: args.opts });
-                            return undefined;
-                        },
-                    ],
-                },
-            });
-            await settled();
+            await deploy(settings(), "eu-west-1", groups);
             const overrides = only(T.overrides);
             expect(overrides.inputs.groups).to.deep.equal(groups);
             expect(overrides.inputs.region).to.equal("eu-west-1");
