@@ -233,11 +233,25 @@ function notOverridable(key: string): string | undefined {
     );
 }
 
+/**
+ * An override as parseSettings returns it, with its preferences under `set` (the components take
+ * parsed settings and check them again), as one object with the preference keys beside the selectors.
+ */
+function flattenedOverride(v: unknown, key: string): unknown {
+    if (!f.isPlainObject(v) || v.set === undefined) return v;
+    const { set, ...rest } = v;
+    if (!f.isPlainObject(set)) throw new ConfigError(`${key}.set`, set, "an object of the preference keys the override sets");
+    for (const k of Object.keys(set)) {
+        if (k in rest) throw new ConfigError(`${key}.set.${k}`, set[k], `set once: ${key}.${k} sets it too`);
+    }
+    return { ...rest, ...set };
+}
+
 const overrideNamePattern = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const overrideFields = [...overrideSelectorFields, ...overridableKeys];
 
 const override: Rule<Override> = (value, key) => {
-    const v = f.fromJsonString(value);
+    const v = flattenedOverride(f.fromJsonString(value), key);
     if (f.isPlainObject(v)) {
         for (const k of Object.keys(v)) {
             const why = notOverridable(k);

@@ -151,6 +151,16 @@ export async function readInstanceOverrides(client: CloudFormationClient, plan: 
  */
 export async function overrideGroups(settings: Settings, plan: StackSetPlan, organizations: OrganizationsClient): Promise<StackSetOverrideGroup[]> {
     if (settings.overrides.length === 0) return [];
+    // Overrides that each name their accounts need no list of the organization: an account they
+    // name that is not under the OUs has no stack instance, and the INTERSECTION leaves it out.
+    if (settings.overrides.every((o) => o.accountIds.length > 0 && o.organizationalUnitIds.length === 0)) {
+        const named = [...new Set(settings.overrides.flatMap((o) => o.accountIds))].sort();
+        return stackSetOverrideGroups(
+            settings,
+            named.map((accountId) => ({ accountId })),
+            plan.regions,
+        );
+    }
     const org = await discoverOrganization(organizations, settings.organizationalUnitIds, { ancestors: selectsByOrganizationalUnit(settings.overrides) });
     const placements = org.accounts.map((accountId) => ({ accountId, parents: org.parents.get(accountId) ?? [] }));
     return stackSetOverrideGroups(settings, placements, plan.regions);

@@ -214,6 +214,17 @@ describe("overrides", () => {
             expect(s.overrides[1].set).to.deep.equal({ maxSessionDuration: 720, runAsEnabled: true, runAsDefaultUser: "ssm-user" });
         });
 
+        it("takes the settings parseSettings returned, as the components do (the preferences under set)", () => {
+            const parsed = parseSettings(example);
+            expect(parseSettings({ overrides: parsed.overrides }).overrides).to.deep.equal(parsed.overrides);
+            expectOneError(
+                { overrides: [{ name: "twice", accountIds: [regulated], idleSessionTimeout: 5, set: { idleSessionTimeout: 6 } }] },
+                "overrides[0].set.idleSessionTimeout",
+                "set once",
+            );
+            expectOneError({ overrides: [{ name: "bad", accountIds: [regulated], set: "idle" }] }, "overrides[0].set", "an object of the preference keys");
+        });
+
         for (const bad of [{}, "sandbox", 5, true]) {
             it(`refuses overrides: ${JSON.stringify(bad)}, which is not a list`, () => {
                 expectOneError({ overrides: bad }, "overrides", "a list of { name");

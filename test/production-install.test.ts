@@ -50,7 +50,8 @@ describe("production install (npm ci --omit=dev) with deployment: stackset", fun
             timeout: 2 * 60_000,
             maxBuffer: 16 << 20,
         });
-        ({ registered, typescript } = JSON.parse(stdout) as { registered: Registered[]; typescript: string });
+        // The last line: the program's log lines come before it.
+        ({ registered, typescript } = JSON.parse(stdout.trim().split("\n").pop() ?? "") as { registered: Registered[]; typescript: string });
         warnings = stderr;
     });
 

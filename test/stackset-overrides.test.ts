@@ -4,6 +4,8 @@ import { expect } from "chai";
 import { ConfigError, ConfigErrors, parseSettings } from "../core/config";
 import { overrideUpdates, planStackSet, repairPlan, stackSetOverrideGroups } from "../core/stackSet";
 import { maxParameterValueBytes } from "../core/template";
+import type { OrganizationsClient } from "@aws-sdk/client-organizations";
+import { overrideGroups } from "../providers/stackSetInstances";
 
 const root = "r-ab12";
 const workloads = "ou-ab12-workload";
@@ -82,6 +84,17 @@ describe("overrides in StackSet mode", () => {
                     sources: { idleSessionTimeout: "us-short" },
                 },
             ]);
+        });
+
+        it("asks Organizations nothing when every override names its accounts, and the same groups come out", async () => {
+            const byAccount = parseSettings({ ...raw, overrides: [raw.overrides[1]] });
+            const refusing = { send: () => Promise.reject(new Error("Organizations was asked")) } as unknown as OrganizationsClient;
+            const groups = await overrideGroups(byAccount, planStackSet(byAccount), refusing);
+            expect(groups).to.deep.equal(stackSetOverrideGroups(byAccount, placements, regions));
+            const byOu = parseSettings(raw);
+            let failure: Error | undefined;
+            await overrideGroups(byOu, planStackSet(byOu), refusing).catch((err: Error) => (failure = err));
+            expect(failure?.message, "an override by OU needs the organization").to.equal("Organizations was asked");
         });
 
         it("leaves excluded accounts out, and has no groups without overrides", () => {
