@@ -22,7 +22,7 @@ import { Settings } from "../core/settings";
 import { OperationOptions, overrideGroups, readInstanceOverrides, updateStackInstances } from "../providers/stackSetInstances";
 import { StackSetCommandOptions } from "./cli";
 import { loadOrgConfig, OrgConfig, OrgConfigError, projectName } from "./orgConfig";
-import { auditLabel, AuditFinding, auditPreferences, auditTargets, deriveAuditTargets, ownerPatterns } from "./audit";
+import { auditLabel, AuditFinding, auditTargets, deriveAuditTargets, ownerPatterns } from "./audit";
 import { exitCodes } from "./result";
 import { organizationsRegion } from "./targets";
 
@@ -79,7 +79,6 @@ async function auditStackInstances(
     log: (line: string) => void,
 ): Promise<AuditFinding[]> {
     const targets = await deriveAuditTargets(config, { roleName: options.roleName }, () => organizations);
-    auditPreferences(config.settings, targets);
     const owners = ownerPatterns(config.settings, { project: projectName(options.projectDir), stackPrefix: "", extra: options.owners });
     const findings = await auditTargets(config.settings, targets, { parallel: options.parallel, owners });
     const counts = new Map<string, number>();
