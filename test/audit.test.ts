@@ -4,10 +4,10 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Writable } from "node:stream";
 import { expect } from "chai";
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { createOrganization } from "./support/organization";
+import { runOrg } from "./support/org";
 import { AddTagsToResourceCommand, PutParameterCommand } from "@aws-sdk/client-ssm";
 import { auditOrganizationsActions, auditStartingActions, auditTargetActions } from "../core/accessPolicies";
 import { desiredDocument } from "../core/document";
@@ -15,7 +15,6 @@ import { sessionDataKeyParameterName } from "../core/names";
 import { defaultPreferences, Preferences } from "../core/settings";
 import { AuditFinding, auditTargets, ownerMatches, ownerPatterns } from "../orchestrator/audit";
 import { parseCli, UsageError } from "../orchestrator/cli";
-import { main } from "../orchestrator/main";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { forgetCheckedSessions } from "../providers/sessionDocumentProvider";
 import { AwsProxy, isWrite, startAwsProxy } from "../devtools/awsProxy";
@@ -23,25 +22,6 @@ import { startFaultProxy } from "./support/faultProxy";
 import { DocumentInspector } from "../devtools/documents";
 import { repoRoot } from "../devtools/engine";
 import { Moto, motoEnv, startMoto } from "../devtools/moto";
-
-function capture(): { stream: Writable; text: () => string } {
-    let text = "";
-    const stream = new Writable({
-        write(chunk: Buffer, _enc, done) {
-            text += chunk.toString();
-            done();
-        },
-    });
-    return { stream, text: () => text };
-}
-
-async function runMain(argv: string[], terminal?: { columns: number }): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const out = capture();
-    const err = capture();
-    const stdout = terminal ? Object.assign(out.stream, { isTTY: true, columns: terminal.columns }) : out.stream;
-    const { exitCode } = await main(argv, { stdout, stderr: err.stream, env: { ...process.env } }, repoRoot);
-    return { exitCode, stdout: out.text(), stderr: err.text() };
-}
 
 interface JsonTarget {
     target: string;
@@ -184,7 +164,7 @@ describe("audit: every target's live document against the config (moto, read-onl
             proxy.resetCounts();
             // Sessions checked by the runs before this one would be reused: start as a fresh process does.
             forgetCheckedSessions();
-            run = await runMain(["audit", "--config", orgConfig(), "--json", "--parallel", "4"]);
+            run = await runOrg(["audit", "--config", orgConfig(), "--json", "--parallel", "4"]);
             report = JSON.parse(run.stdout) as JsonAudit;
             calls = [...proxy.calls];
         });
@@ -276,7 +256,7 @@ describe("audit: every target's live document against the config (moto, read-onl
                 `  sessionManager:excludeAccounts: ["${ids.e}"]`,
                 "  sessionManager:idleSessionTimeout: 60",
             ]);
-            const run = await runMain(["audit", "--config", config, "--json"]);
+            const run = await runOrg(["audit", "--config", config, "--json"]);
             expect(run.exitCode, run.stderr).to.equal(0);
             const report = JSON.parse(run.stdout) as JsonAudit;
             expect(report.targets.map((t) => [t.target, t.status, t.owner])).to.deep.equal([[`${ids.b}/us-east-1`, "compliant", `${project}/prod:stackset`]]);
@@ -289,7 +269,7 @@ describe("audit: every target's live document against the config (moto, read-onl
                 "  sessionManager:regions: [us-east-1]",
                 `  sessionManager:excludeAccounts: ["${ids.c}", "${ids.d}"]`,
             ]);
-            const run = await runMain(["audit", "--config", config, "--json"]);
+            const run = await runOrg(["audit", "--config", config, "--json"]);
             expect(run.exitCode).to.equal(2);
             expect((JSON.parse(run.stdout) as JsonAudit).targets.map((t) => [t.target, t.status])).to.deep.equal([[`${ids.a}/us-east-1`, "owned by another"]]);
         });
@@ -354,7 +334,7 @@ describe("audit: every target's live document against the config (moto, read-onl
     });
 
     it("text: a table per target, the differing fields and why the others are not compliant", async () => {
-        const run = await runMain(["audit", "--config", orgConfig(), "--parallel", "2"]);
+        const run = await runOrg(["audit", "--config", orgConfig(), "--parallel", "2"]);
         expect(run.exitCode, run.stderr).to.equal(2);
         expect(run.stdout).to.include("audit: 10 targets: 4 compliant, 1 drifted, 1 missing, 1 owned by another, 3 unreachable");
         expect(run.stdout).to.match(new RegExp(`${ids.b}/us-east-1\\s+compliant\\s+idleSessionTimeout from sandbox`));
@@ -364,14 +344,14 @@ describe("audit: every target's live document against the config (moto, read-onl
     });
 
     it("text on a terminal: every line fits its width, values cut, reasons wrapped", async () => {
-        const run = await runMain(["audit", "--config", orgConfig()], { columns: 80 });
+        const run = await runOrg(["audit", "--config", orgConfig()], { columns: 80 });
         expect(run.exitCode).to.equal(2);
         for (const line of run.stdout.split("\n")) expect(line.length, line).to.be.at.most(79);
         expect(run.stdout).to.include("…");
     });
 
     it("markdown: a table per target and a table of fields, for an issue or the job summary", async () => {
-        const run = await runMain(["audit", "--config", orgConfig(), "--markdown"]);
+        const run = await runOrg(["audit", "--config", orgConfig(), "--markdown"]);
         expect(run.exitCode).to.equal(2);
         expect(run.stdout).to.match(/^### Session Manager preferences: audit\n\n\*\*Not every target is compliant\*\*/);
         expect(run.stdout).to.include("| Target | Status | Owner | Overrides |");
@@ -383,7 +363,7 @@ describe("audit: every target's live document against the config (moto, read-onl
 
     it("--shard k/n audits each account in exactly one shard", async () => {
         const shard = async (k: number) =>
-            (JSON.parse((await runMain(["audit", "--config", orgConfig(), "--json", "--shard", `${k}/2`])).stdout) as JsonAudit).targets.map((t) => t.target);
+            (JSON.parse((await runOrg(["audit", "--config", orgConfig(), "--json", "--shard", `${k}/2`])).stdout) as JsonAudit).targets.map((t) => t.target);
         const [one, two] = [await shard(1), await shard(2)];
         expect([...one, ...two].sort()).to.deep.equal([ids.a, ids.b, ids.c, ids.d, ids.e].flatMap((a) => [`${a}/eu-west-1`, `${a}/us-east-1`]).sort());
         expect(one.filter((t) => two.includes(t))).to.deep.equal([]);
@@ -394,7 +374,7 @@ describe("audit: every target's live document against the config (moto, read-onl
             "  sessionManager:targets:",
             `    - { accountId: "${ids.a}", regions: [us-east-1, eu-west-1], roleName: OrgAdmin }`,
         ]);
-        const run = await runMain(["audit", "--config", config, "--json"]);
+        const run = await runOrg(["audit", "--config", config, "--json"]);
         expect(run.exitCode, run.stderr).to.equal(0);
         expect((JSON.parse(run.stdout) as JsonAudit).counts.compliant).to.equal(2);
         // No OU and no override by OU: Organizations is not asked.
@@ -403,18 +383,9 @@ describe("audit: every target's live document against the config (moto, read-onl
 
     it("counts a document as this config's when --owner names its deployer, with {accountId} and *", async () => {
         const config = writeConfig("owner.yaml", ["  sessionManager:targets:", `    - { accountId: "${ids.d}", regions: [us-east-1], roleName: OrgAdmin }`]);
-        const before = await runMain(["audit", "--config", config, "--json"]);
+        const before = await runOrg(["audit", "--config", config, "--json"]);
         expect((JSON.parse(before.stdout) as JsonAudit).targets[0].status).to.equal("owned by another");
-        const run = await runMain([
-            "audit",
-            "--config",
-            config,
-            "--json",
-            "--owner",
-            "landing-zone-*/base{accountId}",
-            "--owner",
-            "landing-zone-accelerator/*",
-        ]);
+        const run = await runOrg(["audit", "--config", config, "--json", "--owner", "landing-zone-*/base{accountId}", "--owner", "landing-zone-accelerator/*"]);
         const [target] = (JSON.parse(run.stdout) as JsonAudit).targets;
         expect(target).to.deep.include({ status: "drifted", owner: "landing-zone-accelerator/baseline" });
     });
@@ -428,7 +399,7 @@ describe("audit: every target's live document against the config (moto, read-onl
                 `    - { name: one, accountIds: ["${ids.a}"], idleSessionTimeout: 10 }`,
                 "    - { name: two, regions: [us-east-1], idleSessionTimeout: 30 }",
             ]);
-            const run = await runMain(["audit", "--config", config, "--json"]);
+            const run = await runOrg(["audit", "--config", config, "--json"]);
             expect(run.exitCode).to.equal(1);
             const report = JSON.parse(run.stdout) as JsonAudit;
             expect(report.problem?.kind).to.equal("config");
@@ -437,7 +408,7 @@ describe("audit: every target's live document against the config (moto, read-onl
         });
 
         it("a missing config: exit 64 with how to make one", async () => {
-            const run = await runMain(["audit", "--config", path.join(workDir, "nope.yaml"), "--json"]);
+            const run = await runOrg(["audit", "--config", path.join(workDir, "nope.yaml"), "--json"]);
             expect(run.exitCode).to.equal(64);
             expect((JSON.parse(run.stdout) as JsonAudit).problem?.kind).to.equal("usage");
         });
@@ -461,7 +432,7 @@ describe("audit: every target's live document against the config (moto, read-onl
         }
 
         it("a usage error of audit with --json is an audit report", async () => {
-            const run = await runMain(["audit", "--owner", "", "--json"]);
+            const run = await runOrg(["audit", "--owner", "", "--json"]);
             expect(run.exitCode).to.equal(64);
             expect(JSON.parse(run.stdout)).to.deep.include({ command: "audit", exitCode: 64 });
         });

@@ -5,34 +5,14 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Writable } from "node:stream";
 import { expect } from "chai";
 import { closestFlag, flags, parseCli, usage, UsageError } from "../orchestrator/cli";
 import { orgCommand, policySelection } from "../orchestrator/commandLine";
-import { main } from "../orchestrator/main";
 import { ChildRun, runScript } from "./support/childProcess";
 import { engineEnv, pulumiBin, repoRoot } from "../devtools/engine";
 import { Moto, startMoto } from "../devtools/moto";
 import { projectCopy } from "../devtools/project";
-import { orgFlags, stackNames as listStacks, writeOrgConfig } from "./support/org";
-
-function capture(): { stream: Writable & { isTTY?: boolean }; text: () => string } {
-    let text = "";
-    const stream = new Writable({
-        write(chunk: Buffer, _enc, done) {
-            text += chunk.toString();
-            done();
-        },
-    });
-    return { stream, text: () => text };
-}
-
-async function runMain(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-    const out = capture();
-    const err = capture();
-    const { exitCode } = await main(argv, { stdout: out.stream, stderr: err.stream, env: { ...process.env } }, repoRoot);
-    return { exitCode, stdout: out.text(), stderr: err.text() };
-}
+import { orgFlags, runOrg, stackNames as listStacks, writeOrgConfig } from "./support/org";
 
 function usageMessage(argv: string[]): string {
     try {
@@ -89,7 +69,7 @@ describe("orchestrator command line", () => {
         });
 
         it("exits 64 with the message and a pointer to --help on stderr, nothing on stdout", async () => {
-            const r = await runMain(["up", "--paralel", "3"]);
+            const r = await runOrg(["up", "--paralel", "3"]);
             expect(r.exitCode).to.equal(64);
             expect(r.stdout).to.equal("");
             expect(r.stderr).to.equal(
@@ -111,7 +91,7 @@ describe("orchestrator command line", () => {
         });
 
         it("prints each role with where to create it, its session length, trust and permissions, calling no AWS API", async () => {
-            const run = await runMain(["policies", "--config", config, "--starting-account", "999988887777", "--github-repository", "acme/landing-zone"]);
+            const run = await runOrg(["policies", "--config", config, "--starting-account", "999988887777", "--github-repository", "acme/landing-zone"]);
             expect(run.exitCode, run.stderr).to.equal(0);
             expect(run.stdout).to.match(/^ROLE\s+MAX SESSION\s+CREATE IN\n/);
             expect(run.stdout).to.match(/SessionManagerDeployer\s+3600s\s+every target account \(111122223333, 444455556666\)/);
@@ -123,7 +103,7 @@ describe("orchestrator command line", () => {
         it("writes each policy to a file with --out-dir, and prints JSON with --json", async () => {
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "smp-policies-"));
             try {
-                const run = await runMain(["policies", "--config", config, "--starting-account", "999988887777", "--out-dir", dir, "--json"]);
+                const run = await runOrg(["policies", "--config", config, "--starting-account", "999988887777", "--out-dir", dir, "--json"]);
                 expect(run.exitCode, run.stderr).to.equal(0);
                 const printed = JSON.parse(run.stdout) as { roles: { roleName: string; permissions: unknown }[]; notes: string[] };
                 expect(printed.roles.map((r) => r.roleName)).to.deep.equal([
@@ -147,7 +127,7 @@ describe("orchestrator command line", () => {
     describe("a config file that does not exist", () => {
         it("exits 64 naming the file and how to create it from the example", async () => {
             const missing = path.join(os.tmpdir(), `no-such-org-${process.pid}.yaml`);
-            const r = await runMain(["preview", "--config", missing]);
+            const r = await runOrg(["preview", "--config", missing]);
             expect(r.exitCode).to.equal(64);
             expect(r.stdout).to.equal("");
             expect(r.stderr).to.include(`error: the organization config ${missing} does not exist.`);

@@ -5,6 +5,7 @@ import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetComman
 import { OrganizationsClient } from "@aws-sdk/client-organizations";
 import { createOrganization } from "./support/organization";
 import { recordedUpdate } from "./support/stackSetCalls";
+import { runOrg } from "./support/org";
 import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,7 +16,6 @@ import { Moto, motoEnv, startMoto } from "../devtools/moto";
 import { stackSetOverridesPreview } from "../components/program";
 import { parseCli, UsageError } from "../orchestrator/cli";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
-import { main } from "../orchestrator/main";
 import { freshRepairToken, instancesToRepair, runStackSetCommand } from "../orchestrator/stackSetCommands";
 import { planStackSet } from "../core/stackSet";
 import { overrideGroups } from "../providers/stackSetInstances";
@@ -182,16 +182,12 @@ describe("StackSet commands: apply-overrides and repair", function () {
 
     it("repair, through the command line: one UpdateStackInstances per override group, naming exactly the listed instances, their overrides kept", async () => {
         const file = writeConfig(stackSetConfig());
-        const { out, io: streams } = io();
         const instances = `${ids.regulated}/us-east-1,${ids.plain}/eu-west-1,${ids.sandboxAccount}/eu-west-1`;
-        const previous = process.env.AWS_ENDPOINT_URL;
-        process.env.AWS_ENDPOINT_URL = proxy.endpoint;
-        try {
-            const result = await main(["repair", "--config", file, "--instances", instances, "--token", "repair-test-1"], streams as never, process.cwd());
-            expect(result.exitCode, out.stderr).to.equal(0);
-        } finally {
-            process.env.AWS_ENDPOINT_URL = previous;
-        }
+        const result = await runOrg(["repair", "--config", file, "--instances", instances, "--token", "repair-test-1"], {
+            env: { AWS_REGION: "us-east-1" },
+            endpoint: proxy.endpoint,
+        });
+        expect(result.exitCode, result.stderr).to.equal(0);
         const seen = updatesSeen(proxy).map(({ accounts, regions: r, overrides }) => ({ accounts, regions: r, overrides }));
         expect(seen).to.have.deep.members([
             {
@@ -204,7 +200,7 @@ describe("StackSet commands: apply-overrides and repair", function () {
         ]);
         const cloudFormationWrites = proxy.calls.filter((c) => c.service === "cloudformation" && !/^(List|Describe)/.test(c.action));
         expect(cloudFormationWrites.map((c) => c.action)).to.deep.equal(["UpdateStackInstances", "UpdateStackInstances", "UpdateStackInstances"]);
-        expect(out.stdout).to.include("repair: 3 UpdateStackInstances operation(s) on StackSet session-manager-preferences succeeded");
+        expect(result.stdout).to.include("repair: 3 UpdateStackInstances operation(s) on StackSet session-manager-preferences succeeded");
     });
 
     it("the StackSet program shows at preview which instances get which overrides, and fails before any resource on a conflict", async () => {

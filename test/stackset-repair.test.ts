@@ -7,12 +7,11 @@ import { CloudFormationClient, CreateStackInstancesCommand, CreateStackSetComman
 import { CreateOrganizationCommand, CreateOrganizationalUnitCommand, ListRootsCommand, OrganizationsClient } from "@aws-sdk/client-organizations";
 import { createAccount } from "./support/organization";
 import { recordedUpdate } from "./support/stackSetCalls";
+import { runOrg } from "./support/org";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Writable } from "node:stream";
-import { main } from "../orchestrator/main";
 import { parseOrgConfig } from "../orchestrator/orgConfig";
 import { GetDocumentCommand, DescribeDocumentCommand, SSMClient, UpdateDocumentCommand, UpdateDocumentDefaultVersionCommand } from "@aws-sdk/client-ssm";
 import { expect } from "chai";
@@ -252,22 +251,7 @@ describe("StackSet repair: exactly the drifted stack instances, their overrides 
             physicalIds[region] = response.PhysicalResourceId;
         }
 
-        const run = async (...argv: string[]) => {
-            const out = { stdout: "", stderr: "" };
-            const stream = (key: "stdout" | "stderr") => new Writable({ write: (chunk: Buffer, _e, done) => ((out[key] += chunk.toString()), done()) });
-            const previous = process.env.AWS_ENDPOINT_URL;
-            process.env.AWS_ENDPOINT_URL = proxy.endpoint;
-            try {
-                const result = await main(
-                    [...argv, "--config", file],
-                    { stdout: stream("stdout"), stderr: stream("stderr"), env: process.env } as never,
-                    process.cwd(),
-                );
-                return { ...out, exitCode: result.exitCode };
-            } finally {
-                process.env.AWS_ENDPOINT_URL = previous;
-            }
-        };
+        const run = (...argv: string[]) => runOrg([...argv, "--config", file], { endpoint: proxy.endpoint });
         const audit = async () => {
             const r = await run("audit", "--json");
             return { exitCode: r.exitCode, targets: (JSON.parse(r.stdout) as { targets: { target: string; status: string; fields?: unknown[] }[] }).targets };
