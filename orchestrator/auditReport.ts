@@ -52,8 +52,13 @@ function reasonRows(report: AuditReport): string[][] {
         .map((f) => [label(f), f.status, f.reason as string]);
 }
 
-function problemText(problem: RunProblem, width: number | undefined): string {
-    const lines = [...wrapText(`audit: Nothing was read: ${problem.summary}`, width, "")];
+/** What kept targets from being read: all of them, or (merged shards) some, whose findings then follow. */
+function problemHeadline(report: AuditReport): string {
+    return report.findings.length === 0 ? "Nothing was read" : "Not every target was read";
+}
+
+function problemText(report: AuditReport, problem: RunProblem, width: number | undefined): string {
+    const lines = [...wrapText(`audit: ${problemHeadline(report)}: ${problem.summary}`, width, "")];
     for (const detail of problem.details) lines.push(...wrapText(detail, width, "  - "));
     lines.push(...wrapText(`To fix: ${problem.fix}`, width, ""));
     return `${lines.join("\n")}\n`;
@@ -62,7 +67,8 @@ function problemText(problem: RunProblem, width: number | undefined): string {
 /** For a person: counts, one row per target, then the fields that differ and why the others are not compliant. */
 export function renderAuditText(report: AuditReport, options: { columns?: number } = {}): string {
     const width = options.columns === undefined ? undefined : options.columns - 1;
-    if (report.problem) return problemText(report.problem, width);
+    const problem = report.problem ? problemText(report, report.problem, width) : "";
+    if (report.findings.length === 0 && problem) return problem;
     const cut = (text: string, room: number) => (width === undefined ? text : fitWidth(text, room));
     const parts = [...wrapText(`audit: ${counts(report)}`, width, ""), ""];
     const rows = report.findings.map((f) => [label(f), f.status, f.owner ?? "", overridesOf(f)]);
@@ -91,7 +97,7 @@ export function renderAuditText(report: AuditReport, options: { columns?: number
         parts.push("", "Not compliant:");
         for (const [target, status, reason] of reasons) parts.push(...wrapText(`${target} ${status}: ${reason}`, width, "  "));
     }
-    return `${parts.join("\n")}\n`;
+    return `${problem ? `${problem}\n` : ""}${parts.join("\n")}\n`;
 }
 
 /** For machines: every finding whole, the counts and the exit code. */
@@ -129,15 +135,20 @@ const headline = "### Session Manager preferences: audit";
 
 /** For an issue, a pull-request comment or a job summary. */
 export function renderAuditMarkdown(report: AuditReport): string {
+    const parts = [headline, ""];
     if (report.problem) {
-        const parts = [headline, "", `**Nothing was read: ${report.problem.summary}**`, ""];
+        parts.push(`**${problemHeadline(report)}: ${report.problem.summary}**`, "");
         if (report.problem.details.length > 0) parts.push(...report.problem.details.map((d) => `- ${inlineCode(d)}`), "");
         parts.push(`**To fix:** ${report.problem.fix}`, "");
-        return parts.join("\n");
+        if (report.findings.length === 0) return parts.join("\n");
     }
-    const verdict = auditExitCode(report) === 0 ? "Every target is compliant." : "**Not every target is compliant**; see below.";
+    const verdict = !report.findings.every((f) => f.status === "compliant")
+        ? "**Not every target is compliant**; see below."
+        : report.problem
+          ? "Every target read is compliant."
+          : "Every target is compliant.";
     const quoted = (text: string) => (text ? inlineCode(text) : "");
-    const parts = [headline, "", `${verdict} ${counts(report)}.`, ""];
+    parts.push(`${verdict} ${counts(report)}.`, "");
     parts.push(
         markdownTable(
             ["Target", "Status", "Owner", "Overrides"],

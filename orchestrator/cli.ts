@@ -130,8 +130,9 @@ Commands:
   regroup   move every document into the stacks stackGranularity names
             (<prefix>.<account> or <prefix>.<account>.<region>), keeping
             what each adopted, remove the old stacks, then up the new ones
-  merge     merge shard reports (--json output of each --shard) into one
-            report: npm run org -- merge <file>... [--json|--markdown]
+  merge     merge shard reports (--json output of each --shard, of one
+            command, audit included) into one report:
+            npm run org -- merge <file>... [--json|--markdown]
   audit     read every target's live document (through the read-only role,
             no Pulumi state) and report each as compliant, drifted, missing,
             owned by another or unreachable (exit 2 unless all compliant)

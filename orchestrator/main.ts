@@ -440,15 +440,19 @@ async function regroup(
     return { targets: resolved.targets.filter((t) => destinations.has(t.stackName)) };
 }
 
-/** `merge`: the shards' JSON reports as one report, with the whole run's exit code. */
-function merge(options: MergeOptions, io: Io): { exitCode: number; report?: RolloutReport } {
-    let report: RolloutReport;
+/** `merge`: the shards' JSON reports (a rollout command's or the audit's) as one report, with the whole run's exit code. */
+function merge(options: MergeOptions, io: Io): { exitCode: number; report?: RolloutReport; auditReport?: AuditReport } {
+    let report: RolloutReport | AuditReport;
     try {
         report = mergeFiles(options.files);
     } catch (err) {
         if (!(err instanceof MergeError)) throw err;
         io.stderr.write(`error: ${err.message}\n`);
         return { exitCode: exitCodes.usage };
+    }
+    if (report.command === "audit") {
+        writeAuditReport(report, options, io);
+        return { exitCode: auditExitCode(report), auditReport: report };
     }
     writeReport(report, options, io);
     return { exitCode: exitCodeFor(report), report };
@@ -457,11 +461,13 @@ function merge(options: MergeOptions, io: Io): { exitCode: number; report?: Roll
 /** An audit that read nothing: the problem on stderr, and as the report when one is asked for. */
 function auditProblem(
     problem: RunProblem,
-    options: Pick<AuditOptions, "json" | "markdown"> & { selection?: string[] },
+    options: Pick<AuditOptions, "json" | "markdown"> & Partial<Pick<AuditOptions, "selection" | "shard">>,
     io: Io,
 ): { exitCode: number; auditReport: AuditReport } {
     const report: AuditReport = { command: "audit", problem, startedAt: new Date().toISOString(), durationMs: 0, findings: [] };
     if (options.selection?.length) report.selection = options.selection;
+    // merge needs to know which shard ran nothing.
+    if (options.shard) report.shard = options.shard;
     if (options.json || options.markdown) writeAuditReport(report, options, io);
     return { exitCode: auditExitCode(report), auditReport: report };
 }

@@ -1,8 +1,11 @@
 // `npm run org -- merge`: the reports of a run's shards (each `--shard k/n --json`) as one
-// report, rendered like any other, with the exit code the whole run would have had.
+// report, rendered like any other, with the exit code the whole run would have had: the
+// rollout commands' reports (orchestrator/report.ts) and the audit's (orchestrator/auditReport.ts).
 import * as fs from "node:fs";
+import { AuditFinding, auditLabel } from "./audit";
+import type { AuditReport } from "./auditReport";
 import { selectionWhere } from "./commandLine";
-import { commands, RolloutReport, RunProblem, TargetResult } from "./result";
+import { auditStatuses, commands, RolloutReport, RunProblem, TargetResult } from "./result";
 
 /** A file that is not a shard report this program wrote, or reports that do not belong together. */
 export class MergeError extends Error {
@@ -17,38 +20,80 @@ interface JsonTarget extends Omit<TargetResult, "stackName" | "outcome"> {
     result: TargetResult["outcome"];
 }
 
-/** A report as renderJson (report.ts) wrote it, back as the report it came from. */
-export function parseJsonReport(text: string, file: string): RolloutReport {
-    let doc: Record<string, unknown>;
+/** The JSON text as an object with a command and targets, or a MergeError naming the file. */
+function reportDocument(text: string, file: string): Record<string, unknown> {
+    let doc: unknown;
     try {
-        doc = JSON.parse(text) as Record<string, unknown>;
+        doc = JSON.parse(text);
     } catch (err) {
         throw new MergeError(`${file}: not JSON (${(err as Error).message}); merge takes the reports npm run org -- <command> --json writes`);
     }
-    if (typeof doc !== "object" || doc === null || !(commands as readonly unknown[]).includes(doc.command) || !Array.isArray(doc.targets)) {
+    const known = [...commands, "audit"] as readonly unknown[];
+    const record = doc as Record<string, unknown>;
+    if (typeof doc !== "object" || doc === null || !known.includes(record.command) || !Array.isArray(record.targets)) {
         throw new MergeError(`${file}: not a report of npm run org -- <command> --json (no command and targets)`);
     }
+    return record;
+}
+
+/** What a rollout command's report and the audit's have alike. */
+type ReportHeader = Pick<RolloutReport, "startedAt" | "durationMs" | "problem" | "selection" | "shard">;
+
+/** The fields every report has, and the optional ones merge carries over. */
+function header(doc: Record<string, unknown>): ReportHeader {
+    const head: ReportHeader = {
+        startedAt: String(doc.startedAt),
+        durationMs: Number(doc.durationMs) || 0,
+    };
+    for (const key of ["problem", "selection", "shard"] as const) if (doc[key] !== undefined) Object.assign(head, { [key]: doc[key] });
+    return head;
+}
+
+/** A report as renderJson (report.ts) wrote it, back as the report it came from. */
+export function parseJsonReport(text: string, file: string): RolloutReport {
+    const doc = reportDocument(text, file);
+    if (doc.command === "audit") throw new MergeError(`${file}: an audit report, where a report of ${commands.join(", ")} was expected`);
     const results = (doc.targets as JsonTarget[]).map(({ stack, result, target: _label, ...rest }: JsonTarget & { target?: string }) => ({
         ...rest,
         stackName: stack,
         outcome: result,
     }));
-    const report: RolloutReport = {
-        command: doc.command as RolloutReport["command"],
-        startedAt: String(doc.startedAt),
-        durationMs: Number(doc.durationMs) || 0,
-        results,
-    };
-    for (const key of ["problem", "staleStacks", "selection", "shard"] as const) if (doc[key] !== undefined) Object.assign(report, { [key]: doc[key] });
+    const report: RolloutReport = { command: doc.command as RolloutReport["command"], ...header(doc), results };
+    if (doc.staleStacks !== undefined) report.staleStacks = doc.staleStacks as string[];
     return report;
 }
 
+interface JsonFinding extends Omit<AuditFinding, "sources"> {
+    target: string;
+    overrides?: AuditFinding["sources"];
+}
+
+/** An audit report as renderAuditJson (auditReport.ts) wrote it, back as the report it came from. */
+export function parseAuditJson(text: string, file: string): AuditReport {
+    const doc = reportDocument(text, file);
+    if (doc.command !== "audit") throw new MergeError(`${file}: a report of ${String(doc.command)}, where an audit report was expected`);
+    const findings = (doc.targets as JsonFinding[]).map(({ target, overrides, ...finding }) => {
+        if (!(auditStatuses as readonly unknown[]).includes(finding.status)) {
+            throw new MergeError(`${file}: target ${target} has status ${JSON.stringify(finding.status)}; an audit report's are ${auditStatuses.join(", ")}`);
+        }
+        return { ...finding, sources: overrides ?? {} };
+    });
+    return { command: "audit", ...header(doc), findings };
+}
+
+/** Any report a shard's --json wrote: a rollout command's or the audit's. */
+export function parseAnyReport(text: string, file: string): RolloutReport | AuditReport {
+    return reportDocument(text, file).command === "audit" ? parseAuditJson(text, file) : parseJsonReport(text, file);
+}
+
+type ShardReport = ReportHeader & { command: string };
+
 /**
- * The shards' reports as one: every target's result (sorted by stack), the stale stacks of
- * all, the longest duration (the shards ran at once). A shard that ran nothing makes the
- * merged report a failure naming it, as does a shard whose report is missing.
+ * What every merge checks and carries: one command, one shard count, each shard once; the
+ * earliest start, the longest duration (the shards ran at once), the selection less --shard,
+ * and a problem naming each shard that ran nothing or has no report.
  */
-export function mergeReports(reports: readonly { file: string; report: RolloutReport }[]): RolloutReport {
+function mergeHeader(reports: readonly { file: string; report: ShardReport }[]): Omit<ReportHeader, "shard"> {
     if (reports.length === 0) throw new MergeError("no reports to merge");
     const command = reports[0].report.command;
     const other = reports.find((r) => r.report.command !== command);
@@ -63,15 +108,10 @@ export function mergeReports(reports: readonly { file: string; report: RolloutRe
         if (first) throw new MergeError(`${file} and ${first} are both shard ${index}/${count}`);
         seen.set(index, file);
     }
-    const results = reports.flatMap((r) => r.report.results).sort((a, b) => a.stackName.localeCompare(b.stackName));
-    const merged: RolloutReport = {
-        command,
+    const merged: Omit<ReportHeader, "shard"> = {
         startedAt: reports.map((r) => r.report.startedAt).sort()[0],
         durationMs: Math.max(...reports.map((r) => r.report.durationMs)),
-        results,
     };
-    const stale = reports.flatMap((r) => r.report.staleStacks ?? []);
-    if (reports.some((r) => r.report.staleStacks !== undefined)) merged.staleStacks = [...new Set(stale)].sort();
     // Less --shard: the merged report's suggestions act on every shard.
     const selection = reports[0].report.selection && selectionWhere(reports[0].report.selection, (flag) => flag !== "--shard");
     if (selection?.length) merged.selection = selection;
@@ -80,7 +120,27 @@ export function mergeReports(reports: readonly { file: string; report: RolloutRe
     return merged;
 }
 
-function shardProblem(reports: readonly { file: string; report: RolloutReport }[], count: number, seen: ReadonlyMap<number, string>): RunProblem | undefined {
+/**
+ * The shards' reports as one: every target's result (sorted by stack), the stale stacks of
+ * all, the longest duration (the shards ran at once). A shard that ran nothing makes the
+ * merged report a failure naming it, as does a shard whose report is missing.
+ */
+export function mergeReports(reports: readonly { file: string; report: RolloutReport }[]): RolloutReport {
+    const head = mergeHeader(reports);
+    const results = reports.flatMap((r) => r.report.results).sort((a, b) => a.stackName.localeCompare(b.stackName));
+    const merged: RolloutReport = { command: reports[0].report.command, ...head, results };
+    const stale = reports.flatMap((r) => r.report.staleStacks ?? []);
+    if (reports.some((r) => r.report.staleStacks !== undefined)) merged.staleStacks = [...new Set(stale)].sort();
+    return merged;
+}
+
+/** The audit shards' reports as one: every target's finding (sorted by account and Region), as mergeReports merges the rest. */
+export function mergeAuditReports(reports: readonly { file: string; report: AuditReport }[]): AuditReport {
+    const findings = reports.flatMap((r) => r.report.findings).sort((a, b) => auditLabel(a).localeCompare(auditLabel(b)));
+    return { command: "audit", ...mergeHeader(reports), findings };
+}
+
+function shardProblem(reports: readonly { file: string; report: ShardReport }[], count: number, seen: ReadonlyMap<number, string>): RunProblem | undefined {
     const missing = Array.from({ length: count }, (_, i) => i + 1).filter((i) => !seen.has(i));
     const failed = reports.filter((r) => r.report.problem);
     if (missing.length === 0 && failed.length === 0) return undefined;
@@ -105,17 +165,20 @@ function shardProblem(reports: readonly { file: string; report: RolloutReport }[
     };
 }
 
-/** Reads and merges the report files. Throws MergeError naming the file at fault. */
-export function mergeFiles(files: readonly string[]): RolloutReport {
-    return mergeReports(
-        files.map((file) => {
-            let text: string;
-            try {
-                text = fs.readFileSync(file, "utf8");
-            } catch (err) {
-                throw new MergeError(`cannot read ${file}: ${(err as Error).message}`);
-            }
-            return { file, report: parseJsonReport(text, file) };
-        }),
-    );
+/** Reads and merges the report files: a rollout command's shards or the audit's. Throws MergeError naming the file at fault. */
+export function mergeFiles(files: readonly string[]): RolloutReport | AuditReport {
+    const reports = files.map((file) => {
+        let text: string;
+        try {
+            text = fs.readFileSync(file, "utf8");
+        } catch (err) {
+            throw new MergeError(`cannot read ${file}: ${(err as Error).message}`);
+        }
+        return { file, report: parseAnyReport(text, file) };
+    });
+    const audits = reports.filter((r): r is { file: string; report: AuditReport } => r.report.command === "audit");
+    if (audits.length === reports.length) return mergeAuditReports(audits);
+    const rollouts = reports.filter((r): r is { file: string; report: RolloutReport } => r.report.command !== "audit");
+    if (rollouts.length === reports.length) return mergeReports(rollouts);
+    throw new MergeError(`${audits[0].file} is a report of audit, ${rollouts[0].file} of ${rollouts[0].report.command}: merge the shards of one run`);
 }

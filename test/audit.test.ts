@@ -361,12 +361,45 @@ describe("audit: every target's live document against the config (moto, read-onl
         expect(run.stdout).to.include("#### Not compliant");
     });
 
-    it("--shard k/n audits each account in exactly one shard", async () => {
-        const shard = async (k: number) =>
-            (JSON.parse((await runOrg(["audit", "--config", orgConfig(), "--json", "--shard", `${k}/2`])).stdout) as JsonAudit).targets.map((t) => t.target);
+    it("--shard k/n audits each account in exactly one shard; merge makes the shards' JSON the whole audit's report", async () => {
+        const shard = async (k: number) => {
+            const run = await runOrg(["audit", "--config", orgConfig(), "--json", "--shard", `${k}/2`]);
+            const file = path.join(workDir, `audit-${k}.json`);
+            fs.writeFileSync(file, run.stdout);
+            return { file, targets: (JSON.parse(run.stdout) as JsonAudit).targets.map((t) => t.target) };
+        };
         const [one, two] = [await shard(1), await shard(2)];
-        expect([...one, ...two].sort()).to.deep.equal([ids.a, ids.b, ids.c, ids.d, ids.e].flatMap((a) => [`${a}/eu-west-1`, `${a}/us-east-1`]).sort());
-        expect(one.filter((t) => two.includes(t))).to.deep.equal([]);
+        expect([...one.targets, ...two.targets].sort()).to.deep.equal(
+            [ids.a, ids.b, ids.c, ids.d, ids.e].flatMap((a) => [`${a}/eu-west-1`, `${a}/us-east-1`]).sort(),
+        );
+        expect(one.targets.filter((t) => two.targets.includes(t))).to.deep.equal([]);
+
+        const whole = await runOrg(["audit", "--config", orgConfig(), "--json"]);
+        const merged = await runOrg(["merge", two.file, one.file, "--json"]);
+        expect(merged.exitCode, merged.stderr).to.equal(whole.exitCode).and.to.equal(2);
+        const withoutTimes = (text: string) => {
+            const report = JSON.parse(text) as JsonAudit;
+            const targets = report.targets.map(({ durationMs: _d, ...t }: JsonTarget & { durationMs?: number }) => t);
+            return { exitCode: report.exitCode, counts: report.counts, targets: targets.sort((a, b) => a.target.localeCompare(b.target)) };
+        };
+        expect(withoutTimes(merged.stdout)).to.deep.equal(withoutTimes(whole.stdout));
+        // Sorted by account and Region, whatever order the files come in.
+        const order = (JSON.parse(merged.stdout) as JsonAudit).targets.map((t) => t.target);
+        expect(order).to.deep.equal([...order].sort());
+        // The text report, as the audit's own: the drifted field, wanted against found.
+        const text = await runOrg(["merge", one.file, two.file]);
+        expect(text.stdout).to.match(new RegExp(`${ids.b}/eu-west-1\\s+inputs\\.idleSessionTimeout\\s+"60"\\s+"20"`));
+
+        // A shard that read nothing (here: its copy of the config has no OU) fails the merge, naming it; the other's findings stay.
+        const broken = writeConfig("shard-2.yaml", ["  sessionManager:organizationalUnitIds: [ou-nope]"]);
+        const failedRun = await runOrg(["audit", "--config", broken, "--json", "--shard", "2/2"]);
+        expect(failedRun.exitCode).to.equal(1);
+        const failed = path.join(workDir, "audit-2-failed.json");
+        fs.writeFileSync(failed, failedRun.stdout);
+        const partial = await runOrg(["merge", one.file, failed, "--markdown"]);
+        expect(partial.exitCode).to.equal(1);
+        expect(partial.stdout).to.match(/\*\*Not every target was read: shard 2\/2: /);
+        expect(partial.stdout).to.include(`| ${one.targets[0]} |`);
     });
 
     it("exits 0 when every target is compliant", async () => {

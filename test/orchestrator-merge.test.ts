@@ -1,8 +1,12 @@
 // merge (orchestrator/merge.ts): shard reports, as renderJson writes them, read back and merged.
 import { expect } from "chai";
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
+import type { AuditFinding } from "../orchestrator/audit";
+import { auditExitCode, AuditReport, renderAuditJson } from "../orchestrator/auditReport";
 import { CliOptions, parseCli, UsageError } from "../orchestrator/cli";
-import { MergeError, mergeReports, parseJsonReport } from "../orchestrator/merge";
+import { MergeError, mergeAuditReports, mergeFiles, mergeReports, parseAuditJson, parseJsonReport } from "../orchestrator/merge";
 import { renderJson } from "../orchestrator/report";
 import { exitCodeFor, RolloutReport, TargetResult } from "../orchestrator/result";
 
@@ -88,6 +92,68 @@ describe("merge of shard reports", () => {
         expect(() => mergeReports([shard(1, 2, []), shard(1, 2, [])])).to.throw(MergeError, /both shard 1\/2/);
         expect(() => parseJsonReport("{}", "x.json")).to.throw(MergeError, /x\.json: not a report/);
         expect(() => parseJsonReport("not json", "y.json")).to.throw(MergeError, /y\.json: not JSON/);
+    });
+
+    describe("the audit's shard reports", () => {
+        function auditShard(index: number, count: number, findings: AuditFinding[]): { file: string; report: AuditReport } {
+            const report: AuditReport = {
+                command: "audit",
+                startedAt: `2026-12-06T05:0${index}:00.000Z`,
+                durationMs: index * 1000,
+                findings,
+                shard: { index, count },
+            };
+            return { file: `audit-${index}.json`, report: parseAuditJson(renderAuditJson(report), `audit-${index}.json`) };
+        }
+        const finding = (accountId: string, status: AuditFinding["status"], extra: Partial<AuditFinding> = {}): AuditFinding => ({
+            accountId,
+            region: "eu-west-1",
+            status,
+            sources: {},
+            ...extra,
+        });
+
+        it("reads back every field of a finding, and merges them sorted by account and Region with the whole audit's exit code", () => {
+            const drifted = finding("222222222222", "drifted", {
+                sources: { idleSessionTimeout: "sandbox" },
+                fields: [{ field: "inputs.idleSessionTimeout", wanted: "60", found: "20" }],
+                owner: "session-manager-preferences/org.222222222222",
+                documentVersion: "3",
+                durationMs: 12,
+            });
+            expect(auditShard(1, 1, [drifted]).report.findings).to.deep.equal([drifted]);
+            const merged = mergeAuditReports([
+                auditShard(2, 2, [finding("333333333333", "compliant")]),
+                auditShard(1, 2, [drifted, finding("111111111111", "compliant")]),
+            ]);
+            expect(merged.findings.map((f) => f.accountId)).to.deep.equal(["111111111111", "222222222222", "333333333333"]);
+            expect(merged).to.deep.include({ startedAt: "2026-12-06T05:01:00.000Z", durationMs: 2000 });
+            expect(merged).to.not.have.property("shard");
+            expect(auditExitCode(merged)).to.equal(2);
+            expect(auditExitCode(mergeAuditReports([auditShard(1, 2, [])]))).to.equal(1);
+        });
+
+        it("refuses an audit report among another command's, and an audit status it does not know", () => {
+            const files = [auditShard(1, 2, []), shard(2, 2, [])].map((r, i) => {
+                const file = path.join(os.tmpdir(), `smp-merge-${process.pid}-${i}.json`);
+                fs.writeFileSync(file, r.report.command === "audit" ? renderAuditJson(r.report as AuditReport) : renderJson(r.report as RolloutReport));
+                return file;
+            });
+            try {
+                expect(() => mergeFiles(files)).to.throw(
+                    MergeError,
+                    /smp-merge-\d+-0\.json is a report of audit, .*smp-merge-\d+-1\.json of drift: merge the shards of one run/,
+                );
+            } finally {
+                for (const file of files) fs.rmSync(file, { force: true });
+            }
+            const text = renderAuditJson(auditShard(1, 1, [finding("111111111111", "compliant")]).report).replace('"status": "compliant"', '"status": "fine"');
+            expect(() => parseAuditJson(text, "a.json")).to.throw(
+                MergeError,
+                /a\.json: target 111111111111\/eu-west-1 has status "fine"; an audit report's are compliant, drifted/,
+            );
+            expect(() => parseJsonReport(text, "a.json")).to.throw(MergeError, /a\.json: an audit report, where a report of preview, up/);
+        });
     });
 });
 

@@ -41,7 +41,7 @@ function markdownReportProblems(text: string, heading: string): string[] {
     for (const line of lines.slice(1)) {
         if (line === "" || line.startsWith("#### ") || line.startsWith("| ") || line.startsWith("- ")) continue;
         if (
-            /^(All targets|\*\*Some targets|\*\*Drift found|\*\*The check failed|\*\*\d+ stack\(s\) are no longer targets|\*\*Nothing was run: |\*\*To fix:\*\* |Targets marked \*)/.test(
+            /^(All targets|Every target|\*\*Not every target|\*\*Some targets|\*\*Drift found|\*\*The check failed|\*\*\d+ stack\(s\) are no longer targets|\*\*Nothing was run: |\*\*To fix:\*\* |Targets marked \*)/.test(
                 line,
             )
         )
@@ -84,21 +84,23 @@ describe("machine output of npm run org, run as the workflow runs it", function 
     }
 
     /**
-     * The job as shard 1 of 1 (its steps up to and including its `npm run ... org` step:
-     * installing, then the org command), then its `<job>-report` job up to and including the
-     * merge of the shards' reports, in the same checkout (as the download of the shards'
-     * artifacts puts them there). Both jobs' outputs go to `<job>.github-output`.
+     * The job as shard 1 of 1 (its steps up to and including its last `npm run ... org` step:
+     * installing, then the org commands), then its `<job>-report` job up to and including the
+     * last merge of the shards' reports, in the same checkout (as the download of the shards'
+     * artifacts puts them there). Both jobs' outputs go to `<job>.github-output`, their
+     * summaries to `<job>.step-summary`.
      */
     async function runJob(job: string, extraEnv: Record<string, string | undefined> = {}): Promise<StepRun[]> {
         const runs: StepRun[] = [];
         // A fresh runner each time: no output file or report left by an earlier run of the job.
         fs.rmSync(path.join(workDir, `${job}.github-output`), { force: true });
-        fs.rmSync(path.join(repo, "reports"), { recursive: true, force: true });
+        fs.rmSync(path.join(workDir, `${job}.step-summary`), { force: true });
+        for (const dir of ["reports", "audit"]) fs.rmSync(path.join(repo, dir), { recursive: true, force: true });
         for (const name of [job, `${job}-report`]) {
             const steps = workflow.jobs[name].steps;
-            const orgStep = steps.findIndex((s) => /npm run --silent org -- /.test(s.run ?? ""));
-            expect(orgStep, `${name} has an npm run --silent org step`).to.be.greaterThan(-1);
-            for (const step of steps.slice(0, orgStep + 1)) {
+            const orgSteps = steps.flatMap((s, i) => (/npm run --silent org -- /.test(s.run ?? "") ? [i] : []));
+            expect(orgSteps, `${name} has an npm run --silent org step`).to.not.be.empty;
+            for (const step of steps.slice(0, orgSteps[orgSteps.length - 1] + 1)) {
                 if (!step.run) continue;
                 const stepEnv = Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, expressions(String(v), {})]));
                 const r = await runStep(step.run, {
@@ -269,6 +271,12 @@ describe("machine output of npm run org, run as the workflow runs it", function 
         const md = fs.readFileSync(path.join(repo, "drift.md"), "utf8");
         expect(markdownReportProblems(md, "Session Manager preferences: drift check"), md).to.deep.equal([]);
         expect(md).to.include("All targets match their stacks.");
+        // Each shard's audit, merged into the report job's summary after the drift report.
+        const summary = fs.readFileSync(path.join(workDir, "drift.step-summary"), "utf8");
+        const audit = summary.slice(summary.indexOf("### Session Manager preferences: audit"));
+        expect(summary.indexOf("### Session Manager preferences: audit"), summary).to.be.greaterThan(summary.indexOf("drift check"));
+        expect(markdownReportProblems(audit, "Session Manager preferences: audit"), audit).to.deep.equal([]);
+        expect(audit).to.include("Every target is compliant. 2 targets: 2 compliant");
         const aws = awsCallsSinceLastLook();
         expect(aws.assumed).to.deep.equal(roleArns(reader));
         expect(aws.writes).to.deep.equal([]);
