@@ -131,10 +131,10 @@ export async function runStackSetCommand(
                 for (const f of unrepaired) log(`${auditLabel(f)}: ${f.status}${f.reason ? `: ${f.reason}` : ""}; not repaired`);
                 if (instances.length === 0) {
                     log(`StackSet ${plan.name}: no stack instance is drifted or missing; nothing to repair`);
-                    if (options.json)
-                        io.stdout.write(`${JSON.stringify({ command: options.command, exitCode: exitCodes.ok, stackSet: plan.name, updates: [] }, null, 2)}\n`);
+                    const exitCode = unrepaired.length > 0 ? exitCodes.drifted : exitCodes.ok;
+                    if (options.json) io.stdout.write(`${JSON.stringify({ command: options.command, exitCode, stackSet: plan.name, updates: [] }, null, 2)}\n`);
                     else io.stdout.write(`${options.command}: nothing to repair on StackSet ${plan.name}\n`);
-                    return { exitCode: unrepaired.length > 0 ? exitCodes.drifted : exitCodes.ok, stackSet: plan.name, groups, updates: [] };
+                    return { exitCode, stackSet: plan.name, groups, updates: [] };
                 }
             }
             const token = options.token ?? freshRepairToken();

@@ -316,6 +316,12 @@ describe("StackSet repair: exactly the drifted stack instances, their overrides 
         const after = await audit();
         expect(after.exitCode).to.equal(0);
         expect(after.targets.every((t) => t.status === "compliant")).to.equal(true);
+        // Repair again: nothing is drifted or missing, so nothing is sent.
+        proxy.resetCounts();
+        const again = await run("repair", "--json");
+        expect(again.exitCode, again.stderr).to.equal(0);
+        expect(JSON.parse(again.stdout)).to.deep.include({ command: "repair", exitCode: 0, updates: [] });
+        expect(proxy.calls.filter((call) => call.action === "UpdateStackInstances")).to.deep.equal([]);
         fs.rmSync(dir, { recursive: true, force: true });
     });
 
