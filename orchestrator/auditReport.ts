@@ -3,7 +3,7 @@
  * machines, Markdown for an issue or a job summary, and its exit code.
  */
 import { describeSources } from "../core/overrides";
-import type { AuditFinding } from "./audit";
+import { AuditFinding, auditLabel } from "./audit";
 import { formatDuration, markdownTable, textTable } from "./format";
 import { fitWidth } from "./progress";
 import { inlineCode, showValue, wrapText } from "./report";
@@ -27,10 +27,6 @@ export function auditExitCode(report: Pick<AuditReport, "problem" | "findings">)
     return report.findings.every((f) => f.status === "compliant") ? exitCodes.ok : exitCodes.drifted;
 }
 
-function label(f: AuditFinding): string {
-    return `${f.accountId}/${f.region}`;
-}
-
 function counts(report: AuditReport): string {
     const n = (status: AuditStatus) => report.findings.filter((f) => f.status === status).length;
     const parts = auditStatuses.filter((s) => n(s) > 0).map((s) => `${n(s)} ${s}`);
@@ -42,14 +38,14 @@ function overridesOf(f: AuditFinding): string {
 }
 
 function fieldRows(report: AuditReport): string[][] {
-    return report.findings.flatMap((f) => (f.fields ?? []).map((d) => [label(f), d.field, showValue(d.wanted), showValue(d.found)]));
+    return report.findings.flatMap((f) => (f.fields ?? []).map((d) => [auditLabel(f), d.field, showValue(d.wanted), showValue(d.found)]));
 }
 
 /** Why targets are not compliant, beyond their fields: unreachable and owned by another (missing says it all; --json has its reason too). */
 function reasonRows(report: AuditReport): string[][] {
     return report.findings
         .filter((f) => (f.status === "unreachable" || f.status === "owned by another") && f.reason)
-        .map((f) => [label(f), f.status, f.reason as string]);
+        .map((f) => [auditLabel(f), f.status, f.reason as string]);
 }
 
 /** What kept targets from being read: all of them, or (merged shards) some, whose findings then follow. */
@@ -71,7 +67,7 @@ export function renderAuditText(report: AuditReport, options: { columns?: number
     if (report.findings.length === 0 && problem) return problem;
     const cut = (text: string, room: number) => (width === undefined ? text : fitWidth(text, room));
     const parts = [...wrapText(`audit: ${counts(report)}`, width, ""), ""];
-    const rows = report.findings.map((f) => [label(f), f.status, f.owner ?? "", overridesOf(f)]);
+    const rows = report.findings.map((f) => [auditLabel(f), f.status, f.owner ?? "", overridesOf(f)]);
     const room = width === undefined ? undefined : Math.max(12, Math.floor((width - 44) / 2));
     parts.push(
         textTable(
@@ -114,7 +110,7 @@ export function renderAuditJson(report: AuditReport): string {
             ...(report.shard ? { shard: report.shard } : {}),
             counts: count,
             targets: report.findings.map((f) => ({
-                target: label(f),
+                target: auditLabel(f),
                 accountId: f.accountId,
                 region: f.region,
                 status: f.status,
@@ -152,7 +148,7 @@ export function renderAuditMarkdown(report: AuditReport): string {
     parts.push(
         markdownTable(
             ["Target", "Status", "Owner", "Overrides"],
-            report.findings.map((f) => [label(f), f.status === "compliant" ? f.status : `**${f.status}**`, quoted(f.owner ?? ""), overridesOf(f)]),
+            report.findings.map((f) => [auditLabel(f), f.status === "compliant" ? f.status : `**${f.status}**`, quoted(f.owner ?? ""), overridesOf(f)]),
         ),
         "",
     );

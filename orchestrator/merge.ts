@@ -51,7 +51,10 @@ function header(doc: Record<string, unknown>): ReportHeader {
 
 /** A report as renderJson (report.ts) wrote it, back as the report it came from. */
 export function parseJsonReport(text: string, file: string): RolloutReport {
-    const doc = reportDocument(text, file);
+    return rolloutReportOf(reportDocument(text, file), file);
+}
+
+function rolloutReportOf(doc: Record<string, unknown>, file: string): RolloutReport {
     if (doc.command === "audit") throw new MergeError(`${file}: an audit report, where a report of ${commands.join(", ")} was expected`);
     const results = (doc.targets as JsonTarget[]).map(({ stack, result, target: _label, ...rest }: JsonTarget & { target?: string }) => ({
         ...rest,
@@ -70,7 +73,10 @@ interface JsonFinding extends Omit<AuditFinding, "sources"> {
 
 /** An audit report as renderAuditJson (auditReport.ts) wrote it, back as the report it came from. */
 export function parseAuditJson(text: string, file: string): AuditReport {
-    const doc = reportDocument(text, file);
+    return auditReportOf(reportDocument(text, file), file);
+}
+
+function auditReportOf(doc: Record<string, unknown>, file: string): AuditReport {
     if (doc.command !== "audit") throw new MergeError(`${file}: a report of ${String(doc.command)}, where an audit report was expected`);
     const findings = (doc.targets as JsonFinding[]).map(({ target, overrides, ...finding }) => {
         if (!(auditStatuses as readonly unknown[]).includes(finding.status)) {
@@ -83,7 +89,8 @@ export function parseAuditJson(text: string, file: string): AuditReport {
 
 /** Any report a shard's --json wrote: a rollout command's or the audit's. */
 export function parseAnyReport(text: string, file: string): RolloutReport | AuditReport {
-    return reportDocument(text, file).command === "audit" ? parseAuditJson(text, file) : parseJsonReport(text, file);
+    const doc = reportDocument(text, file);
+    return doc.command === "audit" ? auditReportOf(doc, file) : rolloutReportOf(doc, file);
 }
 
 type ShardReport = ReportHeader & { command: string };
